@@ -1,0 +1,5 @@
+import sys
+
+from foldwise.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""``foldwise``: the GUI when called bare, else one verb per stage over the same core functions.
+
+Verbs live in :mod:`foldwise.verbs`, one module each (``HELP``, ``configure(parser)``, ``run(args)``). A user
+error prints one line on stderr and exits 1; a cancel (Ctrl+C) exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from foldwise import __version__
+from foldwise.core.errors import Cancelled, FoldwiseError
+
+
+def _verb_modules() -> dict[str, object]:
+    import foldwise.verbs as verbs_pkg
+
+    modules = {}
+    for info in sorted(pkgutil.iter_modules(verbs_pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        modules[info.name.replace("_", "-")] = importlib.import_module(f"foldwise.verbs.{info.name}")
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="foldwise",
+        description="Prototype deep-learning networks on FPGAs. Without a verb, opens the GUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"foldwise {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for name, module in _verb_modules().items():
+        verb_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.configure(verb_parser)
+        verb_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        from foldwise.gui.app import run_gui
+
+        return run_gui(None)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verb is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except Cancelled:
+        print("foldwise: cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("foldwise: interrupted", file=sys.stderr)
+        return 130
+    except FoldwiseError as exc:
+        print(f"foldwise: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

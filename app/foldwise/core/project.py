@@ -1,0 +1,459 @@
+"""A Foldwise project: a folder with a versioned manifest and a list of immutable iterations.
+
+::
+
+    project/
+      manifest.json            format, version, name, settings, iterations, current
+      .foldwise.lock           held (flock) by the one app instance editing the project
+      iterations/0001-trained/ model.pt, metrics.json, ... (immutable once made)
+      cache/                   generated data sets and other re-creatable files
+
+Every edit is written at once with an atomic replace (autosave), so a crash never leaves a half-written
+manifest and no work is lost. Opening checks, before anything on disk changes, that the folder is a project,
+its manifest parses, its format is not newer than this build reads, the folder is writable and no other
+instance holds the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import json
+import os
+import re
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from psygnal import Signal
+
+from foldwise.core.atomic import atomic_write_json
+from foldwise.core.errors import (
+    CorruptManifestError,
+    InputError,
+    NewerFormatError,
+    NotAProjectError,
+    ProjectLockedError,
+    ReadOnlyProjectError,
+)
+
+MANIFEST_NAME = "manifest.json"
+LOCK_NAME = ".foldwise.lock"
+FORMAT_NAME = "foldwise-project"
+FORMAT_VERSION = 1
+ITERATIONS_DIR = "iterations"
+CACHE_DIR = "cache"
+
+SOURCES = ("estimated", "simulated", "synthesized", "emulated", "measured", "computed")
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def figure(value: Any, source: str, unit: str = "", **extra: Any) -> dict[str, Any]:
+    """A number with the label of where it came from, as stored in metrics and shown in the GUI."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown figure source {source!r}; use one of {', '.join(SOURCES)}")
+    out: dict[str, Any] = {"value": value, "source": source}
+    if unit:
+        out["unit"] = unit
+    out.update(extra)
+    return out
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", text.strip()).strip("-").lower()
+    return slug[:40] or "iteration"
+
+
+@dataclass
+class Iteration:
+    """One state of the network: its files live in ``folder``; the record lives in the manifest."""
+
+    id: str
+    name: str
+    kind: str
+    parent: str | None
+    created: str
+    folder_name: str
+    change: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    hidden: bool = False
+    root: Path | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def folder(self) -> Path:
+        if self.root is None:
+            raise RuntimeError("iteration is not attached to a project")
+        return self.root / ITERATIONS_DIR / self.folder_name
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} {self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "parent": self.parent,
+            "created": self.created,
+            "folder": self.folder_name,
+            "change": self.change,
+            "metrics": self.metrics,
+            "note": self.note,
+            "hidden": self.hidden,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], root: Path) -> Iteration:
+        return cls(
+            id=str(data["id"]),
+            name=str(data["name"]),
+            kind=str(data.get("kind", "unknown")),
+            parent=data.get("parent"),
+            created=str(data.get("created", "")),
+            folder_name=str(data["folder"]),
+            change=dict(data.get("change") or {}),
+            metrics=dict(data.get("metrics") or {}),
+            note=str(data.get("note", "")),
+            hidden=bool(data.get("hidden", False)),
+            root=root,
+        )
+
+
+@dataclass
+class IterationDraft:
+    """A new iteration being written: put files in ``folder`` and figures in ``metrics``."""
+
+    folder: Path
+    kind: str
+    name: str
+    parent: str | None
+    change: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+class Project:
+    """An open project. Mutating methods save at once; events tell views what changed.
+
+    Open with :meth:`open` (or :meth:`create`), and :meth:`close` when done (or use ``with``).
+    ``read_only=True`` opens without the lock, for readers such as ``foldwise info``.
+    """
+
+    changed = Signal()  # name, settings, notes, hidden flags: anything in the manifest
+    iteration_added = Signal(object)
+    current_changed = Signal(object)
+
+    def __init__(self, path: Path, manifest: dict[str, Any], read_only: bool) -> None:
+        self.path = path
+        self.read_only = read_only
+        self.name: str = str(manifest.get("name") or path.name)
+        self.created: str = str(manifest.get("created", ""))
+        self.modified: str = str(manifest.get("modified", ""))
+        self.settings: dict[str, Any] = dict(manifest.get("settings") or {})
+        self.iterations: list[Iteration] = [
+            Iteration.from_dict(item, path) for item in manifest.get("iterations", [])
+        ]
+        self.current_id: str | None = manifest.get("current")
+        self._lock_handle: Any = None
+
+    # ----------------------------------------------------------------- opening and closing
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> Project:
+        """Make a new project folder (which must not exist or be empty) and open it for editing."""
+        folder = Path(path).expanduser().absolute()
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise InputError(f"{folder} already exists and is not an empty folder")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / ITERATIONS_DIR).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise ReadOnlyProjectError(f"cannot create a project at {folder}: {exc.strerror}") from exc
+        stamp = now_iso()
+        manifest = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "name": name or folder.name,
+            "created": stamp,
+            "modified": stamp,
+            "settings": settings or {},
+            "iterations": [],
+            "current": None,
+        }
+        atomic_write_json(folder / MANIFEST_NAME, manifest)
+        return cls.open(folder)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], read_only: bool = False) -> Project:
+        """Open an existing project; raises a :class:`ProjectError` subclass, changing nothing, if it can't."""
+        folder = Path(path).expanduser().absolute()
+        manifest = read_manifest(folder)
+        project = cls(folder, manifest, read_only)
+        if not read_only:
+            if not os.access(folder, os.W_OK) or not os.access(folder / MANIFEST_NAME, os.W_OK):
+                raise ReadOnlyProjectError(
+                    f"{folder} is read-only: Foldwise cannot save changes there "
+                    "(copy the project somewhere writable or fix its permissions)"
+                )
+            project._acquire_lock()
+        return project
+
+    def _acquire_lock(self) -> None:
+        lock_path = self.path / LOCK_NAME
+        try:
+            handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while the project is
+        except OSError as exc:
+            raise ReadOnlyProjectError(f"cannot write the lock file in {self.path}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another Foldwise instance"
+            handle.close()
+            raise ProjectLockedError(
+                f"{self.path} is open in another Foldwise instance ({holder}); close it there first"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {now_iso()}\n")
+        handle.flush()
+        self._lock_handle = handle
+
+    def close(self) -> None:
+        if self._lock_handle is not None:
+            with contextlib.suppress(OSError):
+                self._lock_handle.seek(0)
+                self._lock_handle.truncate()
+                fcntl.flock(self._lock_handle.fileno(), fcntl.LOCK_UN)
+            self._lock_handle.close()
+            self._lock_handle = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.read_only or self._lock_handle is not None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- manifest
+    def to_manifest(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "name": self.name,
+            "created": self.created,
+            "modified": self.modified,
+            "settings": self.settings,
+            "iterations": [it.to_dict() for it in self.iterations],
+            "current": self.current_id,
+        }
+
+    def save(self) -> None:
+        self._check_writable()
+        self.modified = now_iso()
+        atomic_write_json(self.path / MANIFEST_NAME, self.to_manifest())
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyProjectError(f"{self.path} was opened read-only")
+        if self._lock_handle is None:
+            raise ReadOnlyProjectError(f"{self.path} is closed")
+
+    def _commit_edit(self) -> None:
+        self.save()
+        self.changed.emit()
+
+    # ----------------------------------------------------------------- iterations
+    @property
+    def cache_dir(self) -> Path:
+        return self.path / CACHE_DIR
+
+    @property
+    def visible_iterations(self) -> list[Iteration]:
+        return [it for it in self.iterations if not it.hidden]
+
+    def get(self, iteration_id: str) -> Iteration:
+        for it in self.iterations:
+            if it.id == iteration_id:
+                return it
+        known = ", ".join(it.id for it in self.iterations) or "none"
+        raise InputError(f"no iteration {iteration_id!r} in {self.name} (iterations: {known})")
+
+    @property
+    def current(self) -> Iteration | None:
+        if self.current_id is None:
+            return None
+        for it in self.iterations:
+            if it.id == self.current_id:
+                return it
+        return None
+
+    def set_current(self, iteration_id: str | None) -> None:
+        if iteration_id is not None:
+            self.get(iteration_id)
+        self._check_writable()
+        self.current_id = iteration_id
+        self.save()
+        self.current_changed.emit(self.current)
+
+    def rename(self, name: str) -> None:
+        if not name.strip():
+            raise InputError("a project name cannot be empty")
+        self._check_writable()
+        self.name = name.strip()
+        self._commit_edit()
+
+    def set_note(self, iteration_id: str, note: str) -> None:
+        self._check_writable()
+        self.get(iteration_id).note = note
+        self._commit_edit()
+
+    def rename_iteration(self, iteration_id: str, name: str) -> None:
+        if not name.strip():
+            raise InputError("an iteration name cannot be empty")
+        self._check_writable()
+        self.get(iteration_id).name = name.strip()
+        self._commit_edit()
+
+    def set_hidden(self, iteration_id: str, hidden: bool) -> None:
+        """Hide an iteration from lists (its files stay, so hiding is undoable)."""
+        self._check_writable()
+        self.get(iteration_id).hidden = hidden
+        if hidden and self.current_id == iteration_id:
+            visible = self.visible_iterations
+            self.current_id = visible[-1].id if visible else None
+            self.current_changed.emit(self.current)
+        self._commit_edit()
+
+    def update_settings(self, **values: Any) -> None:
+        self._check_writable()
+        self.settings.update(values)
+        self._commit_edit()
+
+    def _next_id(self) -> str:
+        numbers = [int(it.id) for it in self.iterations if it.id.isdigit()]
+        return f"{(max(numbers) + 1) if numbers else 1:04d}"
+
+    @contextlib.contextmanager
+    def new_iteration(
+        self,
+        kind: str,
+        name: str,
+        parent: Iteration | str | None = None,
+        change: dict[str, Any] | None = None,
+    ) -> Iterator[IterationDraft]:
+        """Write a new iteration: files go into ``draft.folder``; on success it becomes current.
+
+        The folder is built under a temporary name and renamed into place only when the block ends without
+        an exception; on an exception (a cancel included) the draft is removed and the project is unchanged.
+        """
+        self._check_writable()
+        parent_id = parent.id if isinstance(parent, Iteration) else parent
+        if parent_id is not None:
+            self.get(parent_id)
+        iterations_dir = self.path / ITERATIONS_DIR
+        iterations_dir.mkdir(exist_ok=True)
+        draft_dir = iterations_dir / f".draft-{uuid.uuid4().hex[:8]}"
+        draft_dir.mkdir()
+        draft = IterationDraft(draft_dir, kind, name, parent_id, dict(change or {}))
+        try:
+            yield draft
+        except BaseException:
+            shutil.rmtree(draft_dir, ignore_errors=True)
+            raise
+        new_id = self._next_id()
+        folder_name = f"{new_id}-{slugify(draft.name)}"
+        atomic_write_json(draft_dir / "metrics.json", draft.metrics)
+        os.replace(draft_dir, iterations_dir / folder_name)
+        iteration = Iteration(
+            id=new_id,
+            name=draft.name,
+            kind=draft.kind,
+            parent=draft.parent,
+            created=now_iso(),
+            folder_name=folder_name,
+            change=draft.change,
+            metrics=draft.metrics,
+            note=draft.note,
+            root=self.path,
+        )
+        self.iterations.append(iteration)
+        self.current_id = new_id
+        self.save()
+        self.iteration_added.emit(iteration)
+        self.current_changed.emit(iteration)
+
+    def lineage(self, iteration: Iteration) -> list[Iteration]:
+        """The iteration and its ancestors, oldest first."""
+        chain: list[Iteration] = []
+        seen: set[str] = set()
+        node: Iteration | None = iteration
+        while node is not None and node.id not in seen:
+            chain.append(node)
+            seen.add(node.id)
+            node = self.get(node.parent) if node.parent else None
+        return list(reversed(chain))
+
+    def summary(self) -> dict[str, Any]:
+        """What ``foldwise info --json`` prints: the manifest with paths resolved."""
+        data = self.to_manifest()
+        data["path"] = str(self.path)
+        for item, it in zip(data["iterations"], self.iterations, strict=True):
+            item["path"] = str(it.folder)
+        return data
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """Read and check a project's manifest without changing anything on disk."""
+    if not folder.exists():
+        raise NotAProjectError(f"{folder} does not exist")
+    if not folder.is_dir():
+        raise NotAProjectError(f"{folder} is a file, not a Foldwise project folder")
+    manifest_path = folder / MANIFEST_NAME
+    if not manifest_path.exists():
+        raise NotAProjectError(f"{folder} is not a Foldwise project (it has no {MANIFEST_NAME})")
+    try:
+        text = manifest_path.read_text(encoding="utf-8")
+    except PermissionError as exc:
+        raise ReadOnlyProjectError(f"cannot read {manifest_path}: permission denied") from exc
+    except UnicodeDecodeError as exc:
+        raise CorruptManifestError(f"{manifest_path} is corrupt (not UTF-8 text)") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CorruptManifestError(
+            f"{manifest_path} is corrupt (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise CorruptManifestError(f"{manifest_path} is not a Foldwise manifest (no format {FORMAT_NAME!r})")
+    version = data.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise CorruptManifestError(f"{manifest_path} has no valid format version")
+    if version > FORMAT_VERSION:
+        raise NewerFormatError(
+            f"{folder} was saved by a newer Foldwise (project format {version}; this version reads up to "
+            f"{FORMAT_VERSION}); update Foldwise to open it"
+        )
+    iterations = data.get("iterations", [])
+    if not isinstance(iterations, list) or not all(
+        isinstance(it, dict) and "id" in it and "folder" in it and "name" in it for it in iterations
+    ):
+        raise CorruptManifestError(f"{manifest_path} is corrupt (its iteration list is malformed)")
+    return data

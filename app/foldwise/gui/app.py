@@ -1,0 +1,73 @@
+"""Starting the GUI: QApplication, settings, style, the main window, uncaught-error handling."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+log = logging.getLogger("foldwise.gui")
+
+
+def settings_path() -> Path:
+    base = os.environ.get("FOLDWISE_CONFIG_DIR") or os.path.join(
+        os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "foldwise"
+    )
+    return Path(base) / "foldwise.ini"
+
+
+def make_settings() -> QSettings:
+    return QSettings(str(settings_path()), QSettings.Format.IniFormat)
+
+
+def install_excepthook(window) -> None:
+    """An exception escaping a slot gets a message box and a log entry, not a crash or a traceback."""
+
+    def hook(exc_type, exc, tb) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        log.error("uncaught error\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        from foldwise.gui.errors import show_error
+
+        show_error(window, "Unexpected error", exc)
+
+    sys.excepthook = hook
+
+
+def create_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app.setApplicationName("Foldwise")
+    app.setOrganizationName("Foldwise")
+    from foldwise.gui.resources import style_sheet
+
+    app.setStyleSheet(style_sheet())
+    return app
+
+
+def run_gui(project: str | None, quit_after_shown: bool = False) -> int:
+    """Open the main window (on ``project`` if given) and run the event loop."""
+    started = time.perf_counter()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app()
+    from foldwise.gui.main_window import MainWindow
+
+    window = MainWindow(make_settings())
+    install_excepthook(window)
+
+    def on_shown() -> None:
+        print(f"foldwise: window shown after {time.perf_counter() - started:.3f} s", flush=True)
+        if quit_after_shown:
+            QTimer.singleShot(0, window.close)
+
+    window.shown.connect(on_shown)
+    window.show()
+    if project:
+        window.open_project(project)
+    return app.exec()

@@ -1,0 +1,170 @@
+"""Runs core jobs off the GUI thread and brings their events back onto it.
+
+Core :class:`~foldwise.core.jobs.Job` objects emit psygnal events from their worker thread; each is relayed
+through a QObject living in the GUI thread, so Qt queues the calls and no widget is touched from a worker
+(napari's ``_qt/qthreading.py``, Orange's ``ConcurrentWidgetMixin``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from foldwise.core.jobs import Job, JobRegistry, JobState
+
+
+class _JobRelay(QObject):
+    progressed = Signal(float, str)
+    logged = Signal(str)
+    finished = Signal()
+
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        self.job = job
+        job.progressed.connect(self.progressed.emit)
+        job.logged.connect(self.logged.emit)
+        job.finished.connect(lambda _job: self.finished.emit())
+
+
+class JobsController(QObject):
+    """Starts jobs and routes their progress, log lines and outcome to GUI callbacks on the GUI thread."""
+
+    job_started = Signal(object)  # _JobRelay
+    log_line = Signal(str, str)  # job title, line
+
+    def __init__(self, registry: JobRegistry | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.registry = registry or JobRegistry()
+        self._relays: list[_JobRelay] = []
+
+    def start(
+        self,
+        job: Job,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[Job], None] | None = None,
+        on_progress: Callable[[float, str], None] | None = None,
+    ) -> Job:
+        relay = _JobRelay(job)
+        self._relays.append(relay)
+        if on_progress is not None:
+            relay.progressed.connect(on_progress)
+        relay.logged.connect(lambda line: self.log_line.emit(job.title, line))
+
+        def finished() -> None:
+            self._relays.remove(relay)
+            if job.state == JobState.DONE and on_done is not None:
+                on_done(job.result)
+            elif job.state in (JobState.FAILED, JobState.CANCELLED) and on_error is not None:
+                on_error(job)
+
+        relay.finished.connect(finished, Qt.ConnectionType.QueuedConnection)
+        self.job_started.emit(relay)
+        self.registry.submit(job)
+        return job
+
+    @property
+    def running(self) -> list[Job]:
+        return [relay.job for relay in self._relays]
+
+    def cancel_all(self) -> None:
+        self.registry.cancel_all()
+
+
+class _JobRow(QWidget):
+    def __init__(self, relay: _JobRelay, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.relay = relay
+        self.setObjectName("jobRow")
+        self.title = QLabel(f"<b>{relay.job.title}</b>")
+        self.message = QLabel("starting…")
+        self.message.setObjectName("jobMessage")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(True)
+        self.bar.setFormat("%p%")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop this job; the project is left as it was")
+        self.cancel_button.clicked.connect(self._cancel)
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.message)
+        relay.progressed.connect(self._on_progress)
+        relay.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+
+    def _cancel(self) -> None:
+        self.relay.job.cancel()
+        self.cancel_button.setEnabled(False)
+        self.message.setText("cancelling…")
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.bar.setValue(int(fraction * 1000))
+        if message:
+            self.message.setText(message)
+
+    def _on_finished(self) -> None:
+        job = self.relay.job
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.hide()
+        seconds = (job.ended_at or 0) - (job.started_at or 0)
+        if job.state == JobState.DONE:
+            self.bar.setValue(1000)
+            self.message.setText(f"done in {seconds:.1f} s")
+        elif job.state == JobState.CANCELLED:
+            self.message.setText("cancelled")
+        else:
+            self.message.setText(f"failed: {job.error_message}")
+            self.message.setToolTip(job.error_message)
+
+
+class JobsDock(QDockWidget):
+    """Every job of this session: title, progress bar, message and a Cancel button."""
+
+    MAX_ROWS = 30
+
+    def __init__(self, controller: JobsController, parent: QWidget | None = None) -> None:
+        super().__init__("Jobs", parent)
+        self.setObjectName("jobsDock")
+        self._list = QWidget()
+        self._layout = QVBoxLayout(self._list)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._empty = QLabel("No jobs yet. Long work (training, calibration, builds) shows up here.")
+        self._empty.setWordWrap(True)
+        self._layout.addWidget(self._empty)
+        self._layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self._list)
+        self.setWidget(scroll)
+        controller.job_started.connect(self.add_job)
+
+    def add_job(self, relay: _JobRelay) -> None:
+        self._empty.hide()
+        row = _JobRow(relay)
+        self._layout.insertWidget(0, row)
+        rows = [self._layout.itemAt(i).widget() for i in range(self._layout.count())]
+        rows = [w for w in rows if isinstance(w, _JobRow)]
+        for old in rows[self.MAX_ROWS :]:
+            if old.relay.job.is_finished:
+                old.setParent(None)
+                old.deleteLater()
+
+    def rows(self) -> list[_JobRow]:
+        found = [self._layout.itemAt(i).widget() for i in range(self._layout.count())]
+        return [w for w in found if isinstance(w, _JobRow)]

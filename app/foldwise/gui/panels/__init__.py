@@ -1,0 +1,1 @@
+"""One panel per stage (Network, Prune, Quantize, Build, Board, Demo, Compare)."""

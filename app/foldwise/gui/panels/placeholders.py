@@ -1,0 +1,56 @@
+"""Stages whose issues are still open: each says what it will do."""
+
+from __future__ import annotations
+
+from foldwise.gui.panels.base import PlaceholderPanel
+
+
+class PrunePanel(PlaceholderPanel):
+    title = "Prune"
+    icon = "prune"
+    summary = (
+        "<p>Remove layers (and re-head the network) or prune channels with torch-pruning, and see "
+        "parameters, MACs, MB and accuracy before and after; a sensitivity scan shows which layers "
+        "tolerate pruning.</p>"
+    )
+
+
+class QuantizePanel(PlaceholderPanel):
+    title = "Quantize"
+    icon = "quantize"
+    summary = (
+        "<p>Brevitas post-training quantization with per-layer bit widths 1–8, calibration histograms of "
+        "weights, biases and activations against each quantizer's range, float-vs-quantized validation, "
+        "optional QAT and a FINN-ready QONNX export checked bit-exactly.</p>"
+    )
+
+
+class BuildPanel(PlaceholderPanel):
+    title = "Build"
+    icon = "build"
+    summary = (
+        "<p>FINN (finn-plus) builds: seconds-fast estimates of FPS, latency and LUT/BRAM/DSP against the "
+        "PYNQ-Z2, a folding (PE/SIMD) editor with auto-fit, and full bitfile builds where Vivado exists, "
+        "locally or on a remote build host.</p>"
+    )
+
+
+class BoardPanel(PlaceholderPanel):
+    title = "Board"
+    icon = "board"
+    summary = (
+        "<p>Push the deployment package to a networked PYNQ-Z2 over SSH, run the throughput test and "
+        "accuracy validation there, and compare estimate against measurement.</p>"
+    )
+
+
+class DemoPanel(PlaceholderPanel):
+    title = "Demo"
+    icon = "demo"
+    summary = "<p>A live camera demo of defect detection, with the model on the host or on the board.</p>"
+
+
+class ComparePanel(PlaceholderPanel):
+    title = "Compare"
+    icon = "compare"
+    summary = "<p>Iterations side by side — size, accuracy, FPS, resources — and project bundles.</p>"

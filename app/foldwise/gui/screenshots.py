@@ -1,0 +1,61 @@
+"""`make screenshots`: open the app on an example project and save a PNG of every stage panel.
+
+Run under Xvfb (``xvfb-run python -m foldwise.gui.screenshots OUT_DIR [PROJECT]``); the README shows them.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from foldwise.core.examples import create_from_example
+from foldwise.gui.app import create_app, make_settings
+from foldwise.gui.main_window import MainWindow
+
+
+def settle(app: QApplication, rounds: int = 20) -> None:
+    for _ in range(rounds):
+        app.processEvents()
+
+
+def grab_all(window: MainWindow, out_dir: Path) -> list[Path]:
+    app = QApplication.instance()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for index, panel in enumerate(window.panels):
+        window.show_stage(index)
+        settle(app)
+        path = out_dir / f"{index + 1:02d}-{panel.title.lower()}.png"
+        screen = window.screen()
+        pixmap = screen.grabWindow(window.winId()) if screen else window.grab()
+        if pixmap.isNull():
+            pixmap = window.grab()
+        pixmap.save(str(path))
+        saved.append(path)
+    return saved
+
+
+def main(argv: list[str]) -> int:
+    out_dir = Path(argv[0]) if argv else Path("docs/screenshots")
+    app = create_app()
+    window = MainWindow(make_settings())
+    window.resize(1360, 860)
+    window.show()
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(argv[1]) if len(argv) > 1 else None
+        if project is None:
+            project = Path(tmp) / "defect-demo"
+            create_from_example(project, "defect-demo").close()
+        window.open_project(project)
+        settle(app)
+        for path in grab_all(window, out_dir):
+            print(path)
+        window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,48 @@
+"""``foldwise info PATH [--json]``: what a project holds (manifest, iterations, metrics)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from foldwise.core.project import Project
+from foldwise.verbs._common import add_json_flag, emit
+
+HELP = "show a project's manifest, iterations and metrics"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="project folder")
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Read-only: info never takes the lock, so it works beside an open GUI and on read-only media.
+    project = Project.open(args.path, read_only=True)
+    info = project.summary()
+    emit(info, args, text=_as_text(info))
+    return 0
+
+
+def _format_metric(value: Any) -> str:
+    if isinstance(value, dict) and "value" in value:
+        unit = value.get("unit", "")
+        number = value["value"]
+        shown = f"{number:.4g}" if isinstance(number, float) else str(number)
+        return f"{shown}{(' ' + unit) if unit else ''} ({value.get('source', '?')})"
+    return str(value)
+
+
+def _as_text(info: dict[str, Any]) -> str:
+    lines = [f"{info['name']}  ({info['path']})", f"created {info['created']}, modified {info['modified']}"]
+    if not info["iterations"]:
+        lines.append("no iterations yet")
+    for it in info["iterations"]:
+        marker = "*" if it["id"] == info["current"] else " "
+        parent = f" <- {it['parent']}" if it["parent"] else ""
+        lines.append(f"{marker} {it['id']} {it['name']} [{it['kind']}]{parent}")
+        for key, value in it["metrics"].items():
+            if not isinstance(value, (dict, int, float, str)) or key.startswith("_"):
+                continue
+            lines.append(f"      {key}: {_format_metric(value)}")
+    return "\n".join(lines)

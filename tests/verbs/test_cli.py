@@ -1,0 +1,78 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from foldwise.cli import main
+from foldwise.core.project import MANIFEST_NAME, Project
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "foldwise", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO / "app"), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("foldwise ")
+
+
+def test_new_then_info_json(tmp_path: Path) -> None:
+    path = tmp_path / "p"
+    assert run_cli("new", str(path)).returncode == 0
+    result = run_cli("info", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["format"] == "foldwise-project" and info["iterations"] == []
+    assert info["path"] == str(path)
+
+
+def test_new_from_example(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["new", str(tmp_path / "d"), "--example", "defect-demo", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["settings"]["network"]["arch"] == "defectnet"
+    assert info["settings"]["example"] == "defect-demo"
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: p.mkdir(), "is not a Foldwise project"),
+        (lambda p: (p.mkdir(), (p / MANIFEST_NAME).write_text("{oops")), "is corrupt"),
+        (lambda p: (p.mkdir(), (p / MANIFEST_NAME).write_text('{"format":"foldwise-project","version":5}')),
+         "newer Foldwise"),
+    ],
+)
+def test_bad_projects_give_one_line_and_nonzero_exit(tmp_path: Path, setup, message: str) -> None:
+    path = tmp_path / "bad"
+    setup(path)
+    before = sorted((p.name, p.read_bytes()) for p in path.iterdir())
+    result = run_cli("info", str(path))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted((p.name, p.read_bytes()) for p in path.iterdir()) == before
+
+
+def test_new_refuses_existing_folder(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("x")
+    result = run_cli("new", str(tmp_path))
+    assert result.returncode == 1 and "not an empty folder" in result.stderr
+
+
+def test_info_text_lists_iterations(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with Project.create(tmp_path / "p") as project, project.new_iteration("trained", "base") as draft:
+        draft.metrics["accuracy"] = {"value": 0.971, "source": "measured"}
+    assert main(["info", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "* 0001 base [trained]" in out and "accuracy: 0.971 (measured)" in out
