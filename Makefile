@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.foldwise-installed
 EXAMPLE ?= defect-demo
 RUN_PROJECT ?= work/$(EXAMPLE)
+SCREENSHOT_PROJECT ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup run test lint bench screenshots lock clean
@@ -35,7 +36,7 @@ bench: setup
 	$(PY) benchmarks/run_all.py
 
 screenshots: setup
-	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) -m foldwise.gui.screenshots docs/screenshots
+	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) -m foldwise.gui.screenshots docs/screenshots $(SCREENSHOT_PROJECT)
 
 # Refresh requirements.lock from requirements.in in a scratch venv.
 lock:

@@ -20,3 +20,26 @@ def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
 @pytest.fixture
 def project_path(tmp_path: Path) -> Path:
     return tmp_path / "proj"
+
+
+@pytest.fixture(scope="session")
+def _trained_lenet_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lenet-digits project with one quickly trained iteration (made once per session)."""
+    from foldwise.core.examples import create_from_example
+    from foldwise.core.networks.train import TrainConfig
+    from foldwise.core.training import train_iteration
+
+    path = tmp_path_factory.mktemp("templates") / "lenet"
+    with create_from_example(path, "lenet-digits") as project:
+        train_iteration(project, TrainConfig(epochs=3, patience=None))
+    return path
+
+
+@pytest.fixture
+def trained_lenet(_trained_lenet_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained lenet-digits project for one test."""
+    import shutil
+
+    target = tmp_path / "lenet"
+    shutil.copytree(_trained_lenet_template, target)
+    return target

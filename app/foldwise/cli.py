@@ -23,7 +23,8 @@ def _verb_modules() -> dict[str, object]:
     for info in sorted(pkgutil.iter_modules(verbs_pkg.__path__), key=lambda i: i.name):
         if info.name.startswith("_"):
             continue
-        modules[info.name.replace("_", "-")] = importlib.import_module(f"foldwise.verbs.{info.name}")
+        verb = info.name.rstrip("_").replace("_", "-")  # import_ (a keyword) is the verb `import`
+        modules[verb] = importlib.import_module(f"foldwise.verbs.{info.name}")
     return modules
 
 

@@ -43,9 +43,11 @@ class JobContext:
         cancel_event: threading.Event | None = None,
         start: float = 0.0,
         end: float = 1.0,
+        on_partial: Callable[[Any], None] | None = None,
     ) -> None:
         self._on_progress = on_progress
         self._on_log = on_log
+        self._on_partial = on_partial
         self._cancel = cancel_event if cancel_event is not None else threading.Event()
         self._start = start
         self._end = end
@@ -58,6 +60,11 @@ class JobContext:
     def log(self, line: str) -> None:
         if self._on_log is not None:
             self._on_log(line)
+
+    def partial(self, value: Any) -> None:
+        """A partial result for live views (an epoch's record, a histogram): Orange's ``on_partial_result``."""
+        if self._on_partial is not None:
+            self._on_partial(value)
 
     @property
     def cancelled(self) -> bool:
@@ -78,6 +85,7 @@ class JobContext:
             self._cancel,
             self._start + span * start,
             self._start + span * end,
+            self._on_partial,
         )
 
 
@@ -98,11 +106,12 @@ class Job:
     """One piece of long work: ``fn(ctx, *args, **kwargs)`` with its progress, log, result or error.
 
     Events (psygnal, emitted from the thread doing the work): ``progressed(fraction, message)``,
-    ``logged(line)``, ``finished(job)`` once in any end state.
+    ``logged(line)``, ``partial(value)``, ``finished(job)`` once in any end state.
     """
 
     progressed = Signal(float, str)
     logged = Signal(str)
+    partial = Signal(object)
     finished = Signal(object)
 
     def __init__(self, title: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -125,7 +134,7 @@ class Job:
 
     @property
     def context(self) -> JobContext:
-        return JobContext(self._report_progress, self._report_log, self._cancel_event)
+        return JobContext(self._report_progress, self._report_log, self._cancel_event, on_partial=self.partial.emit)
 
     def _report_progress(self, fraction: float, message: str) -> None:
         self.fraction = fraction

@@ -24,11 +24,12 @@ import os
 import re
 import shutil
 import socket
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from psygnal import Signal
 
@@ -48,6 +49,21 @@ FORMAT_NAME = "foldwise-project"
 FORMAT_VERSION = 1
 ITERATIONS_DIR = "iterations"
 CACHE_DIR = "cache"
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _serialised(method: _F) -> _F:
+    """Edits come from the GUI thread and from job threads: one at a time, each saved whole."""
+
+    def wrapper(self: Project, *args: Any, **kwargs: Any) -> Any:
+        with self._mutex:
+            return method(self, *args, **kwargs)
+
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper  # type: ignore[return-value]
+
 
 SOURCES = ("estimated", "simulated", "synthesized", "emulated", "measured", "computed")
 
@@ -165,6 +181,7 @@ class Project:
         ]
         self.current_id: str | None = manifest.get("current")
         self._lock_handle: Any = None
+        self._mutex = threading.RLock()
 
     # ----------------------------------------------------------------- opening and closing
     @classmethod
@@ -265,6 +282,7 @@ class Project:
             "current": self.current_id,
         }
 
+    @_serialised
     def save(self) -> None:
         self._check_writable()
         self.modified = now_iso()
@@ -305,6 +323,7 @@ class Project:
                 return it
         return None
 
+    @_serialised
     def set_current(self, iteration_id: str | None) -> None:
         if iteration_id is not None:
             self.get(iteration_id)
@@ -313,6 +332,7 @@ class Project:
         self.save()
         self.current_changed.emit(self.current)
 
+    @_serialised
     def rename(self, name: str) -> None:
         if not name.strip():
             raise InputError("a project name cannot be empty")
@@ -320,11 +340,13 @@ class Project:
         self.name = name.strip()
         self._commit_edit()
 
+    @_serialised
     def set_note(self, iteration_id: str, note: str) -> None:
         self._check_writable()
         self.get(iteration_id).note = note
         self._commit_edit()
 
+    @_serialised
     def rename_iteration(self, iteration_id: str, name: str) -> None:
         if not name.strip():
             raise InputError("an iteration name cannot be empty")
@@ -332,6 +354,7 @@ class Project:
         self.get(iteration_id).name = name.strip()
         self._commit_edit()
 
+    @_serialised
     def set_hidden(self, iteration_id: str, hidden: bool) -> None:
         """Hide an iteration from lists (its files stay, so hiding is undoable)."""
         self._check_writable()
@@ -342,6 +365,7 @@ class Project:
             self.current_changed.emit(self.current)
         self._commit_edit()
 
+    @_serialised
     def update_settings(self, **values: Any) -> None:
         self._check_writable()
         self.settings.update(values)
@@ -378,6 +402,12 @@ class Project:
         except BaseException:
             shutil.rmtree(draft_dir, ignore_errors=True)
             raise
+        with self._mutex:
+            iteration = self._commit_draft(draft, draft_dir, iterations_dir)
+        self.iteration_added.emit(iteration)
+        self.current_changed.emit(iteration)
+
+    def _commit_draft(self, draft: IterationDraft, draft_dir: Path, iterations_dir: Path) -> Iteration:
         new_id = self._next_id()
         folder_name = f"{new_id}-{slugify(draft.name)}"
         atomic_write_json(draft_dir / "metrics.json", draft.metrics)
@@ -397,8 +427,7 @@ class Project:
         self.iterations.append(iteration)
         self.current_id = new_id
         self.save()
-        self.iteration_added.emit(iteration)
-        self.current_changed.emit(iteration)
+        return iteration
 
     def lineage(self, iteration: Iteration) -> list[Iteration]:
         """The iteration and its ancestors, oldest first."""

@@ -58,7 +58,8 @@ def run_gui(project: str | None, quit_after_shown: bool = False) -> int:
     app = create_app()
     from foldwise.gui.main_window import MainWindow
 
-    window = MainWindow(make_settings())
+    # A start-up check (--quit-after-shown) must not start the example's training job.
+    window = MainWindow(make_settings(), auto_prepare=not quit_after_shown)
     install_excepthook(window)
 
     def on_shown() -> None:

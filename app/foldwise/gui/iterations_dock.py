@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
 from foldwise.core.project import Iteration, Project
+from foldwise.gui.project_relay import ProjectRelay
 from foldwise.gui.undo import HideIteration, RenameIteration, SetCurrentIteration
 
 COLUMNS = ("Iteration", "Kind", "Accuracy", "Params", "MB")
@@ -34,16 +35,12 @@ class IterationsDock(QDockWidget):
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._make_current(item))
         self.setWidget(self.tree)
 
-    def set_project(self, project: Project | None) -> None:
-        if self.project is not None:
-            self.project.changed.disconnect(self.refresh)
-            self.project.current_changed.disconnect(self.refresh)
-            self.project.iteration_added.disconnect(self.refresh)
+    def set_project(self, project: Project | None, relay: ProjectRelay | None = None) -> None:
         self.project = project
-        if project is not None:
-            project.changed.connect(self.refresh)
-            project.current_changed.connect(self.refresh)
-            project.iteration_added.connect(self.refresh)
+        if relay is not None:
+            relay.changed.connect(self.refresh)
+            relay.current_changed.connect(self.refresh)
+            relay.iteration_added.connect(self.refresh)
         self.refresh()
 
     def refresh(self, *_args: object) -> None:

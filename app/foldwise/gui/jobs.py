@@ -28,6 +28,7 @@ from foldwise.core.jobs import Job, JobRegistry, JobState
 class _JobRelay(QObject):
     progressed = Signal(float, str)
     logged = Signal(str)
+    partial = Signal(object)
     finished = Signal()
 
     def __init__(self, job: Job) -> None:
@@ -35,6 +36,7 @@ class _JobRelay(QObject):
         self.job = job
         job.progressed.connect(self.progressed.emit)
         job.logged.connect(self.logged.emit)
+        job.partial.connect(self.partial.emit)
         job.finished.connect(lambda _job: self.finished.emit())
 
 
@@ -55,11 +57,14 @@ class JobsController(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[Job], None] | None = None,
         on_progress: Callable[[float, str], None] | None = None,
+        on_partial: Callable[[Any], None] | None = None,
     ) -> Job:
         relay = _JobRelay(job)
         self._relays.append(relay)
         if on_progress is not None:
             relay.progressed.connect(on_progress)
+        if on_partial is not None:
+            relay.partial.connect(on_partial)
         relay.logged.connect(lambda line: self.log_line.emit(job.title, line))
 
         def finished() -> None:

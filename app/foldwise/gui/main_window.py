@@ -26,6 +26,7 @@ from foldwise.gui.iterations_dock import IterationsDock
 from foldwise.gui.jobs import JobsController, JobsDock
 from foldwise.gui.log_dock import LogDock
 from foldwise.gui.panels.base import AppServices, StagePanel
+from foldwise.gui.project_relay import ProjectRelay
 from foldwise.gui.resources import icon
 from foldwise.gui.welcome import WelcomePanel
 
@@ -35,10 +36,10 @@ MAX_RECENT = 8
 
 def stage_panel_classes() -> list[type[StagePanel]]:
     """The stages in navigator order; real panels replace placeholders as their issues land."""
+    from foldwise.gui.panels.build_panel import BuildPanel
     from foldwise.gui.panels.network_panel import NetworkPanel
     from foldwise.gui.panels.placeholders import (
         BoardPanel,
-        BuildPanel,
         ComparePanel,
         DemoPanel,
         PrunePanel,
@@ -52,16 +53,17 @@ class MainWindow(QMainWindow):
     project_opened = Signal(object)
     shown = Signal()
 
-    def __init__(self, settings: QSettings) -> None:
+    def __init__(self, settings: QSettings, auto_prepare: bool = True) -> None:
         super().__init__()
         self.settings = settings
         self.project: Project | None = None
+        self.relay: ProjectRelay | None = None
         self.setWindowTitle("Foldwise")
         self.setWindowIcon(icon("foldwise"))
         self.resize(1320, 840)
         self.undo_stack = QUndoStack(self)
         self.jobs = JobsController(parent=self)
-        self.services = AppServices(jobs=self.jobs, undo=self.undo_stack, window=self)
+        self.services = AppServices(jobs=self.jobs, undo=self.undo_stack, window=self, auto_prepare=auto_prepare)
 
         self.navigator = QListWidget()
         self.navigator.setObjectName("stageNavigator")
@@ -163,21 +165,22 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- projects
     def set_project(self, project: Project | None) -> None:
-        if self.project is not None:
-            self.project.changed.disconnect(self._update_title)
-            self.project.current_changed.disconnect(self._update_title)
+        if self.relay is not None:
+            self.relay.detach()
+            self.relay.deleteLater()
         self.project = project
+        self.relay = ProjectRelay(project, self) if project is not None else None
         self.undo_stack.clear()
         for panel in self.panels:
-            panel.set_project(project)
-        self.iterations_dock.set_project(project)
+            panel.set_project(project, self.relay)
+        self.iterations_dock.set_project(project, self.relay)
         enabled = project is not None
         for action in (self.save_action, self.close_action):
             action.setEnabled(enabled)
         self.navigator.setEnabled(enabled)
-        if project is not None:
-            project.changed.connect(self._update_title)
-            project.current_changed.connect(self._update_title)
+        if self.relay is not None:
+            self.relay.changed.connect(self._update_title)
+            self.relay.current_changed.connect(self._update_title)
             self.navigator.setCurrentRow(max(self.navigator.currentRow(), 0))
             self._show_stage(self.navigator.currentRow())
         else:

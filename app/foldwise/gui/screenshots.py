@@ -38,17 +38,27 @@ def grab_all(window: MainWindow, out_dir: Path) -> list[Path]:
     return saved
 
 
+def prepare_example(path: Path, epochs: int = 4) -> None:
+    """A defect-demo project with a briefly trained DefectNet, so the panels have something to show."""
+    from foldwise.core.networks.train import TrainConfig
+    from foldwise.core.training import train_iteration
+
+    with create_from_example(path, "defect-demo") as project:
+        print(f"training DefectNet for {epochs} epochs for the screenshots…", file=sys.stderr)
+        train_iteration(project, TrainConfig(epochs=epochs, patience=None))
+
+
 def main(argv: list[str]) -> int:
     out_dir = Path(argv[0]) if argv else Path("docs/screenshots")
     app = create_app()
-    window = MainWindow(make_settings())
+    window = MainWindow(make_settings(), auto_prepare=False)
     window.resize(1360, 860)
     window.show()
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(argv[1]) if len(argv) > 1 else None
         if project is None:
             project = Path(tmp) / "defect-demo"
-            create_from_example(project, "defect-demo").close()
+            prepare_example(project)
         window.open_project(project)
         settle(app)
         for path in grab_all(window, out_dir):

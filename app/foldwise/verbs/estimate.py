@@ -9,21 +9,19 @@ from foldwise.core.errors import InputError
 from foldwise.core.finn import build
 from foldwise.core.finn.boards import BOARDS, DEFAULT_BOARD
 from foldwise.core.finn.reports import BuildReport
+from foldwise.core.finn.stage import resolve_target
 from foldwise.verbs._common import add_json_flag, console_context, emit
 
 HELP = "estimate throughput, latency and FPGA resources of a QONNX model with FINN (no Vivado needed)"
 
 
 def resolve_model(arg: str) -> Path:
-    """The QONNX file a verb works on (the one place project paths will be resolved)."""
-    path = Path(arg).expanduser()
-    if not path.is_file():
-        raise InputError(f"model file not found: {arg}")
-    return path
+    """The QONNX file a verb works on: the file itself, or a project's current iteration's export."""
+    return resolve_target(arg, "estimate", DEFAULT_BOARD, 100.0)[0]
 
 
 def add_target_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="QONNX model file (.onnx)")
+    parser.add_argument("model", help="QONNX model file (.onnx), or a project (its current quantized iteration)")
     parser.add_argument("--board", default=DEFAULT_BOARD, choices=list(BOARDS), metavar="BOARD",
                         help=f"FINN board name (default {DEFAULT_BOARD}; one of {', '.join(BOARDS)})")
     parser.add_argument("--clock-mhz", type=float, default=100.0, help="target clock in MHz (default 100)")
@@ -77,12 +75,12 @@ def format_text(report: BuildReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    model = resolve_model(args.model)
+    model, project_build_dir = resolve_target(args.model, "estimate", args.board, args.clock_mhz)
     if args.folding is not None and args.target_fps is not None:
         raise InputError("give either --folding or --target-fps, not both")
     report = build.estimate(
         model, board=args.board, clock_mhz=args.clock_mhz, target_fps=args.target_fps, folding=args.folding,
-        build_dir=args.out, ctx=console_context(args),
+        build_dir=args.out or project_build_dir, ctx=console_context(args),
     )
     emit(summary(report), args, text=format_text(report))
     return 0

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from foldwise.core.project import Project
+from foldwise.core.training import read_summary
 from foldwise.verbs._common import add_json_flag, emit
 
 HELP = "show a project's manifest, iterations and metrics"
@@ -20,6 +21,8 @@ def run(args: argparse.Namespace) -> int:
     # Read-only: info never takes the lock, so it works beside an open GUI and on read-only media.
     project = Project.open(args.path, read_only=True)
     info = project.summary()
+    current = project.current
+    info["network"] = read_summary(current) if current is not None else None
     emit(info, args, text=_as_text(info))
     return 0
 
@@ -45,4 +48,17 @@ def _as_text(info: dict[str, Any]) -> str:
             if not isinstance(value, (dict, int, float, str)) or key.startswith("_"):
                 continue
             lines.append(f"      {key}: {_format_metric(value)}")
+    network = info.get("network")
+    if network:
+        lines.append("")
+        lines.append(f"{'layer':28} {'type':14} {'output':16} {'params':>10} {'MACs':>12} {'MB':>9}")
+        for row in network.get("layers", []):
+            shape = "x".join(str(d) for d in row.get("output_shape") or [])
+            lines.append(
+                f"{row['name']:28} {row['type']:14} {shape:16} {row['params']:>10,} {row['macs']:>12,} "
+                f"{row['weight_mb']:>9.4f}"
+            )
+        lines.append(
+            f"{'total':60} {network['total_params']:>10,} {network['total_macs']:>12,} {network['total_mb']:>9.4f}"
+        )
     return "\n".join(lines)

@@ -36,6 +36,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 
 from foldwise.core.errors import FoldwiseError, InputError, ToolMissingError
 from foldwise.core.finn import _worker_legal as legal
+from foldwise.core.finn import config_schema
 from foldwise.core.finn.tools import find_vitis_hls, find_vivado, finn_version
 
 _PREP_STEPS = estimate_only_dataflow_steps[: estimate_only_dataflow_steps.index("step_specialize_layers") + 1]
@@ -78,7 +79,7 @@ def _part(params: dict[str, Any]) -> str:
 
 def _cfg(params: dict[str, Any], output_dir: Path, **extra: Any) -> DataflowBuildConfig:
     board = params.get("board") or "Pynq-Z2"
-    return DataflowBuildConfig(
+    cfg = DataflowBuildConfig(
         output_dir=str(output_dir),
         board=board,
         fpga_part=_part(params),
@@ -87,6 +88,7 @@ def _cfg(params: dict[str, Any], output_dir: Path, **extra: Any) -> DataflowBuil
         enable_build_pdb_debug=False,
         **extra,
     )
+    return config_schema.apply_settings(cfg, params.get("settings"))  # advanced settings (build kinds only)
 
 
 def _record_step(step: Callable, failures: dict[str, Any]) -> Callable:
@@ -179,7 +181,9 @@ def _build(params: dict[str, Any], step_names: list[str], outputs: list[Dataflow
     out = Path(params["output_dir"]).resolve()
     out.mkdir(parents=True, exist_ok=True)
     part = _part(params)
-    key = (_sha256(model), part)
+    settings = params.get("settings") or {}
+    # a build with advanced settings may prepare another graph: keep it out of the what-if cache
+    key = (_sha256(model) + config_schema.settings_digest(settings), part)
     folding = params.get("folding")
     extra: dict[str, Any] = {}
     if folding:
@@ -191,6 +195,8 @@ def _build(params: dict[str, Any], step_names: list[str], outputs: list[Dataflow
         extra["folding_config_file"] = folding_file
     if params.get("target_fps"):
         extra["target_fps"] = int(params["target_fps"])
+    if params.get("start_step"):  # resume: FINN reloads the previous step's intermediate model
+        extra["start_step"] = params["start_step"]
     board = params.get("board") or "Pynq-Z2"
     if kind == "full_build":
         zynq = board not in ("U50", "U200", "U250", "U280", "U55C")
@@ -208,7 +214,8 @@ def _build(params: dict[str, Any], step_names: list[str], outputs: list[Dataflow
     if not params.get("keep_intermediate"):
         shutil.rmtree(out / "intermediate_models", ignore_errors=True)
     seconds = time.time() - started
-    _write_meta(out, kind=kind, model=str(model), model_sha256=key[0], board=board, part=part,
+    _write_meta(out, kind=kind, model=str(model), model_sha256=key[0][:64], board=board, part=part,
+                settings=settings,
                 clock_ns=cfg.synth_clk_period_ns, target_fps=cfg.target_fps,
                 folding_file=str(extra.get("folding_config_file") or "") or None, cpu_nodes=cpu,
                 finn_version=finn_version(), seconds=seconds, steps=[s.__name__ for s in cfg.steps])
@@ -373,6 +380,7 @@ KINDS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "hls_codegen": hls_codegen,
     "full_build": full_build,
     "info": info,
+    "config_schema": config_schema.worker_request,
 }
 
 

@@ -156,13 +156,13 @@ def option_tables(
 
 def hls_codegen(
     model: str | Path, *, board: str = DEFAULT_BOARD, clock_mhz: float = 100.0, folding: FoldingLike = None,
-    target_fps: int | None = None, build_dir: str | Path | None = None,
+    target_fps: int | None = None, build_dir: str | Path | None = None, keep_intermediate: bool = False,
     worker: FinnWorker | None = None, ctx: JobContext | None = None,
 ) -> dict[str, Any]:
     """Estimate build plus ``step_hw_codegen`` (HLS C++ / filled RTL templates under ``<build>/codegen``)."""
     build_dir = Path(build_dir) if build_dir else default_build_dir(model, "codegen", board, clock_mhz)
     params = _params(model, board, clock_mhz, output_dir=str(build_dir.resolve()), target_fps=target_fps,
-                     folding=_folding_dict(folding))
+                     folding=_folding_dict(folding), keep_intermediate=keep_intermediate)
     result = (worker or get_worker()).request("hls_codegen", params, ctx)
     result["report"] = read_build_reports(result["build_dir"], board=board)
     return result
@@ -170,7 +170,7 @@ def hls_codegen(
 
 def full_build(
     model: str | Path, *, board: str = DEFAULT_BOARD, clock_mhz: float = 100.0, folding: FoldingLike = None,
-    target_fps: int | None = None, build_dir: str | Path | None = None,
+    target_fps: int | None = None, build_dir: str | Path | None = None, keep_intermediate: bool = False,
     worker: FinnWorker | None = None, ctx: JobContext | None = None,
 ) -> BuildReport:
     """Bitfile build (FINN's default steps). ToolMissingError, offering the estimate, without Vivado/HLS."""
@@ -183,6 +183,6 @@ def full_build(
         )
     build_dir = Path(build_dir) if build_dir else default_build_dir(model, "bitfile", board, clock_mhz)
     params = _params(model, board, clock_mhz, output_dir=str(build_dir.resolve()), target_fps=target_fps,
-                     folding=_folding_dict(folding))
+                     folding=_folding_dict(folding), keep_intermediate=keep_intermediate)
     result = (worker or get_worker()).request("full_build", params, ctx)
     return read_build_reports(result["build_dir"], board=board)

@@ -12,6 +12,7 @@ from foldwise.core.project import Project
 
 if TYPE_CHECKING:
     from foldwise.gui.jobs import JobsController
+    from foldwise.gui.project_relay import ProjectRelay
 
 
 @dataclass
@@ -21,6 +22,7 @@ class AppServices:
     jobs: JobsController
     undo: QUndoStack
     window: QWidget
+    auto_prepare: bool = True  # example projects train their network on first open
 
     def error(self, title: str, exc: BaseException) -> None:
         from foldwise.gui.errors import show_error
@@ -46,18 +48,13 @@ class StagePanel(QWidget):
         self.project: Project | None = None
         self.setObjectName(f"{self.title.lower()}Panel")
 
-    def set_project(self, project: Project | None) -> None:
-        if self.project is not None:
-            self._disconnect(self.project)
+    def set_project(self, project: Project | None, relay: ProjectRelay | None = None) -> None:
+        """Show ``project``; ``relay`` delivers its events on the GUI thread (the window owns it)."""
         self.project = project
-        if project is not None:
-            project.current_changed.connect(self._on_current_changed)
-            project.changed.connect(self._on_manifest_changed)
+        if relay is not None:
+            relay.current_changed.connect(self._on_current_changed)
+            relay.changed.connect(self._on_manifest_changed)
         self.project_changed()
-
-    def _disconnect(self, project: Project) -> None:
-        project.current_changed.disconnect(self._on_current_changed)
-        project.changed.disconnect(self._on_manifest_changed)
 
     def _on_current_changed(self, _iteration: object) -> None:
         self.project_changed()

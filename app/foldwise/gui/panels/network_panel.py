@@ -1,10 +1,31 @@
-"""Network stage: the current iteration's network (filled in by the networks issue)."""
+"""Network stage: the current iteration's layers (table + graph), its figures, training and import."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import json
+from typing import Any
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from foldwise.core.jobs import Job
 from foldwise.gui.panels.base import AppServices, StagePanel
+from foldwise.gui.undo import CommitIteration
+from foldwise.gui.widgets.figures import FigureStrip
+from foldwise.gui.widgets.graph_view import LayerGraphView
+from foldwise.gui.widgets.layer_table import LayerTable
 
 
 class NetworkPanel(StagePanel):
@@ -13,21 +34,236 @@ class NetworkPanel(StagePanel):
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
-        self.info = QLabel()
-        self.info.setWordWrap(True)
+        self._job: Job | None = None
+        self._curves = None
+
+        self.heading = QLabel()
+        self.heading.setObjectName("networkHeading")
+        self.heading.setWordWrap(True)
+        self.figures = FigureStrip(["params", "macs", "weight_mb", "accuracy"])
+        self.notice = QLabel()
+        self.notice.setObjectName("networkNotice")
+        self.notice.setWordWrap(True)
+
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 500)
+        self.epochs.setValue(12)
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(1e-5, 1.0)
+        self.lr.setSingleStep(1e-4)
+        self.lr.setValue(2e-3)
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 4096)
+        self.batch.setValue(64)
+        self.train_button = QPushButton("Train")
+        self.train_button.setObjectName("trainButton")
+        self.train_button.setToolTip("Train (or fine-tune) the current network; the result is a new iteration")
+        self.train_button.clicked.connect(self.start_training)
+        self.import_button = QPushButton("Import network…")
+        self.import_button.setToolTip("TorchScript .pt, a zoo state dict, ONNX or QONNX")
+        self.import_button.clicked.connect(self.import_dialog)
+        self.netron_button = QPushButton("Open in Netron")
+        self.netron_button.setToolTip("Serve this iteration's graph with Netron on localhost and open it in a browser")
+        self.netron_button.clicked.connect(self.open_in_netron)
+        self._netron = None
+        train_box = QGroupBox("Training (CPU)")
+        form = QFormLayout(train_box)
+        form.addRow("Max epochs:", self.epochs)
+        form.addRow("Learning rate:", self.lr)
+        form.addRow("Batch size:", self.batch)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.import_button)
+        form.addRow(buttons)
+        form.addRow(self.netron_button)
+
+        self.table = LayerTable()
+        self.graph = LayerGraphView()
+        self.table.selectionModel().selectionChanged.connect(self._table_selection)
+        self.graph.layer_selected.connect(self.table.select_layer)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(self.graph)
+        split.setSizes([620, 260])
+        self.curves_holder = QVBoxLayout()
+
+        top = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(self.heading)
+        left.addWidget(self.figures)
+        left.addWidget(self.notice)
+        left.addStretch(1)
+        top.addLayout(left, 1)
+        top.addWidget(train_box)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.info)
-        layout.addStretch(1)
+        layout.addLayout(top)
+        layout.addWidget(split, 3)
+        layout.addLayout(self.curves_holder, 2)
+
+    # ----------------------------------------------------------------- view
+    def _ensure_curves(self) -> Any:
+        if self._curves is None:
+            from foldwise.gui.widgets.train_curves import TrainCurves  # pyqtgraph loads on first use
+
+            self._curves = TrainCurves()
+            self.curves_holder.addWidget(self._curves)
+        return self._curves
 
     def project_changed(self) -> None:
-        if self.project is None:
-            self.info.setText("")
+        from foldwise.core.training import HISTORY_FILE, read_summary
+
+        project = self.project
+        busy = self._job is not None and not self._job.is_finished
+        self.train_button.setEnabled(project is not None and not busy)
+        self.import_button.setEnabled(project is not None and not busy)
+        self.netron_button.setEnabled(project is not None and project.current is not None)
+        if project is None:
+            self.heading.clear()
+            self.table.set_layers([])
+            self.graph.set_layers([])
             return
-        settings = self.project.settings
-        arch = settings.get("network", {}).get("arch", "none chosen")
-        data = settings.get("dataset", {}).get("name", "none chosen")
-        current = self.project.current
-        self.info.setText(
-            f"<h2>{self.project.name}</h2><p>Network: <b>{arch}</b> · data: <b>{data}</b></p>"
-            f"<p>Current iteration: {current.label if current else 'none yet'}</p>"
+        settings = project.settings
+        arch = settings.get("network", {}).get("arch", "—")
+        data = settings.get("dataset", {}).get("name", "—")
+        current = project.current
+        where = current.label if current else "no iteration yet"
+        self.heading.setText(f"<h2>{project.name}</h2><p>{where} · network <b>{arch}</b> · data <b>{data}</b></p>")
+        summary = read_summary(current) if current is not None else None
+        rows = summary["layers"] if summary else []
+        self.table.set_layers(rows)
+        self.graph.set_layers(rows)
+        self.figures.set_metrics(current.metrics if current else {})
+        if current is None:
+            self.notice.setText(
+                f"Not trained yet. <b>Train</b> builds <b>{arch}</b> from the zoo and trains it on <b>{data}</b> "
+                "(the data set is generated on first use)."
+            )
+        else:
+            self.notice.setText(current.note)
+        history = current.folder / HISTORY_FILE if current is not None else None
+        if history is not None and history.exists() and not busy:
+            self._ensure_curves().set_history(json.loads(history.read_text())["history"])
+
+    def set_project(self, project, relay=None) -> None:
+        self.stop_netron()
+        super().set_project(project, relay)
+        if (
+            project is not None
+            and self.services.auto_prepare
+            and not project.iterations
+            and project.settings.get("example")
+        ):
+            self.services.status("Preparing the example: generating data and training its network…")
+            self.start_training()
+
+    def _table_selection(self) -> None:
+        names = self.table.selected_layers()
+        if names:
+            self.graph.select_layer(names[0])
+
+    # ----------------------------------------------------------------- actions
+    def train_config(self) -> Any:
+        from foldwise.core.networks.train import TrainConfig
+
+        defaults = self.project.settings.get("train", {}) if self.project else {}
+        return TrainConfig.from_dict(
+            {**defaults, "epochs": self.epochs.value(), "lr": self.lr.value(), "batch_size": self.batch.value()}
         )
+
+    def start_training(self) -> Job | None:
+        from foldwise.core.training import train_iteration
+
+        if self.project is None:
+            return None
+        try:
+            config = self.train_config()
+        except Exception as exc:
+            self.services.error("Cannot train", exc)
+            return None
+        project = self.project
+        previous = project.current_id
+        self._ensure_curves().clear()
+        what = "Fine-tune" if project.current else "Train"
+        arch = project.settings.get("network", {}).get("arch", "network")
+        self._job = Job(f"{what} {arch}", lambda ctx: train_iteration(project, config, ctx))
+        self.train_button.setEnabled(False)
+        self.import_button.setEnabled(False)
+
+        def done(iteration: Any) -> None:
+            self.services.undo.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
+            accuracy = iteration.metrics["accuracy"]["value"]
+            self.services.status(f"{iteration.label}: test accuracy {accuracy:.1%} (measured)")
+            self.project_changed()
+
+        def failed(job: Job) -> None:
+            self.project_changed()
+            if job.state.value == "failed":
+                self.services.error("Training failed", job.error)
+
+        return self.services.jobs.start(
+            self._job, on_done=done, on_error=failed, on_partial=self._ensure_curves().add_epoch
+        )
+
+    def import_dialog(self) -> None:
+        if self.project is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import network", str(self.project.path),
+            "Networks (*.pt *.pth *.onnx);;All files (*)",
+        )
+        if path:
+            self.start_import(path)
+
+    def start_import(self, path: str, arch: str | None = None) -> Job | None:
+        from foldwise.core.importing import import_iteration
+
+        if self.project is None:
+            return None
+        project = self.project
+        previous = project.current_id
+        self._job = Job(f"Import {path}", lambda ctx: import_iteration(project, path, arch, ctx))
+
+        def done(iteration: Any) -> None:
+            self.services.undo.push(CommitIteration(project, iteration.id, previous, f"Import ({iteration.label})"))
+            self.project_changed()
+
+        def failed(job: Job) -> None:
+            self.project_changed()
+            self.services.error("Cannot import network", job.error)
+
+        return self.services.jobs.start(self._job, on_done=done, on_error=failed)
+
+    def open_in_netron(self) -> Job | None:
+        from foldwise.core.netron_view import NetronServer, onnx_for_viewing
+
+        if self.project is None or self.project.current is None:
+            return None
+        project, iteration = self.project, self.project.current
+        self.stop_netron()
+
+        def serve(ctx: Any) -> Any:
+            ctx.progress(0.1, "exporting to ONNX")
+            server = NetronServer(onnx_for_viewing(project, iteration))
+            ctx.progress(0.6, "starting netron on localhost")
+            server.start()
+            return server
+
+        def done(server: Any) -> None:
+            from PySide6.QtCore import QUrl
+            from PySide6.QtGui import QDesktopServices
+
+            self._netron = server
+            self.services.status(f"Netron serves {iteration.label} at {server.url}", 15000)
+            QDesktopServices.openUrl(QUrl(server.url))
+
+        return self.services.jobs.start(
+            Job(f"Netron {iteration.label}", serve),
+            on_done=done,
+            on_error=lambda job: self.services.error("Cannot open in Netron", job.error),
+        )
+
+    def stop_netron(self) -> None:
+        if self._netron is not None:
+            self._netron.stop()
+            self._netron = None

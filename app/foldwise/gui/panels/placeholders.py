@@ -25,16 +25,6 @@ class QuantizePanel(PlaceholderPanel):
     )
 
 
-class BuildPanel(PlaceholderPanel):
-    title = "Build"
-    icon = "build"
-    summary = (
-        "<p>FINN (finn-plus) builds: seconds-fast estimates of FPS, latency and LUT/BRAM/DSP against the "
-        "PYNQ-Z2, a folding (PE/SIMD) editor with auto-fit, and full bitfile builds where Vivado exists, "
-        "locally or on a remote build host.</p>"
-    )
-
-
 class BoardPanel(PlaceholderPanel):
     title = "Board"
     icon = "board"

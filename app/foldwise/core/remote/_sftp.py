@@ -1,0 +1,147 @@
+"""SFTP side of an SSH session: folders up and down with progress by bytes and cancel between chunks."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path, PurePosixPath
+
+import paramiko
+
+from foldwise.core.jobs import JobContext, null_context
+from foldwise.core.remote.target import ExecResult, SshError, SshTarget, TransferStats
+
+
+class SftpMixin:
+    """File transfer for :class:`~foldwise.core.remote.ssh.SshSession` (which provides the transport)."""
+
+    # provided by SshSession
+    target: SshTarget
+    _sftp: paramiko.SFTPClient | None
+    _home: str | None
+    _transport: Callable[[], paramiko.Transport]
+    run: Callable[..., ExecResult]
+
+    @property
+    def sftp(self) -> paramiko.SFTPClient:
+        if self._sftp is None:
+            try:
+                self._sftp = self._transport().open_sftp_client()
+            except paramiko.SSHException as exc:
+                raise SshError(f"{self.target.display} refused SFTP: {exc}") from None
+        return self._sftp
+
+    @property
+    def home(self) -> str:
+        """The login user's home directory on the remote side."""
+        if self._home is None:
+            self._home = self.sftp.normalize(".")
+        return self._home
+
+    def expand(self, path: str) -> str:
+        """``~`` and ``~/x`` become absolute remote paths (SFTP does not expand them)."""
+        if path == "~":
+            return self.home
+        if path.startswith("~/"):
+            return f"{self.home}/{path[2:]}"
+        return path
+
+    def makedirs(self, *paths: str) -> None:
+        """``mkdir -p`` for all ``paths`` in one command."""
+        if paths:
+            self.run("mkdir -p " + " ".join(shlex.quote(self.expand(p)) for p in paths), check=True)
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.sftp.stat(self.expand(path))
+            return True
+        except OSError:
+            return False
+
+    def put_files(
+        self, pairs: Sequence[tuple[Path, str]], ctx: JobContext | None = None, what: str = "uploading"
+    ) -> TransferStats:
+        """Upload (local file, remote path) pairs, creating remote folders; progress by bytes."""
+        ctx = ctx or null_context()
+        pairs = [(Path(local), self.expand(remote)) for local, remote in pairs]
+        self.makedirs(*sorted({str(PurePosixPath(r).parent) for _, r in pairs}))
+        total = sum(p.stat().st_size for p, _ in pairs) or 1
+        stats, started = TransferStats(), time.monotonic()
+        for local, remote in pairs:
+            done_before = stats.bytes
+
+            def progress(sent: int, _size: int, base: int = done_before, name: str = local.name) -> None:
+                ctx.check_cancelled()
+                ctx.progress((base + sent) / total, f"{what} {name}")
+
+            self.sftp.put(str(local), remote, callback=progress)
+            stats.files += 1
+            stats.bytes += local.stat().st_size
+        stats.seconds = time.monotonic() - started
+        ctx.progress(1.0, f"{what}: {stats.files} files, {stats.bytes / 1e6:.1f} MB")
+        return stats
+
+    def put_dir(self, local: str | os.PathLike[str], remote: str, ctx: JobContext | None = None,
+                exclude: Iterable[str] = ("__pycache__",)) -> TransferStats:
+        """Upload a local folder's contents into ``remote`` (created), skipping names in ``exclude``."""
+        local = Path(local)
+        skip = set(exclude)
+        pairs = []
+        for path in sorted(local.rglob("*")):
+            rel = path.relative_to(local)
+            if path.is_file() and not skip.intersection(rel.parts):
+                pairs.append((path, f"{remote.rstrip('/')}/{rel.as_posix()}"))
+        return self.put_files(pairs, ctx)
+
+    def _walk(self, remote: str, include: Iterable[str] | None, exclude: Iterable[str]) -> list[tuple[str, int]]:
+        """(relative path, size) of every file below ``remote``; top-level names limited to ``include``."""
+        wanted = set(include) if include is not None else None
+        skip = set(exclude)
+        found: list[tuple[str, int]] = []
+        stack = [""]
+        while stack:
+            rel = stack.pop()
+            try:
+                entries = self.sftp.listdir_attr(f"{remote}/{rel}" if rel else remote)
+            except FileNotFoundError:
+                if not rel:
+                    raise SshError(f"remote folder {remote} does not exist on {self.target.display}") from None
+                continue
+            for entry in entries:
+                if entry.filename in skip or (not rel and wanted is not None and entry.filename not in wanted):
+                    continue
+                child = f"{rel}/{entry.filename}" if rel else entry.filename
+                if stat.S_ISDIR(entry.st_mode or 0):
+                    stack.append(child)
+                elif stat.S_ISREG(entry.st_mode or 0):
+                    found.append((child, int(entry.st_size or 0)))
+        return sorted(found)
+
+    def get_dir(self, remote: str, local: str | os.PathLike[str], ctx: JobContext | None = None,
+                include: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> TransferStats:
+        """Download a remote folder's files into ``local``: only the top-level names in ``include`` (if given),
+        never names in ``exclude`` (at any depth)."""
+        ctx = ctx or null_context()
+        remote = self.expand(remote).rstrip("/")
+        local = Path(local)
+        files = self._walk(remote, include, exclude)
+        total = sum(size for _, size in files) or 1
+        stats, started = TransferStats(), time.monotonic()
+        for rel, size in files:
+            target = local / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            done_before = stats.bytes
+
+            def progress(got: int, _size: int, base: int = done_before, name: str = rel) -> None:
+                ctx.check_cancelled()
+                ctx.progress((base + got) / total, f"downloading {name}")
+
+            self.sftp.get(f"{remote}/{rel}", str(target), callback=progress)
+            stats.files += 1
+            stats.bytes += size
+        stats.seconds = time.monotonic() - started
+        ctx.progress(1.0, f"downloaded {stats.files} files, {stats.bytes / 1e6:.1f} MB")
+        return stats

@@ -1,0 +1,139 @@
+"""Per-node cycles as horizontal bars (pyqtgraph ``BarGraphItem``), the bottleneck in red.
+
+FINN's throughput is set by the slowest node (FPS = clock / max cycles), so the chart answers "which node do I
+unfold next"; a dashed line marks the cycles a target FPS allows. Clicking a bar selects the node.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from foldwise.gui.build.folding_table import short_name
+
+BAR = "#4a7ab5"
+BOTTLENECK = "#c0392b"
+STALE = "#b8bec6"
+
+
+class CyclesChart(QWidget):
+    """``set_data(names, cycles, bottleneck)``; ``node_clicked(name)`` when a bar is clicked."""
+
+    node_clicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("cyclesPlot")
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.showGrid(x=True, y=False, alpha=0.25)
+        self.plot.getViewBox().invertY(True)
+        self.plot.setLabel("bottom", "cycles per frame (estimated)")
+        self.log_box = QCheckBox("log scale")
+        self.log_box.setToolTip("Log scale shows small nodes next to a dominant bottleneck")
+        self.log_box.toggled.connect(lambda _on: self._draw())
+        self.caption = QLabel()
+        self.caption.setObjectName("cyclesCaption")
+        top = QHBoxLayout()
+        top.addWidget(self.caption, 1)
+        top.addWidget(self.log_box)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.plot)
+        self.names: list[str] = []
+        self.values: list[int] = []
+        self.bottleneck: str | None = None
+        self.stale = False
+        self.stale_note = "re-estimating…"
+        self.target_cycles: float | None = None
+        self.bars: pg.BarGraphItem | None = None
+        self.brushes: list[str] = []
+        self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
+        self._small = QFont(self.font())
+        self._small.setPointSizeF(max(self.font().pointSizeF() - 1.5, 7.0))
+        self.plot.getAxis("left").setStyle(tickFont=self._small)
+        self.plot.getAxis("bottom").setStyle(tickFont=self._small)
+
+    @property
+    def bottleneck_index(self) -> int | None:
+        return self.names.index(self.bottleneck) if self.bottleneck in self.names else None
+
+    def set_data(self, names: list[str], cycles: list[int], bottleneck: str | None, *, stale: bool = False,
+                 target_cycles: float | None = None) -> None:
+        self.names, self.values, self.bottleneck = list(names), [int(c) for c in cycles], bottleneck
+        self.stale, self.target_cycles = stale, target_cycles
+        self._draw()
+
+    def set_stale(self, stale: bool, note: str = "re-estimating…") -> None:
+        if stale != self.stale or note != self.stale_note:
+            self.stale, self.stale_note = stale, note
+            self._draw()
+
+    def clear(self) -> None:
+        self.set_data([], [], None)
+
+    def _x(self, value: float) -> float:
+        return math.log10(max(value, 1.0)) if self.log_box.isChecked() else float(value)
+
+    def _draw(self) -> None:
+        self.plot.clear()
+        self.bars = None
+        n = len(self.names)
+        self.plot.setVisible(bool(n))
+        if not n:
+            self.plot.getAxis("left").setTicks([])
+            self.caption.setText("<i>No estimate yet: per-node cycles show here.</i>")
+            return
+        widths = np.array([self._x(v) for v in self.values])
+        self.brushes = [STALE if self.stale else (BOTTLENECK if name == self.bottleneck else BAR)
+                        for name in self.names]
+        self.bars = pg.BarGraphItem(x0=np.zeros(n), y=np.arange(n), height=0.62, width=widths,
+                                    brushes=self.brushes, pens=[pg.mkPen(None)] * n)
+        self.plot.addItem(self.bars)
+        top = max(widths.max(), self._x(self.target_cycles) if self.target_cycles else 0.0) or 1.0
+        for i, (value, width) in enumerate(zip(self.values, widths, strict=True)):
+            label = pg.TextItem(f"{value:,}", color="#333333", anchor=(0, 0.5))
+            label.setFont(self._small)
+            label.setPos(width + top * 0.01, i)
+            self.plot.addItem(label)
+        if self.target_cycles:
+            line = pg.InfiniteLine(pos=self._x(self.target_cycles), angle=90,
+                                   pen=pg.mkPen("#39424e", width=1.5, style=Qt.PenStyle.DashLine),
+                                   label="target", labelOpts={"position": 0.04, "color": "#39424e"})
+            self.plot.addItem(line)
+        axis = self.plot.getAxis("left")
+        axis.setTicks([[(i, short_name(name)) for i, name in enumerate(self.names)]])
+        bottom = self.plot.getAxis("bottom")
+        if self.log_box.isChecked():
+            ticks = [(k, f"{10 ** k:,}") for k in range(0, math.ceil(top) + 1)]
+            bottom.setTicks([ticks])
+        else:
+            bottom.setTicks(None)
+        self.plot.setXRange(0, top * 1.16, padding=0)
+        self.plot.setYRange(-0.6, n - 0.4, padding=0)
+        if self.stale:
+            self.caption.setText(f"<i>{self.stale_note}</i>")
+        elif self.bottleneck is not None:
+            worst = max(self.values)
+            self.caption.setText(
+                f"Bottleneck <b style='color:{BOTTLENECK}'>{self.bottleneck}</b>: {worst:,} cycles per frame "
+                "sets the frame rate. Unfold it (raise PE/SIMD) to go faster.")
+
+    def _scene_clicked(self, event: object) -> None:
+        if not self.names:
+            return
+        pos = event.scenePos()  # type: ignore[attr-defined]
+        if not self.plot.sceneBoundingRect().contains(pos):
+            return
+        row = round(self.plot.getViewBox().mapSceneToView(pos).y())
+        if 0 <= row < len(self.names):
+            self.node_clicked.emit(self.names[row])

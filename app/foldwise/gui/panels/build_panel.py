@@ -1,0 +1,662 @@
+"""Build stage: FINN (finn-plus) estimates in seconds, a folding editor that re-estimates as you edit, auto-fit,
+HLS code generation and full bitfile builds where the Xilinx tools exist.
+
+The model is the current iteration's QONNX export (once it is quantized) or any QONNX file opened here. Every
+figure is labelled with its source (estimated / simulated / synthesized). Long work runs as jobs with
+progress and cancel; FINN itself only ever runs in the FINN worker process (``foldwise.core.finn.worker``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QWidget,
+)
+
+from foldwise.core.errors import FoldwiseError, InputError
+from foldwise.core.finn import build, stage
+from foldwise.core.finn.boards import get_board
+from foldwise.core.finn.config_schema import WithSettings, fetch_schema, fields_from_schema
+from foldwise.core.finn.failures import explain, model_layers, read_build_log
+from foldwise.core.finn.folding import save_folding
+from foldwise.core.finn.reports import BuildReport, read_build_reports
+from foldwise.core.finn.tools import what_is_missing
+from foldwise.core.finn.worker import FinnWorker, get_worker
+from foldwise.core.jobs import Job, JobContext, JobState
+from foldwise.gui.build.builds import builds_for
+from foldwise.gui.build.folding_table import FoldingModel
+from foldwise.gui.build.live_estimate import LiveEstimator
+from foldwise.gui.build.missing_view import missing_reason
+from foldwise.gui.build.panel_ui import setup_ui
+from foldwise.gui.build.results import autofit_text, origin_text, show_figures
+from foldwise.gui.panels.base import AppServices, StagePanel
+
+
+class _LineRelay(QObject):
+    """Brings a job's log lines (emitted on its thread) onto the GUI thread."""
+
+    line = Signal(str)
+
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        job.logged.connect(self.line.emit)
+
+
+class BuildPanel(StagePanel):
+    title = "Build"
+    icon = "build"
+    summary = "FINN estimates, folding editor with auto-fit, and bitfile builds"
+
+    _schema_cache: dict[str, Any] | None = None  # finn-plus's config schema, fetched once per process
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__(services, parent)
+        self.model_path: Path | None = None
+        self.source = ""  # "project" | "file" | ""
+        self.iteration: Any = None
+        self.report: BuildReport | None = None
+        self.hw: build.HwNodes | None = None
+        self.worker: FinnWorker | None = None  # None: the shared worker
+        self._job: Job | None = None
+        self._relay: _LineRelay | None = None
+        self._current_build_dir: Path | None = None
+        self._tools_state: dict[str, Any] = {}
+        self._skip_live = False
+        self.folding_model = FoldingModel(services.undo)
+        self.folding_model.folding_changed.connect(self._folding_edited)
+        self.live = LiveEstimator(self._live_run, delay_ms=300, parent=self)
+        self.live.finished.connect(self._live_done)
+        self.live.failed.connect(self._live_failed)
+        setup_ui(self)
+        self._connect()
+        self.refresh_tools()
+        self._update_source()
+        self._update_enabled()
+
+    # ================================================================= UI
+    def _connect(self) -> None:
+        self.open_button.clicked.connect(self.open_dialog)
+        self.project_button.clicked.connect(lambda: self.project_changed(force=True))
+        self.board_combo.currentIndexChanged.connect(self._board_changed)
+        self.clock_spin.valueChanged.connect(self._clock_changed)
+        self.mode_target.toggled.connect(self._mode_changed)
+        self.budget_spin.valueChanged.connect(lambda _v: self._show_gauges())
+        self.estimate_button.clicked.connect(self.start_estimate)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.start_estimate)
+        self.autofit_button.clicked.connect(self.start_autofit)
+        self.codegen_button.clicked.connect(self.start_codegen)
+        self.full_build_button.clicked.connect(self.start_full_build)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.undo_button.clicked.connect(self.services.undo.undo)
+        self.services.undo.canUndoChanged.connect(self.undo_button.setEnabled)
+        self.services.undo.undoTextChanged.connect(self._undo_text)
+        self.save_folding_button.clicked.connect(self.save_folding_dialog)
+        self.load_folding_file_button.clicked.connect(self.load_folding_dialog)
+        self.builds_list.reopen.connect(self.reopen_build)
+        self.reopen_button.clicked.connect(lambda: self.reopen_build(self.builds_list.selected_folder()))
+        self.load_folding_button.clicked.connect(self.load_report_folding)
+        self.explanations.line_clicked.connect(self.log_view.go_to_line)
+        self.missing_view.refresh_requested.connect(self.refresh_tools)
+
+    def _undo_text(self, text: str) -> None:
+        with contextlib.suppress(RuntimeError):  # the app's undo stack outlives this panel at shutdown
+            self.undo_button.setToolTip(f"Undo: {text} (Ctrl+Z)" if text else "Nothing to undo")
+
+    @staticmethod
+    def _note(label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.setVisible(bool(text))
+
+    def _ensure_chart(self) -> Any:
+        if self.chart is None:
+            from foldwise.gui.build.cycles_chart import CyclesChart  # pyqtgraph loads on first use
+
+            self.chart = CyclesChart()
+            self.chart.node_clicked.connect(self.table.select_node)
+            self.chart_holder.addWidget(self.chart)
+        return self.chart
+
+    # ================================================================= state helpers
+    @property
+    def board(self) -> str:
+        return str(self.board_combo.currentData())
+
+    @property
+    def clock_mhz(self) -> float:
+        return float(self.clock_spin.value())
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None  # cleared on the GUI thread once the job's outcome is shown
+
+    def _worker(self) -> FinnWorker:
+        return self.worker or get_worker()
+
+    def _budget(self) -> float:
+        return self.budget_spin.value() / 100.0
+
+    def _update_enabled(self) -> None:
+        has_model, busy = self.model_path is not None, self.busy
+        for w in (self.estimate_button, self.autofit_button, self.codegen_button):
+            w.setEnabled(has_model and not busy)
+        for w in (self.board_combo, self.clock_spin, self.open_button, self.project_button):
+            w.setEnabled(not busy)
+        self.compare_box.setEnabled(not busy)
+        has_nodes = bool(self.folding_model.nodes)
+        self.save_folding_button.setEnabled(has_nodes)
+        self.load_folding_file_button.setEnabled(has_nodes)
+        self.target_fps.setEnabled(self.mode_target.isChecked())
+        reason = missing_reason(self._tools_state, "bitfile")
+        self.full_build_button.setEnabled(has_model and not busy and not reason)
+        self.full_build_button.setToolTip(reason or "Vivado/Vitis HLS build of the accelerator: 15 min to hours")
+        self.full_build_reason.setText(f"Full build unavailable: {reason} See the Tools tab." if reason else "")
+        self.full_build_reason.setVisible(bool(reason))
+
+    def refresh_tools(self) -> None:
+        """Look for Vivado, Vitis HLS and FINN's dependencies again (file-system look-ups only)."""
+        self._tools_state = what_is_missing(self.board)
+        self.missing_view.set_state(self._tools_state)
+        complete = all(o["available"] for o in self._tools_state["outputs"].values())
+        self.tabs.setTabText(self._tools_tab, "Tools" if complete else "What's missing")
+        self._update_enabled()
+
+    # ================================================================= model source
+    def project_changed(self, force: bool = False) -> None:
+        project = self.project
+        iteration = project.current if project is not None else None
+        if project is None or iteration is None:
+            if self.source == "project":
+                self.set_model(None)
+            self.iteration = iteration
+            self._update_source()
+            return
+        try:
+            path = stage.qonnx_for(project, iteration)
+        except InputError as exc:
+            if self.source == "project" or force:
+                self.set_model(None)
+            self.iteration = iteration
+            self._update_source(str(exc))
+            return
+        changed = iteration is not self.iteration and getattr(self.iteration, "id", None) != iteration.id
+        self.iteration = iteration
+        if force or changed or (self.source != "file" and path != self.model_path):
+            self.set_model(path, "project")
+        else:
+            self._update_source()
+
+    def open_dialog(self) -> None:
+        start = str(self.model_path.parent) if self.model_path else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open a QONNX model", start, "QONNX / ONNX (*.onnx);;All (*)")
+        if path:
+            self.set_model(Path(path), "file")
+
+    def set_model(self, path: Path | str | None, source: str = "file") -> Job | None:
+        """Show ``path`` (a FINN-ready QONNX file): read its hardware nodes, then re-estimate at once."""
+        self.live.cancel()
+        self.model_path = Path(path) if path is not None else None
+        self.source = source if path is not None else ""
+        self.hw, self.report = None, None
+        self.folding_model.clear()
+        self._show_report(None)
+        self.autofit_result.clear()
+        self.live_label.clear()
+        self._note(self.folding_note, "")
+        self._note(self.cpu_note, "")
+        self._update_source()
+        self.refresh_builds()
+        self._update_enabled()
+        return self.load_nodes() if self.model_path is not None else None
+
+    def _update_source(self, note: str | None = None) -> None:
+        it = self.iteration
+        if self.model_path is None:
+            self.source_label.setText("<b>No model.</b>")
+        elif self.source == "project" and it is not None:
+            self.source_label.setText(f"<b>{html.escape(self.model_path.name)}</b><br><small>iteration {it.label} "
+                                      f"({it.kind}) of {html.escape(self.project.name if self.project else '')}"
+                                      "</small>")
+        else:
+            self.source_label.setText(f"<b>{html.escape(self.model_path.name)}</b><br><small>opened file in "
+                                      f"{html.escape(str(self.model_path.parent))}</small>")
+        if note is None and self.project is not None and it is not None and self.source != "project":
+            try:
+                stage.qonnx_for(self.project, it)
+            except InputError as exc:
+                note = str(exc)
+        if note:
+            self.source_note.setText(f"{html.escape(note)}<br>Open a QONNX file to estimate it directly.")
+        elif self.project is None and self.model_path is None:
+            self.source_note.setText("Open a project with a quantized iteration, or a QONNX file "
+                                     "(e.g. a Brevitas TFC/CNV export).")
+        else:
+            self.source_note.clear()
+        self.source_note.setVisible(bool(self.source_note.text()))
+        has_project_model = False
+        if self.project is not None and it is not None and self.source == "file":
+            try:
+                stage.qonnx_for(self.project, it)
+                has_project_model = True
+            except InputError:
+                pass
+        self.project_button.setVisible(has_project_model)
+
+    def _new_build_dir(self, kind: str) -> Path | None:
+        """Project builds are kept per iteration; a file's next to it (``<stem>.finn/``)."""
+        if self.source == "project" and self.iteration is not None:
+            return stage.new_build_dir(self.iteration, kind, self.board, self.clock_mhz)
+        return None
+
+    def refresh_builds(self) -> None:
+        iteration = self.iteration if self.source == "project" else None
+        try:
+            builds = builds_for(self.model_path, iteration)
+        except OSError:
+            builds = []
+        self.builds_list.set_builds(builds)
+
+    # ================================================================= jobs
+    def _start(self, job: Job, on_done: Any, error_title: str, build_dir: Path | None = None,
+               log: bool = False) -> Job:
+        self._job = job
+        self.progress_row.show()
+        self.progress.setValue(0)
+        self.progress_label.setText(f"{job.title}: starting…")
+        self.cancel_button.setEnabled(True)
+        if log:
+            self._current_build_dir = build_dir
+            self.steps.start()
+            self.log_view.clear()
+            self.explanations.set_explanations([])
+            self._relay = _LineRelay(job)
+            self._relay.line.connect(self.log_view.append)
+        self._update_enabled()
+
+        def progress(fraction: float, message: str) -> None:
+            self.progress.setValue(int(fraction * 1000))
+            if message:
+                self.progress_label.setText(f"{job.title}: {message}")
+            if log:
+                self.steps.on_progress(message)
+
+        def done(result: Any) -> None:
+            self._finished(job)
+            on_done(result)
+
+        def failed(failed_job: Job) -> None:
+            self._finished(job)
+            if log:
+                self.steps.finish(failed_job.state.value)
+                self._explain_failure(failed_job)
+                self.refresh_builds()
+            if failed_job.state == JobState.FAILED:
+                self.services.error(error_title, failed_job.error or FoldwiseError("failed"))
+            else:
+                self.services.status(f"{job.title}: cancelled")
+
+        return self.services.jobs.start(job, on_done=done, on_error=failed, on_progress=progress)
+
+    def _finished(self, job: Job) -> None:
+        if self._job is job:
+            self._job = None
+        self.progress_row.hide()
+        self._update_enabled()
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self.cancel_button.setEnabled(False)
+            self.progress_label.setText(f"{self._job.title}: cancelling…")
+
+    def _explain_failure(self, job: Job) -> None:
+        text = self.log_view.plain_text()
+        if self._current_build_dir is not None and not text:
+            text = read_build_log(self._current_build_dir)
+        if job.state != JobState.FAILED:
+            self.explanations.set_explanations([])
+            return
+        layers = None
+        if self.model_path is not None:
+            try:
+                layers = model_layers(self.model_path)
+            except Exception:  # a file that is not ONNX at all: no layer names, still explain
+                layers = None
+        error = job.error_message
+        self.explanations.set_explanations(explain(f"{text}\n{error}", layers), error)
+
+    # ----------------------------------------------------------------- hardware nodes
+    def load_nodes(self, keep: dict[str, dict] | None = None) -> Job | None:
+        if self.model_path is None:
+            return None
+        model, board, clock, worker = self.model_path, self.board, self.clock_mhz, self.worker
+        job = Job(f"FINN hardware nodes of {model.name} ({board})",
+                  lambda ctx: build.hw_nodes(model, board=board, clock_mhz=clock, worker=worker, ctx=ctx))
+        self.live_label.setText("reading the model's hardware nodes…")
+
+        def done(hw: build.HwNodes) -> None:
+            if model != self.model_path:
+                return
+            self.hw = hw
+            self.folding_model.show_uram = get_board(board).uram > 0
+            self.folding_model.set_nodes(hw.nodes, hw.model_sha256, keep)
+            self._update_enabled()
+            self.live.request(self._payload(), immediate=True)  # figures for the current folding at once
+            if hw.cpu_nodes:
+                names = "; ".join(f"{n['name']} ({n['op_type']}): {n.get('why', '')}" for n in hw.cpu_nodes)
+                self._note(self.cpu_note, f"<small style='color:#5f6b7a'>Runs on the host, not the FPGA: "
+                                      f"{html.escape(names)}</small>")
+            self._fetch_schema()
+
+        return self._start(job, done, "Cannot read the model's hardware nodes")
+
+    def _fetch_schema(self) -> None:
+        if BuildPanel._schema_cache is not None:
+            if not self.settings_form.fields:
+                self.settings_form.set_fields(*fields_from_schema(BuildPanel._schema_cache))
+            return
+        worker = self.worker
+
+        def done(schema: dict[str, Any]) -> None:
+            BuildPanel._schema_cache = schema
+            self.settings_form.set_fields(*fields_from_schema(schema))
+
+        def failed(job: Job) -> None:
+            self.settings_form.intro.setText(f"<i>FINN's settings could not be read: {job.error_message}</i>")
+
+        self.services.jobs.start(Job("FINN build settings", lambda ctx: fetch_schema(worker, ctx)),
+                                 on_done=done, on_error=failed)
+
+    # ----------------------------------------------------------------- live re-estimate
+    def _payload(self) -> dict[str, Any]:
+        return {"model": self.model_path, "board": self.board, "clock": self.clock_mhz,
+                "folding": self.folding_model.folding(), "sha": self.folding_model.model_key}
+
+    def _live_run(self, payload: dict[str, Any], ctx: JobContext) -> BuildReport:
+        return build.reestimate(payload["model"], payload["folding"], board=payload["board"],
+                                clock_mhz=payload["clock"], worker=self.worker, ctx=ctx)
+
+    def _load_folding(self, folding: dict[str, Any], text: str, known: bool) -> None:
+        """Load a FINN folding into the editor as one undoable edit; ``known``: its report is shown already."""
+        after = self.folding_model.with_folding(folding)
+        if after == self.folding_model.values:
+            return
+        self._skip_live = known
+        try:
+            self.folding_model.change(after, text)  # synchronous: push -> redo -> folding_changed
+        finally:
+            self._skip_live = False
+
+    def _folding_edited(self) -> None:
+        if not self.folding_model.nodes or self.model_path is None:
+            return
+        if self._skip_live:
+            self.live.cancel()
+            return
+        self._note(self.folding_note, "")
+        self._mark_stale(True)
+        self.live_label.setText("re-estimating…")
+        self.live.request(self._payload())
+
+    def _live_done(self, report: BuildReport, payload: dict[str, Any], seconds: float) -> None:
+        if payload["model"] != self.model_path or payload["sha"] != self.folding_model.model_key:
+            return
+        self._show_report(report, "live re-estimate of the editor's folding")
+        self.live_label.setText(f"re-estimated in {seconds:.2f} s")
+
+    def _live_failed(self, error: BaseException, payload: dict[str, Any]) -> None:
+        if payload["model"] != self.model_path:
+            return
+        self.live_label.setText("")
+        self._mark_stale(True, "not re-estimated: FINN rejected the edited folding (figures are of the last one)")
+        if isinstance(error, InputError):  # an illegal combination: say so where the edit was made
+            self._note(self.folding_note, f"<span style='color:#b03a2e'><b>FINN rejects this folding:</b> "
+                                      f"{html.escape(str(error))} (Ctrl+Z undoes the edit)</span>")
+        else:
+            self.services.error("Re-estimate failed", error)
+
+    def _mark_stale(self, stale: bool, note: str = "re-estimating…") -> None:
+        """Grey the figures while they belong to an earlier folding."""
+        if self.chart is not None:
+            self.chart.set_stale(stale, note)
+        self.gauges.set_stale(stale, "not re-estimated" if note.startswith("not") else "updating…")
+        for card in self.figures.cards.values():
+            card.value.setEnabled(not stale)
+
+    def _board_changed(self) -> None:
+        self.refresh_tools()
+        self._show_gauges()
+        if self.model_path is not None:
+            keep = self.folding_model.snapshot()
+            self.folding_model.clear()
+            self.load_nodes(keep)  # legal values (URAM, ...) depend on the part
+
+    def _clock_changed(self) -> None:
+        if self.folding_model.nodes:
+            self._folding_edited()
+
+    def _mode_changed(self) -> None:
+        self._update_enabled()
+        if self.report is not None:
+            self._show_report(self.report, self._origin, self._origin_editor)
+
+    # ----------------------------------------------------------------- estimate builds
+    def _build_args(self) -> dict[str, Any]:
+        target = self.target_fps.value() if self.mode_target.isChecked() else None
+        folding = self.folding_model.folding() if (self.folding_model.nodes and target is None) else None
+        return {"board": self.board, "clock_mhz": self.clock_mhz, "target_fps": target, "folding": folding}
+
+    def start_estimate(self) -> Job | None:
+        if self.model_path is None or self.busy:
+            return None
+        model, args = self.model_path, self._build_args()
+        try:
+            build_dir = self._new_build_dir("estimate")
+        except OSError as exc:
+            self.services.error("Cannot create the build folder", exc)
+            return None
+        worker = WithSettings(self._worker(), self.settings_form.settings())
+        job = Job(f"Estimate {model.name} on {args['board']} @ {args['clock_mhz']:g} MHz",
+                  lambda ctx: build.estimate(model, build_dir=build_dir, worker=worker, ctx=ctx, **args))
+        return self._start(job, lambda rep: self._build_done(rep, "estimate build", args), "Estimate failed",
+                           build_dir, log=True)
+
+    def _build_done(self, report: BuildReport, origin: str, args: dict[str, Any]) -> None:
+        self.steps.finish("done", report.time_per_step)
+        self.explanations.set_explanations([])
+        self.refresh_builds()
+        in_editor = args.get("folding") == self.folding_model.folding()
+        if args.get("target_fps") and report.folding and self.folding_model.nodes:
+            self._load_folding(report.folding, f"SetFolding for {args['target_fps']:,} fps", known=True)
+            in_editor = True
+        self._show_report(report, f"{origin} {report.build_dir.name if report.build_dir else ''}".strip(),
+                          editor=in_editor)
+        self.services.status(f"{origin}: {report.fps.value:,.0f} fps ({report.fps.source})" if report.fps else origin)
+
+    def start_codegen(self) -> Job | None:
+        if self.model_path is None or self.busy:
+            return None
+        model, args = self.model_path, self._build_args()
+        build_dir = self._new_build_dir("codegen")
+        worker = WithSettings(self._worker(), self.settings_form.settings())
+        job = Job(f"HLS code for {model.name} ({args['board']})",
+                  lambda ctx: build.hls_codegen(model, build_dir=build_dir, worker=worker, ctx=ctx, **args))
+
+        def done(result: dict[str, Any]) -> None:
+            self._build_done(result["report"], "HLS codegen", args)
+            self.services.status(f"HLS/RTL sources in {result.get('codegen_dir')}", 15000)
+
+        self.tabs.setCurrentIndex(1)
+        return self._start(job, done, "HLS code generation failed", build_dir, log=True)
+
+    def start_full_build(self) -> Job | None:
+        if self.model_path is None or self.busy:
+            return None
+        model, args = self.model_path, self._build_args()
+        build_dir = self._new_build_dir("bitfile")
+        settings = self.settings_form.settings()
+
+        def run(ctx: JobContext) -> BuildReport:
+            # its own worker: the shared one stays free for live re-estimates during a build of hours
+            with FinnWorker() as own:
+                return build.full_build(model, build_dir=build_dir, worker=WithSettings(own, settings), ctx=ctx,
+                                        **args)
+
+        job = Job(f"Full build {model.name} → {args['board']} bitfile", run)
+        self.tabs.setCurrentIndex(1)
+        return self._start(job, lambda rep: self._build_done(rep, "full build", args), "Full build failed",
+                           build_dir, log=True)
+
+    # ----------------------------------------------------------------- auto-fit
+    def start_autofit(self) -> Job | None:
+        from foldwise.core.finn.autofit import autofit
+
+        if self.model_path is None or self.busy:
+            return None
+        model, board, clock, budget = self.model_path, self.board, self.clock_mhz, self._budget()
+        baseline, worker = self.compare_box.isChecked(), self.worker
+        job = Job(f"Auto-fit {model.name} on {board} ({budget:.0%} budget)",
+                  lambda ctx: autofit(model, board=board, clock_mhz=clock, budget_lut=budget, budget_bram=budget,
+                                      budget_dsp=budget, budget_uram=budget, baseline=baseline, worker=worker,
+                                      ctx=ctx))
+
+        def done(result: Any) -> None:
+            if model != self.model_path:
+                return
+            self.autofit_result.setText(autofit_text(result, budget))
+            if self.folding_model.nodes:
+                self._load_folding(result.folding, "Auto-fit folding", known=True)
+            self._show_report(result.report, "auto-fit (FINN re-estimate of the found folding)")
+
+        return self._start(job, done, "Auto-fit failed")
+
+    # ----------------------------------------------------------------- builds
+    def reopen_build(self, folder: Path | None) -> None:
+        if folder is None:
+            return
+        folder = Path(folder)
+        self.tabs.setCurrentIndex(1)
+        self.log_view.set_text(read_build_log(folder))
+        self.steps.start()
+        try:
+            report = read_build_reports(folder)
+        except FoldwiseError as exc:
+            self.steps.finish("failed")
+            self.explanations.set_explanations(explain(self.log_view.plain_text()), str(exc))
+            self.load_folding_button.setEnabled(False)
+            return
+        self.steps.finish("done", report.time_per_step)
+        self.explanations.set_explanations([])
+        self._show_report(report, f"build {folder.name}", editor=False)
+        self.load_folding_button.setEnabled(bool(report.folding) and bool(self.folding_model.nodes))
+
+    def save_folding_dialog(self) -> None:
+        if not self.folding_model.nodes or self.model_path is None:
+            return
+        start = str(self.model_path.with_name(f"{self.model_path.stem}.folding.json"))
+        path, _ = QFileDialog.getSaveFileName(self, "Save FINN folding config", start, "JSON (*.json)")
+        if path:
+            self.save_folding(Path(path))
+
+    def save_folding(self, path: Path) -> Path | None:
+        try:
+            return save_folding(self.folding_model.folding(), path)
+        except OSError as exc:
+            self.services.error("Cannot save the folding", exc)
+            return None
+
+    def load_folding_dialog(self) -> None:
+        if not self.folding_model.nodes or self.model_path is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Load FINN folding config", str(self.model_path.parent),
+                                              "JSON (*.json)")
+        if path:
+            self.load_folding_file(Path(path))
+
+    def load_folding_file(self, path: Path) -> bool:
+        """Load a FINN folding JSON into the editor (one undoable edit) after checking it against the model."""
+        if self.hw is None:
+            return False
+        try:
+            folding = build.validate_folding(path, self.hw)
+        except FoldwiseError as exc:
+            self.services.error("Cannot load this folding", exc)
+            return False
+        self._load_folding(folding.to_dict(), f"Load folding {path.name}", known=False)
+        return True
+
+    def load_report_folding(self) -> None:
+        if self.report is not None and self.report.folding and self.folding_model.nodes:
+            self._load_folding(self.report.folding, "Load a build's folding", known=False)
+
+    # ================================================================= results
+    _origin = ""
+    _origin_editor = True
+
+    def _show_report(self, report: BuildReport | None, origin: str = "", editor: bool = True) -> None:
+        """Figures, gauges and chart for ``report``; ``editor``: it estimates the editor's folding (the table's
+        per-node columns then show it too)."""
+        self.report, self._origin, self._origin_editor = report, origin, editor
+        self._mark_stale(False)
+        cards = self.figures.cards
+        if report is None:
+            self.figures.set_metrics({})
+            self.origin_label.setText("")
+            self._show_gauges()
+            if self.chart is not None:
+                self.chart.clear()
+            return
+        self._show_gauges()
+        show_figures(cards, report, self.gauges.worst())
+        self.origin_label.setText(origin_text(report, origin, self.board, self.clock_mhz))
+        names = [n["name"] for n in self.folding_model.nodes] or list(report.node_cycles)
+        if editor and self.folding_model.nodes and set(report.node_cycles) <= set(names):
+            self.folding_model.set_report(report)
+        cycles = [report.node_cycles.get(n, 0) for n in names if n in report.node_cycles]
+        names = [n for n in names if n in report.node_cycles]
+        target = None
+        if self.mode_target.isChecked() and report.clock_ns:
+            target = 1e9 / report.clock_ns / self.target_fps.value()
+        self._ensure_chart().set_data(names, cycles, report.bottleneck, target_cycles=target)
+
+    def _show_gauges(self) -> None:
+        budget = self._budget()
+        self.gauges.set_report(self.report, get_board(self.board).capacity(),
+                               dict.fromkeys(("LUT", "BRAM_18K", "DSP", "URAM"), budget))
+
+
+def _preview() -> None:  # pragma: no cover - manual preview
+    import sys
+    import tempfile
+
+    from PySide6.QtGui import QUndoStack
+    from PySide6.QtWidgets import QApplication, QMainWindow
+
+    from foldwise.gui.jobs import JobsController
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    window = QMainWindow()
+    services = AppServices(jobs=JobsController(parent=window), undo=QUndoStack(window), window=window)
+    panel = BuildPanel(services)
+    window.setCentralWidget(panel)
+    window.resize(1400, 900)
+    window.show()
+    if len(sys.argv) > 1:
+        panel.set_model(Path(sys.argv[1]), "file")
+    else:
+        from foldwise.core.finn.zoo import export_zoo_model
+
+        panel.set_model(export_zoo_model("tfc_1w1a", Path(tempfile.mkdtemp()) / "tfc_w1a1.onnx"), "file")
+    app.exec()
+    get_worker().close()
+
+
+if __name__ == "__main__":
+    _preview()

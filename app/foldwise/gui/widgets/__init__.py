@@ -1,0 +1,1 @@
+"""Reusable views: layer table, layer graph, training curves, figure labels."""

@@ -1,0 +1,141 @@
+"""``foldwise build PATH``: a FINN build (estimate, HLS code, bitfile) here or on a build host over SSH.
+
+``--remote user@host[:port]`` runs it on a build host that has finn-plus (``--remote-python``) and, for
+bitfiles, Vivado; ``--start-step STEP`` resumes a failed build from that FINN step in the same build dir.
+The SSH password, if one is needed, comes from ``$FOLDWISE_SSH_PASSWORD`` or ``--ask-password``, never from the
+command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import re
+from pathlib import Path
+
+from foldwise.core.errors import InputError
+from foldwise.core.finn import build as finn_build
+from foldwise.core.finn.remote_build import KINDS, RemoteBuildHost, build_kind, run_build
+from foldwise.core.finn.reports import BuildReport
+from foldwise.core.finn.stage import is_project, list_builds, resolve_target
+from foldwise.core.project import Project
+from foldwise.core.remote.ssh import UnknownHostKeyError
+from foldwise.verbs._common import add_json_flag, console_context, emit
+from foldwise.verbs.estimate import add_target_args, format_text, summary
+
+HELP = "build a QONNX model with FINN (estimate, HLS code, bitfile), locally or on a build host over SSH"
+PASSWORD_ENV = "FOLDWISE_SSH_PASSWORD"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_target_args(parser)
+    parser.add_argument("--outputs", nargs="+", choices=list(KINDS), default=["estimate"], metavar="OUTPUT",
+                        help="what to build: estimate (no Xilinx tools), hls (HLS C++ code), bitfile (needs "
+                             "Vivado); default estimate")
+    parser.add_argument("--folding", type=Path, help="FINN folding config JSON to apply (validated first)")
+    parser.add_argument("--target-fps", type=int, help="let FINN's SetFolding fold for this FPS")
+    parser.add_argument("--out", type=Path, help="build directory (default: <model>.finn/<kind>-... or a new "
+                                                 "build of the project's current iteration)")
+    parser.add_argument("--start-step", metavar="STEP",
+                        help="resume the build in the build directory from this FINN step (e.g. "
+                             "step_hw_ipgen); FINN loads the model it saved after the step before")
+    parser.add_argument("--keep-intermediate", action=argparse.BooleanOptionalAction, default=None,
+                        help="keep FINN's intermediate models so the build can be resumed (default: on for hls "
+                             "and bitfile builds)")
+    remote = parser.add_argument_group("build host (SSH)")
+    remote.add_argument("--remote", metavar="USER@HOST[:PORT]", help="run the build on this host over SSH")
+    remote.add_argument("--remote-python", default="python3", metavar="CMD",
+                        help="the host's Python that has finn-plus: a path, or a shell prefix such as "
+                             "'. ~/finn/bin/activate && python' (default python3)")
+    remote.add_argument("--remote-dir", default="~/.foldwise", metavar="DIR",
+                        help="where Foldwise keeps its runner and builds on the host (default ~/.foldwise)")
+    remote.add_argument("--remote-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="environment for the build on the host (e.g. FINN_DEPS=..., XILINX_VIVADO=...)")
+    remote.add_argument("--identity", type=Path, metavar="FILE", help="SSH private key file")
+    remote.add_argument("--ask-password", action="store_true",
+                        help=f"prompt for the SSH password (or set ${PASSWORD_ENV})")
+    remote.add_argument("--known-hosts", type=Path, metavar="FILE",
+                        help="known_hosts file to check the host key against (default: Foldwise's own)")
+    remote.add_argument("--trust-host-key", metavar="FINGERPRINT",
+                        help="trust a host key not yet known if its fingerprint is exactly this (SHA256:...)")
+    remote.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="seconds to wait for the host (default 10)")
+    add_json_flag(parser)
+
+
+def remote_host(args: argparse.Namespace) -> RemoteBuildHost | None:
+    """The build host the arguments describe, or None for a local build."""
+    if not args.remote:
+        for flag in ("identity", "known_hosts", "trust_host_key"):
+            if getattr(args, flag):
+                raise InputError(f"--{flag.replace('_', '-')} only applies with --remote")
+        return None
+    env = {}
+    for item in args.remote_env:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise InputError(f"--remote-env expects NAME=VALUE, got {item!r}")
+        env[name] = value
+    password = getpass.getpass(f"SSH password for {args.remote}: ") if args.ask_password else os.environ.get(
+        PASSWORD_ENV)
+    return RemoteBuildHost.parse(args.remote, python=args.remote_python, remote_dir=args.remote_dir, env=env,
+                                 identity=args.identity, password=password, known_hosts=args.known_hosts,
+                                 connect_timeout=args.connect_timeout)
+
+
+def _resume_dir(args: argparse.Namespace, kind: str, model: Path) -> Path:
+    """The build a ``--start-step`` resumes: ``--out``, the project's newest matching build, or the default."""
+    if args.out is not None:
+        found = args.out
+    elif is_project(args.model):
+        project = Project.open(args.model, read_only=True)
+        suffix = re.compile(rf"-{re.escape(kind)}-{re.escape(args.board)}-{args.clock_mhz:g}MHz(-\d+)?$")
+        builds = [b.folder for b in list_builds(project.current)] if project.current else []
+        matching = [f for f in builds if suffix.search(f.name)]
+        if not matching:
+            raise InputError(f"no {kind} build for {args.board} at {args.clock_mhz:g} MHz to resume in the "
+                             f"current iteration of {args.model}; give the build folder with --out")
+        found = matching[0]
+    else:
+        found = finn_build.default_build_dir(model, kind, args.board, args.clock_mhz)
+    if not found.is_dir():
+        raise InputError(f"no build to resume at {found}")
+    return found
+
+
+def _extra_outputs(report: BuildReport) -> dict[str, str]:
+    if report.build_dir is None:
+        return {}
+    names = {"codegen_dir": "codegen", "deploy_dir": "deploy", "bitfile_dir": "bitfile"}
+    return {key: str(report.build_dir / name) for key, name in names.items() if (report.build_dir / name).is_dir()}
+
+
+def run(args: argparse.Namespace) -> int:
+    kind = build_kind(args.outputs)
+    if args.folding is not None and args.target_fps is not None:
+        raise InputError("give either --folding or --target-fps, not both")
+    host = remote_host(args)
+    model, project_build_dir = resolve_target(args.model, kind, args.board, args.clock_mhz)
+    build_dir = _resume_dir(args, kind, model) if args.start_step else (args.out or project_build_dir)
+    try:
+        report = run_build(
+            model, kind=kind, host=host, board=args.board, clock_mhz=args.clock_mhz, folding=args.folding,
+            target_fps=args.target_fps, build_dir=build_dir, start_step=args.start_step,
+            keep_intermediate=args.keep_intermediate, trust_fingerprint=args.trust_host_key, ctx=console_context(args),
+        )
+    except UnknownHostKeyError as exc:
+        raise UnknownHostKeyError(
+            f"{exc} To trust it, run again with --trust-host-key {exc.fingerprint}", host=exc.host,
+            key_type=exc.key_type, fingerprint=exc.fingerprint, known_hosts=exc.known_hosts,
+        ) from None
+    result = {**summary(report), "kind": kind, "outputs": list(args.outputs),
+              "remote": host.target.display if host else None, "start_step": args.start_step,
+              **_extra_outputs(report)}
+    text = format_text(report)
+    if host:
+        text += f"\nbuilt on    {host.target.display} (remote log: {report.build_dir}/remote_build.log)"
+    for key, path in _extra_outputs(report).items():
+        text += f"\n{key:<11} {path}"
+    emit(result, args, text=text)
+    return 0

@@ -1,0 +1,35 @@
+"""``foldwise import PATH FILE [--arch NAME] [--check]``: bring a network file into a project."""
+
+from __future__ import annotations
+
+import argparse
+
+from foldwise.core.project import Project
+from foldwise.verbs._common import add_json_flag, console_context, emit
+
+HELP = "import a network (TorchScript .pt, zoo state dict, ONNX, QONNX) as a new iteration"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="project folder")
+    parser.add_argument("file", help="network file")
+    parser.add_argument("--arch", help="zoo architecture of a state dict (e.g. defectnet, lenet5)")
+    parser.add_argument("--check", action="store_true", help="only list what stops the import; change nothing")
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from foldwise.core.importing import check_file, import_iteration
+
+    if args.check:
+        project = Project.open(args.path, read_only=True)
+        report = check_file(project, args.file, args.arch)
+        emit(report.to_dict(), args, text=report.message())
+        return 0 if report.ok else 1
+    with Project.open(args.path) as project:
+        iteration = import_iteration(project, args.file, args.arch, console_context(args))
+        if "accuracy" not in iteration.metrics and not args.json:
+            print("note: no test accuracy (the project's data set does not fit this network)")
+        emit({"iteration": iteration.to_dict()}, args, text=f"imported as {iteration.label}")
+    return 0
+

@@ -1,0 +1,252 @@
+"""Build panel: open a QONNX, estimate, edit the folding (legal values only, live re-estimate, undo), what's
+missing, failures explained without tracebacks, project builds kept per iteration.
+
+One FINN worker and one TFC-w1a1 export serve the whole session (``tests/core/finn/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QApplication, QComboBox, QMainWindow, QMessageBox
+
+from foldwise.core.finn.tools import what_is_missing
+from foldwise.core.jobs import JobState
+from foldwise.gui.jobs import JobsController
+from foldwise.gui.panels.base import AppServices
+from foldwise.gui.panels.build_panel import BuildPanel
+from tests.core.finn.conftest import finn_worker, tfc_model  # noqa: F401 - shared session fixtures
+from tests.gui.conftest import message_boxes
+
+LONG = 180_000  # ms; the first request starts the worker (FINN's import) on a shared 2-core machine
+
+
+@pytest.fixture
+def services(qtbot) -> Iterator[AppServices]:
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    services = AppServices(jobs=JobsController(parent=window), undo=QUndoStack(window), window=window)
+    yield services
+    services.jobs.cancel_all()
+    for job in services.jobs.registry.jobs:
+        job.wait(30)
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, QMessageBox):
+            widget.close()
+
+
+@pytest.fixture
+def panel(services: AppServices, finn_worker) -> Iterator[BuildPanel]:  # noqa: F811
+    panel = BuildPanel(services)
+    services.window.setCentralWidget(panel)
+    services.window.resize(1300, 860)
+    services.window.show()
+    yield panel
+    panel.live.cancel()
+    for job in panel.live._jobs.registry.jobs:
+        job.wait(30)
+
+
+@pytest.fixture
+def tfc_copy(tfc_model: Path, tmp_path: Path) -> Path:  # noqa: F811
+    target = tmp_path / "models" / "tfc_w1a1.onnx"
+    target.parent.mkdir()
+    shutil.copy(tfc_model, target)
+    return target
+
+
+def wait_ready(qtbot, panel: BuildPanel) -> None:
+    """Hardware nodes loaded and the first live re-estimate on screen."""
+    qtbot.waitUntil(lambda: not panel.busy, timeout=LONG)
+    assert panel.folding_model.nodes, [b.text() for b in message_boxes()]
+    qtbot.waitUntil(lambda: panel.report is not None and not panel.live.busy, timeout=LONG)
+
+
+def wait_job(qtbot, panel: BuildPanel, job) -> None:
+    qtbot.waitUntil(lambda: job.is_finished and not panel.busy, timeout=LONG)
+
+
+def cell(panel: BuildPanel, node: str, attr: str):
+    model = panel.folding_model
+    row = [n["name"] for n in model.nodes].index(node)
+    return model.index(row, model.column_of(attr))
+
+
+def test_open_qonnx_estimate_labels_figures_estimated(qtbot, panel: BuildPanel, tfc_copy: Path) -> None:
+    panel.set_model(tfc_copy, "file")
+    wait_ready(qtbot, panel)
+    cards = panel.figures.cards
+    assert cards["fps"].source.text() == "estimated"  # already from the live re-estimate
+    qtbot.waitUntil(lambda: bool(panel.settings_form.fields), timeout=LONG)  # generated from finn-plus's schema
+    assert {"mvau_wwidth_max", "auto_fifo_strategy", "verify_steps"} <= set(panel.settings_form.editors)
+    assert "board" not in panel.settings_form.editors  # Foldwise sets it from the panel
+    panel.settings_form.editors["mvau_wwidth_max"].set(48)
+    assert panel.settings_form.settings() == {"mvau_wwidth_max": 48}
+
+    job = panel.start_estimate()
+    wait_job(qtbot, panel, job)
+    assert job.state == JobState.DONE, job.error_message
+    report = panel.report
+    assert report is not None and report.build_dir is not None
+    assert report.build_dir.parent == tfc_copy.parent / "tfc_w1a1.finn"
+    for key in ("fps", "latency_us", "bottleneck", "fit"):
+        assert cards[key].source.text() == "estimated", key
+    assert cards["fps"].value.text() and "–" not in cards["fps"].value.text()
+    assert report.fps.source == "estimated" and report.bottleneck == "MVAU_hls_0"  # FINN's defaults: PE=SIMD=1
+    assert panel.gauges.gauges["LUT"].source == "estimated" and panel.gauges.gauges["LUT"].state == "ok"
+    assert panel.chart.bottleneck == "MVAU_hls_0" and panel.chart.brushes[panel.chart.bottleneck_index] == "#c0392b"
+    states = panel.steps.states()
+    assert len(states) >= 8 and set(states.values()) == {"done"}
+    assert "Running step" in panel.log_view.plain_text()
+    assert panel.builds_list.topLevelItemCount() == 1
+    record = json.loads((report.build_dir / "foldwise_build.json").read_text())
+    assert record["settings"] == {"mvau_wwidth_max": 48}
+    panel.log_view.search.setText("step_streamline")
+    assert "match" in panel.log_view.matches.text() and panel.log_view.find_next()
+
+
+def test_folding_offers_only_legal_values_and_edits_reestimate(qtbot, panel: BuildPanel, tfc_copy: Path) -> None:
+    panel.set_model(tfc_copy, "file")
+    wait_ready(qtbot, panel)
+    model, table = panel.folding_model, panel.table
+    node = model.node("MVAU_hls_0")
+    assert node is not None
+    index = cell(panel, "MVAU_hls_0", "PE")
+    table.setCurrentIndex(index)
+    table.edit(index)
+    combo = table.viewport().findChild(QComboBox, "legalCombo")
+    assert combo is not None
+    offered = [combo.itemData(i) for i in range(combo.count())]
+    assert offered == node["legal"]["PE"] == [1, 2, 4, 8, 16, 32, 64]  # divisors of MH=64, nothing else
+    ram = cell(panel, "MVAU_hls_0", "ram_style")
+    assert model.legal_values(ram) == node["legal"]["ram_style"] and "ultra" not in model.legal_values(ram)
+    assert not model.is_editable(cell(panel, "LabelSelect_hls_0", "SIMD"))  # LabelSelect has no SIMD
+    assert not model.setData(index, 3)  # an illegal value is refused
+
+    before_lut = panel.gauges.gauges["LUT"].used
+    assert model.cycles["MVAU_hls_0"] == 50176
+    started = time.monotonic()
+    combo.setCurrentIndex(offered.index(16))
+    combo.activated.emit(combo.currentIndex())  # what picking an item does
+    assert model.values["MVAU_hls_0"]["PE"] == 16 and model.stale
+    qtbot.waitUntil(lambda: not panel.live.busy and not model.stale, timeout=LONG)
+    seconds = time.monotonic() - started
+    print(f"\nedit -> re-estimate on screen: {seconds:.2f} s (debounce 0.3 s; worker {panel.live.last_latency:.2f} s)")
+    assert model.cycles["MVAU_hls_0"] == 50176 // 16
+    assert panel.chart.values[panel.chart.names.index("MVAU_hls_0")] == 50176 // 16
+    assert panel.gauges.gauges["LUT"].used != before_lut
+    assert panel.report.fps.source == "estimated"
+
+    for value in (32, 64):  # quick edits coalesce: only the newest folding is shown
+        model.setData(index, value)
+    assert panel.services.undo.count() == 3
+    qtbot.waitUntil(lambda: not panel.live.busy and not model.stale, timeout=LONG)
+    assert model.cycles["MVAU_hls_0"] == 50176 // 64
+    panel.services.undo.undo()
+    panel.services.undo.undo()
+    panel.services.undo.undo()
+    assert model.values["MVAU_hls_0"]["PE"] == 1
+    qtbot.waitUntil(lambda: not panel.live.busy and not model.stale, timeout=LONG)
+    assert model.cycles["MVAU_hls_0"] == 50176 and panel.report.bottleneck == "MVAU_hls_0"
+    assert model.step(cell(panel, "MVAU_hls_0", "SIMD"), +1)  # '+' goes to the next legal value
+    assert model.values["MVAU_hls_0"]["SIMD"] == 2
+
+
+def test_whats_missing_and_full_build_disabled_with_reason(panel: BuildPanel) -> None:
+    if what_is_missing("Pynq-Z2")["outputs"]["bitfile"]["available"]:
+        pytest.skip("this machine has the Xilinx tools")
+    assert not panel.missing_view.available("bitfile") and panel.missing_view.available("estimate")
+    bitfile = panel.missing_view.output_labels["bitfile"].text()
+    assert bitfile.startswith("not available") and "vivado" in bitfile
+    assert "vivado" in panel.missing_view.output_labels["rtlsim"].text()
+    assert panel.missing_view.output_labels["estimate"].text().startswith("available")
+    assert "not found" in panel.missing_view.tool_labels["Vivado"].text()
+    assert not panel.full_build_button.isEnabled()
+    assert "vivado" in panel.full_build_reason.text() and panel.full_build_reason.isVisibleTo(panel)
+    assert "vivado" in panel.full_build_button.toolTip()
+
+
+def _float_mlp(path: Path) -> Path:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w1 = numpy_helper.from_array(np.random.rand(16, 8).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array(np.random.rand(8, 4).astype(np.float32), "w2")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w1"], ["h"], name="/fc1/MatMul"),
+         helper.make_node("Relu", ["h"], ["r"], name="/act/Relu"),
+         helper.make_node("MatMul", ["r", "w2"], ["y"], name="/fc2/MatMul")],
+        "float_mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [w1, w2])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return path
+
+
+def test_failing_jobs_show_a_message_and_an_explanation_not_a_traceback(qtbot, panel: BuildPanel,
+                                                                        tmp_path: Path) -> None:
+    model = _float_mlp(tmp_path / "float_mlp.onnx")
+    job = panel.set_model(model, "file")
+    wait_job(qtbot, panel, job)
+    assert job.state == JobState.FAILED
+    qtbot.waitUntil(lambda: bool(message_boxes()), timeout=5000)
+    box = message_boxes()[0]
+    assert "cannot convert this model to hardware" in box.text() and "Traceback" not in box.text()
+    box.close()
+
+    job = panel.start_estimate()  # the build itself fails the same way: explained in plain language
+    wait_job(qtbot, panel, job)
+    assert job.state == JobState.FAILED
+    qtbot.waitUntil(lambda: bool(message_boxes()), timeout=5000)
+    assert all("Traceback" not in b.text() for b in message_boxes())
+    kinds = [e.kind for e in panel.explanations.explanations]
+    assert kinds == ["cpu_nodes"]
+    assert "probably your layer fc1" in panel.explanations.explanations[0].detail
+    assert not panel.explanations.isHidden()
+    assert "failed" in panel.steps.states().values() or not panel.steps.states()
+    assert not panel.busy and panel.estimate_button.isEnabled()
+
+    panel.set_model(tmp_path / "missing.onnx", "file")  # parent-side InputError: a message, nothing else
+    qtbot.waitUntil(lambda: any("not found" in b.text() for b in message_boxes()), timeout=10_000)
+
+
+def test_project_iteration_builds_are_kept_per_iteration(qtbot, panel: BuildPanel, tfc_model: Path,  # noqa: F811
+                                                        tmp_path: Path) -> None:
+    from foldwise.core.project import Project
+
+    project = Project.create(tmp_path / "proj", name="tfc")
+    try:
+        with project.new_iteration("trained", "float", change={"stage": "train"}):
+            pass
+        panel.set_project(project)
+        assert panel.model_path is None
+        assert "quantize it first" in panel.source_note.text() and panel.open_button.isEnabled()
+        assert not panel.estimate_button.isEnabled()
+
+        with project.new_iteration("quantized", "w1a1", parent="0001", change={"stage": "quantize"}) as draft:
+            shutil.copy(tfc_model, draft.folder / "model.qonnx.onnx")
+        panel.project_changed()
+        assert panel.source == "project" and panel.model_path == project.current.folder / "model.qonnx.onnx"
+        wait_ready(qtbot, panel)
+        job = panel.start_estimate()
+        wait_job(qtbot, panel, job)
+        assert job.state == JobState.DONE, job.error_message
+        build_dir = panel.report.build_dir
+        assert build_dir.parent == project.current.folder / "builds" and "-estimate-Pynq-Z2-100MHz" in build_dir.name
+        assert panel.builds_list.topLevelItemCount() == 1
+
+        panel.set_model(None)
+        panel.project_changed(force=True)  # back to the iteration: its builds are listed and reopenable
+        wait_ready(qtbot, panel)
+        assert panel.builds_list.topLevelItemCount() == 1
+        panel.reopen_build(panel.builds_list.topLevelItem(0).data(0, 256))
+        assert panel.report.build_dir == build_dir and panel.figures.cards["fps"].source.text() == "estimated"
+        assert set(panel.steps.states().values()) == {"done"}
+    finally:
+        project.close()
