@@ -108,12 +108,12 @@ def train_iteration(
     Each epoch's record goes to ``on_epoch`` if given, else to ``ctx.partial`` (the GUI's live curves).
     """
     from foldwise.core.networks.summary import summarize
-    from foldwise.core.networks.train import TrainConfig, evaluate, train
+    from foldwise.core.networks.train import evaluate, recommended_config, train
 
     ctx = ctx or null_context()
-    config = config or TrainConfig()
     ctx.progress(0.0, "loading the network")
     network = load_network(project)
+    config = config or recommended_config(network.arch, **project.settings.get("train", {}))
     ctx.progress(0.01, "preparing data")
     splits = load_splits(project, ctx.sub(0.01, 0.15), network.spec)
     ctx.check_cancelled()

@@ -22,7 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from foldwise.core.networks.train import TrainConfig
+    from foldwise.core.networks.train import recommended_config
     from foldwise.core.training import train_iteration
 
     overrides = {
@@ -38,8 +38,9 @@ def run(args: argparse.Namespace) -> int:
     if args.patience is not None:
         overrides["patience"] = args.patience or None
     with Project.open(args.path) as project:
-        defaults = project.settings.get("train", {})
-        config = TrainConfig.from_dict({**defaults, **overrides})
+        # The zoo network's tuned settings, then the project's, then the command line's.
+        arch = project.settings.get("network", {}).get("arch")
+        config = recommended_config(arch, **{**project.settings.get("train", {}), **overrides})
         ctx = console_context(args)
         iteration = train_iteration(project, config, ctx, name=args.name)
         result = {"iteration": iteration.to_dict(), "path": str(iteration.folder)}

@@ -148,6 +148,8 @@ class NetworkPanel(StagePanel):
     def set_project(self, project, relay=None) -> None:
         self.stop_netron()
         super().set_project(project, relay)
+        if project is not None:
+            self._show_recommended_settings()
         if (
             project is not None
             and self.services.auto_prepare
@@ -163,12 +165,29 @@ class NetworkPanel(StagePanel):
             self.graph.select_layer(names[0])
 
     # ----------------------------------------------------------------- actions
+    def _arch(self) -> str | None:
+        return self.project.settings.get("network", {}).get("arch") if self.project else None
+
+    def _show_recommended_settings(self) -> None:
+        from foldwise.core.errors import InputError
+        from foldwise.core.networks.train import recommended_config
+
+        try:
+            settings = self.project.settings.get("train", {}) if self.project else {}
+            config = recommended_config(self._arch(), **settings)
+        except InputError:
+            return
+        self.epochs.setValue(config.epochs)
+        self.lr.setValue(config.lr)
+        self.batch.setValue(config.batch_size)
+
     def train_config(self) -> Any:
-        from foldwise.core.networks.train import TrainConfig
+        from foldwise.core.networks.train import recommended_config
 
         defaults = self.project.settings.get("train", {}) if self.project else {}
-        return TrainConfig.from_dict(
-            {**defaults, "epochs": self.epochs.value(), "lr": self.lr.value(), "batch_size": self.batch.value()}
+        return recommended_config(
+            self._arch(),
+            **{**defaults, "epochs": self.epochs.value(), "lr": self.lr.value(), "batch_size": self.batch.value()},
         )
 
     def start_training(self) -> Job | None:

@@ -1,0 +1,45 @@
+import pytest
+import torch
+
+from foldwise.core.errors import InputError
+from foldwise.core.networks.zoo import ZOO, build, get_entry
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_every_zoo_network_runs_on_its_spec(name):
+    entry = ZOO[name]
+    model = build(name).eval()
+    with torch.no_grad():
+        out = model(torch.rand(2, *entry.spec.shape))
+    assert tuple(out.shape) == (2, entry.num_classes)
+    assert entry.description
+
+
+@pytest.mark.parametrize("name", ["lenet5", "defectnet", "resnet18", "tfc"])
+def test_num_classes_override(name):
+    out = build(name, num_classes=3).eval()(torch.rand(2, *ZOO[name].spec.shape))
+    assert out.shape[1] == 3
+
+
+def test_default_datasets_and_shapes():
+    assert ZOO["lenet5"].spec.shape == (1, 32, 32) and ZOO["lenet5"].spec.dataset == "digits"
+    assert ZOO["defectnet"].spec.shape == (3, 64, 64) and ZOO["defectnet"].spec.dataset == "defects"
+    assert ZOO["defectnet"].num_classes == 2 and ZOO["lenet5"].num_classes == 10
+
+
+def test_defectnet_has_named_blocks_and_most_weights_in_the_last_block():
+    model = build("defectnet")
+    names = dict(model.named_modules())
+    for i in range(1, 6):
+        assert f"features.conv{i}" in names and f"features.pool{i}" in names
+    assert {"classifier.fc1", "classifier.fc2", "classifier.fc3"} <= set(names)
+    total = sum(p.numel() for p in model.parameters())
+    block5 = sum(p.numel() for n, p in model.named_parameters() if n.startswith(("features.conv5", "features.bn5")))
+    assert block5 / total >= 0.4
+
+
+def test_unknown_name_lists_the_zoo():
+    with pytest.raises(InputError, match="lenet5"):
+        get_entry("alexnet")
+    with pytest.raises(InputError):
+        build("lenet5", num_classes=1)

@@ -1,0 +1,88 @@
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from foldwise.core.jobs import JobState
+from foldwise.gui.main_window import MainWindow
+from foldwise.gui.panels.network_panel import NetworkPanel
+
+
+def network_panel(window: MainWindow) -> NetworkPanel:
+    panel = window.panels[0]
+    assert isinstance(panel, NetworkPanel)
+    return panel
+
+
+def test_layers_and_figures_of_the_current_iteration(main_window: MainWindow, trained_lenet: Path) -> None:
+    assert main_window.open_project(trained_lenet)
+    panel = network_panel(main_window)
+    rows = panel.table.layer_model.rows
+    assert rows and rows[0]["type"] == "Conv2d"
+    assert panel.figures.cards["params"].source.text() == "computed"
+    assert panel.figures.cards["accuracy"].source.text() == "measured"
+    assert "%" in panel.figures.cards["accuracy"].value.text()
+    assert len(panel.graph.boxes) == len(rows)
+    assert panel._curves is not None and len(panel._curves.records) == 3  # the stored history
+
+
+def test_table_and_graph_select_together(main_window: MainWindow, trained_lenet: Path, qtbot) -> None:
+    main_window.open_project(trained_lenet)
+    panel = network_panel(main_window)
+    name = panel.table.layer_model.rows[2]["name"]
+    panel.table.select_layer(name)
+    assert panel.graph.selected_layers() == [name]
+    other = panel.table.layer_model.rows[0]["name"]
+    panel.graph.boxes[other].setSelected(True)
+    panel.graph.scene().clearSelection()
+    panel.graph.boxes[other].setSelected(True)
+    assert panel.table.selected_layers() == [other]
+
+
+def test_train_button_makes_an_undoable_iteration(main_window: MainWindow, trained_lenet: Path, qtbot) -> None:
+    main_window.open_project(trained_lenet)
+    panel = network_panel(main_window)
+    panel.epochs.setValue(1)
+    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    job = panel._job
+    qtbot.waitUntil(lambda: job.is_finished, timeout=60_000)
+    assert job.state == JobState.DONE, job.error_message
+    project = main_window.project
+    qtbot.waitUntil(lambda: main_window.undo_stack.count() == 1, timeout=5000)
+    assert project.current.kind == "fine-tuned"
+    assert len(panel._curves.records) == 1  # live epoch records reached the plot
+    main_window.undo_action.trigger()
+    assert project.current_id == "0001"
+    main_window.redo_action.trigger()
+    assert project.current_id == "0002"
+
+
+def test_import_error_is_a_message_not_a_traceback(main_window: MainWindow, trained_lenet: Path, tmp_path: Path,
+                                                   qtbot) -> None:
+    from tests.gui.conftest import message_boxes
+
+    main_window.open_project(trained_lenet)
+    panel = network_panel(main_window)
+    bad = tmp_path / "truncated.pt"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    job = panel.start_import(str(bad))
+    qtbot.waitUntil(lambda: job.is_finished, timeout=30_000)
+    qtbot.waitUntil(lambda: bool(message_boxes()), timeout=5000)
+    text = message_boxes()[0].text()
+    assert "truncated.pt" in text and "Traceback" not in text
+    assert [it.id for it in main_window.project.iterations] == ["0001"]
+
+
+def test_example_project_prepares_itself_on_first_open(main_window: MainWindow, tmp_path: Path, qtbot) -> None:
+    from foldwise.core.examples import create_from_example
+
+    path = tmp_path / "digits"
+    with create_from_example(path, "lenet-digits") as project:
+        project.update_settings(train={"epochs": 1})  # project settings override the zoo's tuned defaults
+    panel = network_panel(main_window)
+    main_window.open_project(path)
+    assert panel.epochs.value() == 1
+    job = panel._job
+    assert job is not None and job.title.startswith("Train lenet5")
+    qtbot.waitUntil(lambda: job.is_finished, timeout=60_000)
+    qtbot.waitUntil(lambda: main_window.project.current is not None, timeout=5000)
+    assert main_window.project.current.kind == "trained"
