@@ -5,16 +5,6 @@ from __future__ import annotations
 from foldwise.gui.panels.base import PlaceholderPanel
 
 
-class PrunePanel(PlaceholderPanel):
-    title = "Prune"
-    icon = "prune"
-    summary = (
-        "<p>Remove layers (and re-head the network) or prune channels with torch-pruning, and see "
-        "parameters, MACs, MB and accuracy before and after; a sensitivity scan shows which layers "
-        "tolerate pruning.</p>"
-    )
-
-
 class QuantizePanel(PlaceholderPanel):
     title = "Quantize"
     icon = "quantize"
