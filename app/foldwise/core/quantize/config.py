@@ -1,0 +1,185 @@
+"""What to quantize and how: network-wide bit widths, per-layer overrides and the PTQ options.
+
+A :class:`QuantConfig` is plain data (JSON round trip with :meth:`QuantConfig.to_dict` /
+:meth:`QuantConfig.from_dict`) and evented (psygnal): a panel connects to ``config.events.<field>``.
+Layer names are the float network's module names (``features.conv1``, ``classifier.fc3``); an override
+keyed by a weight layer sets its weight bits and the bits of the activation that quantizes its output; one
+keyed by an activation module (``features.relu1``) sets that activation's bits.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from psygnal import evented
+
+from foldwise.core.errors import InputError
+
+MIN_BITS = 1
+MAX_BITS = 8
+
+
+class WeightScaling(str, enum.Enum):
+    """One weight scale per tensor, or one per output channel."""
+
+    PER_TENSOR = "per_tensor"
+    PER_CHANNEL = "per_channel"
+
+
+class ScaleType(str, enum.Enum):
+    """Scales as any float, or restricted to powers of two (shifts on hardware)."""
+
+    FLOAT = "float"
+    PO2 = "po2"
+
+
+def check_bits(value: Any, what: str) -> int:
+    """``value`` as an int bit width in 1..8, else InputError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise InputError(f"{what}: bit width must be a whole number from {MIN_BITS} to {MAX_BITS}, got {value!r}")
+    bits = int(value)
+    if not MIN_BITS <= bits <= MAX_BITS:
+        raise InputError(f"{what}: bit width must be from {MIN_BITS} to {MAX_BITS}, got {bits}")
+    return bits
+
+
+@dataclass
+class LayerOverride:
+    """Per-layer settings; ``None`` keeps the network default."""
+
+    weight_bits: int | None = None
+    act_bits: int | None = None
+    quantize: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"weight_bits": self.weight_bits, "act_bits": self.act_bits, "quantize": self.quantize}
+
+    @classmethod
+    def from_dict(cls, data: Any, name: str = "") -> LayerOverride:
+        if isinstance(data, LayerOverride):
+            return data
+        if not isinstance(data, dict):
+            raise InputError(f"layer {name!r}: override must be an object with weight_bits/act_bits/quantize")
+        unknown = set(data) - {"weight_bits", "act_bits", "quantize"}
+        if unknown:
+            raise InputError(f"layer {name!r}: unknown override keys {sorted(unknown)} "
+                             "(use weight_bits, act_bits, quantize)")
+        return cls(data.get("weight_bits"), data.get("act_bits"), bool(data.get("quantize", True)))
+
+
+@evented
+@dataclass
+class QuantConfig:
+    """Post-training quantization settings (see the module docstring for layer names)."""
+
+    weight_bits: int = 8
+    act_bits: int = 8
+    weight_scaling: WeightScaling = WeightScaling.PER_TENSOR
+    scale_type: ScaleType = ScaleType.FLOAT
+    calib_images: int = 256
+    bias_correction: bool = False
+    gpfq: bool = False
+    layers: dict[str, LayerOverride] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self, known_layers: Iterable[str] | None = None) -> None:
+        """Raise InputError on a bad value, or (given ``known_layers``) on overrides naming unknown layers."""
+        self.weight_bits = check_bits(self.weight_bits, "weights")
+        self.act_bits = check_bits(self.act_bits, "activations")
+        try:
+            self.weight_scaling = WeightScaling(self.weight_scaling)
+            self.scale_type = ScaleType(self.scale_type)
+        except ValueError as exc:
+            raise InputError(f"quantization config: {exc}") from exc
+        if isinstance(self.calib_images, bool) or not isinstance(self.calib_images, int) or self.calib_images < 1:
+            raise InputError(f"calibration needs at least 1 image, got {self.calib_images!r}")
+        self.layers = {str(k): LayerOverride.from_dict(v, str(k)) for k, v in (self.layers or {}).items()}
+        for name, override in self.layers.items():
+            if override.weight_bits is not None:
+                override.weight_bits = check_bits(override.weight_bits, f"layer {name} weights")
+            if override.act_bits is not None:
+                override.act_bits = check_bits(override.act_bits, f"layer {name} activations")
+        if known_layers is not None:
+            known = list(known_layers)
+            unknown = sorted(set(self.layers) - set(known))
+            if unknown:
+                raise InputError(f"per-layer settings name unknown layers: {', '.join(unknown)}; "
+                                 f"the network's layers are: {', '.join(known)}")
+
+    # ----------------------------------------------------------------- per-layer lookups
+    def weight_bits_for(self, name: str) -> int:
+        override = self.layers.get(name)
+        return override.weight_bits if override and override.weight_bits is not None else self.weight_bits
+
+    def act_bits_for(self, name: str) -> int:
+        override = self.layers.get(name)
+        return override.act_bits if override and override.act_bits is not None else self.act_bits
+
+    def is_quantized(self, name: str) -> bool:
+        override = self.layers.get(name)
+        return override.quantize if override else True
+
+    # ----------------------------------------------------------------- JSON
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weight_bits": self.weight_bits,
+            "act_bits": self.act_bits,
+            "weight_scaling": WeightScaling(self.weight_scaling).value,
+            "scale_type": ScaleType(self.scale_type).value,
+            "calib_images": self.calib_images,
+            "bias_correction": self.bias_correction,
+            "gpfq": self.gpfq,
+            "layers": {name: o.to_dict() for name, o in self.layers.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QuantConfig:
+        if not isinstance(data, dict):
+            raise InputError(f"quantization config must be a JSON object, got {type(data).__name__}")
+        known = set(cls().to_dict())
+        unknown = set(data) - known
+        if unknown:
+            raise InputError(f"quantization config: unknown keys {sorted(unknown)} (known: {sorted(known)})")
+        values = dict(data)
+        values["layers"] = {str(k): LayerOverride.from_dict(v, str(k)) for k, v in (data.get("layers") or {}).items()}
+        return cls(**values)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        target = Path(path)
+        target.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> QuantConfig:
+        source = Path(path)
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise InputError(f"quantization config not found: {source}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{source} is not valid JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+
+def load_layer_overrides(path: str | os.PathLike[str]) -> dict[str, LayerOverride]:
+    """Read a per-layer file: ``{"layer": {"weight_bits": 4, ...}}`` or ``{"layers": {...}}``."""
+    source = Path(path)
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"per-layer file not found: {source}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{source} is not valid JSON: {exc}") from exc
+    if isinstance(data, dict) and isinstance(data.get("layers"), dict):
+        data = data["layers"]
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: expected an object mapping layer names to settings")
+    return {str(k): LayerOverride.from_dict(v, str(k)) for k, v in data.items()}

@@ -1,0 +1,78 @@
+"""Brevitas quantizer classes for a bit width, weight scaling and scale type, chosen for FINN.
+
+FINN-friendly choices (see shared FACTS): symmetric narrow-range weights, unsigned ReLU outputs, *signed*
+requantizing identities (FINN rejects an unsigned QuantIdentity) and float biases (``bias_quant=None``).
+1-bit weights and signed 1-bit identities are bipolar (±1, BNN style, constant scale 1).
+"""
+
+from __future__ import annotations
+
+import brevitas.nn as qnn
+from brevitas.quant.binary import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
+from brevitas.quant.fixed_point import (
+    Int8ActPerTensorFixedPoint,
+    Int8WeightPerChannelFixedPoint,
+    Int8WeightPerTensorFixedPoint,
+    Uint8ActPerTensorFixedPoint,
+)
+from brevitas.quant.scaled_int import (
+    Int8ActPerTensorFloat,
+    Int8WeightPerChannelFloat,
+    Int8WeightPerTensorFloat,
+    Uint8ActPerTensorFloat,
+)
+from torch import nn
+
+from foldwise.core.quantize.config import QuantConfig, ScaleType, WeightScaling
+
+COMPUTE_TYPES: dict[type[nn.Module], type[nn.Module]] = {
+    nn.Conv1d: qnn.QuantConv1d,
+    nn.Conv2d: qnn.QuantConv2d,
+    nn.Linear: qnn.QuantLinear,
+}
+UNSIGNED_ACT_TYPES: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6)
+
+
+def weight_quant(bits: int, config: QuantConfig) -> type:
+    if bits == 1:
+        return SignedBinaryWeightPerTensorConst
+    po2 = config.scale_type == ScaleType.PO2
+    if config.weight_scaling == WeightScaling.PER_CHANNEL:
+        base = Int8WeightPerChannelFixedPoint if po2 else Int8WeightPerChannelFloat
+    else:
+        base = Int8WeightPerTensorFixedPoint if po2 else Int8WeightPerTensorFloat
+    return base.let(bit_width=bits)
+
+
+def unsigned_act_quant(bits: int, config: QuantConfig) -> type:
+    base = Uint8ActPerTensorFixedPoint if config.scale_type == ScaleType.PO2 else Uint8ActPerTensorFloat
+    return base.let(bit_width=bits)
+
+
+def signed_act_quant(bits: int, config: QuantConfig) -> type:
+    if bits == 1:
+        return SignedBinaryActPerTensorConst
+    base = Int8ActPerTensorFixedPoint if config.scale_type == ScaleType.PO2 else Int8ActPerTensorFloat
+    return base.let(bit_width=bits)
+
+
+def layer_maps(config: QuantConfig) -> tuple[dict, dict, dict]:
+    """(compute_layer_map, quant_act_map, quant_identity_map) for ``brevitas.graph.quantize`` at the defaults.
+
+    Per-layer bit widths are applied afterwards by re-initialising each proxy (see ``_graph.set_bits``).
+    """
+    compute = {
+        float_type: (quant_type, {"weight_quant": weight_quant(config.weight_bits, config),
+                                  "bias_quant": None, "return_quant_tensor": False})
+        for float_type, quant_type in COMPUTE_TYPES.items()
+    }
+    acts = {
+        act_type: (qnn.QuantReLU, {"act_quant": unsigned_act_quant(config.act_bits, config),
+                                   "return_quant_tensor": True})
+        for act_type in UNSIGNED_ACT_TYPES
+    }
+    signed = (qnn.QuantIdentity, {"act_quant": signed_act_quant(config.act_bits, config),
+                                  "return_quant_tensor": True})
+    # 'unsigned' maps to the signed identity on purpose: FINN rejects an unsigned QuantIdentity.
+    identities = {"signed": signed, "unsigned": signed}
+    return compute, acts, identities

@@ -1,0 +1,119 @@
+"""The quantize and export stages over a project (what ``foldwise quantize``/``export`` and the panel run).
+
+``quantize_iteration`` reads the current (float) iteration, quantizes it, optionally runs QAT, validates it
+on the test split, exports QONNX with its bit-exact check, and writes a new iteration of kind "quantized"
+(files: see :mod:`foldwise.core.quantize.store`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from foldwise.core.atomic import atomic_write_json
+from foldwise.core.errors import InputError
+from foldwise.core.jobs import JobContext, null_context
+from foldwise.core.project import Project, figure
+from foldwise.core.quantize import store
+from foldwise.core.quantize.config import QuantConfig
+
+CHECK_IMAGES = 64
+
+
+def _calibration_images(train: Any, n: int, seed: int = 0) -> np.ndarray:
+    try:
+        from foldwise.core.data import calibration_subset  # type: ignore[attr-defined]
+
+        return np.asarray(calibration_subset(train, n, seed).images)
+    except ImportError:
+        images = np.asarray(train.images)
+        pick = np.random.default_rng(seed).permutation(len(images))[:n]
+        return images[np.sort(pick)]
+
+
+def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | None = None,
+                       qat_epochs: int = 0, name: str | None = None) -> dict[str, Any]:
+    """Quantize the current iteration into a new one; returns the figures ``foldwise quantize --json`` prints."""
+    from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
+    from foldwise.core.quantize.ptq import quantize_network
+    from foldwise.core.quantize.qat import qat
+    from foldwise.core.quantize.validate import compare, weight_memory
+    from foldwise.core.training import load_network, load_splits
+
+    ctx = ctx or null_context()
+    parent = project.current
+    if parent is not None and parent.kind == "quantized":
+        raise InputError(f"iteration {parent.label} is already quantized: make a float iteration current first")
+    ctx.progress(0.0, "loading the network and data")
+    network = load_network(project)
+    splits = load_splits(project, ctx.sub(0.0, 0.1), network.spec)
+    calib = _calibration_images(splits.train, config.calib_images)
+    result = quantize_network(network.model, calib, config, ctx.sub(0.1, 0.4), spec=network.spec)
+    quantized = result.network
+    qat_record = None
+    if qat_epochs:
+        qat_record = qat(quantized, splits.train.images, splits.train.labels, qat_epochs, ctx.sub(0.4, 0.8),
+                         val=(splits.val.images, splits.val.labels), patience=None, on_epoch=ctx.partial)
+    ctx.progress(0.8, "validating")
+    check = compare(network.model, quantized, splits.test.images, splits.test.labels, network.spec,
+                    ctx.sub(0.8, 0.88))
+    memory = weight_memory(quantized)
+    arch = network.arch
+    change = {"stage": "quantize", "config": config.to_dict(), "qat_epochs": qat_epochs}
+    with project.new_iteration("quantized", name or _default_name(config, qat_epochs), parent=parent,
+                               change=change) as draft:
+        store.save_network(quantized, draft.folder, network.spec, arch)
+        (draft.folder / "calibration").mkdir()
+        if result.stats is not None:
+            result.stats.save(draft.folder / store.STATS_FILE)
+        ctx.progress(0.9, "exporting QONNX")
+        qonnx_path = export_qonnx_file(quantized, draft.folder / store.QONNX_FILE)
+        exact = check_qonnx(quantized, qonnx_path, splits.test.images[:CHECK_IMAGES], ctx.sub(0.92, 1.0))
+        atomic_write_json(draft.folder / "validation.json", {"compare": check, "weight_memory": memory,
+                                                              "qonnx_check": exact,
+                                                              "qat": qat_record.to_dict() if qat_record else None})
+        float_acc = check["float"]["accuracy"]["value"]
+        quant_acc = check["quantized"]["accuracy"]["value"]
+        draft.metrics.update({
+            "accuracy": figure(round(quant_acc, 6), "measured", split="test", images=check["images"]),
+            "float_accuracy": figure(round(float_acc, 6), "measured", split="test", images=check["images"]),
+            "weight_mb": figure(round(memory["total_mb"]["value"], 6), "computed", unit="MB"),
+            "confusion": figure(check["quantized"]["confusion"], "measured", split="test"),
+            "qonnx_bit_exact": figure(exact["bit_exact"], "measured", images=exact["images"]),
+        })
+    iteration = project.current
+    layers = [row for row in (result.stats.summary() if result.stats else []) if row["kind"] != "bias"]
+    return {
+        "iteration": iteration.to_dict(), "path": str(iteration.folder),
+        "accuracy": {"float": float_acc, "quantized": quant_acc, "source": "measured", "split": "test"},
+        "weight_mb": memory["total_mb"], "float_mb": memory["float_mb"], "layers_mb": memory["layers"],
+        "clipped": [{k: row.get(k) for k in ("name", "layer", "kind", "bits", "lo", "hi", "clipped", "flushed")}
+                    for row in layers],
+        "qonnx_check": exact, "qat": qat_record.to_dict() if qat_record else None, "seconds": result.seconds,
+    }
+
+
+def _default_name(config: QuantConfig, qat_epochs: int) -> str:
+    name = f"w{config.weight_bits}a{config.act_bits}"
+    if config.layers:
+        name += "-mixed"
+    return name + (f"-qat{qat_epochs}" if qat_epochs else "")
+
+
+def export_iteration(project: Project, out_path: str, ctx: JobContext | None = None,
+                     images: int = CHECK_IMAGES) -> dict[str, Any]:
+    """Export the current quantized iteration to ``out_path`` as QONNX and check it bit-exactly."""
+    from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
+    from foldwise.core.training import load_splits
+
+    ctx = ctx or null_context()
+    iteration = project.current
+    if iteration is None or not (iteration.folder / store.QUANT_FILE).exists():
+        label = iteration.label if iteration else "none"
+        raise InputError(f"the current iteration ({label}) is not quantized: run foldwise quantize first")
+    network, spec = store.load_network(iteration.folder)
+    path = export_qonnx_file(network, out_path, ctx.sub(0.0, 0.5))
+    splits = load_splits(project, ctx.sub(0.5, 0.6), spec)
+    exact = check_qonnx(network, path, splits.test.images[:images], ctx.sub(0.6, 1.0))
+    return {"iteration": iteration.id, "qonnx": str(path), "input_datatype": "UINT8", "check": exact}

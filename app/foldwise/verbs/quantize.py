@@ -1,0 +1,47 @@
+"""``foldwise quantize PATH --weights W --acts A [--per-layer FILE.json] [--calib N] [--qat EPOCHS] [--json]``."""
+
+from __future__ import annotations
+
+import argparse
+
+from foldwise.core.project import Project
+from foldwise.verbs._common import add_json_flag, console_context, emit
+
+HELP = "quantize the current network with Brevitas (calibrate, validate, export QONNX) into a new iteration"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="project folder")
+    parser.add_argument("--weights", type=int, default=8, help="weight bit width, 1-8 (default 8)")
+    parser.add_argument("--acts", type=int, default=8, help="activation bit width, 1-8 (default 8)")
+    parser.add_argument("--per-layer", metavar="FILE.json",
+                        help='per-layer overrides: {"layer": {"weight_bits": 4, "act_bits": 4, "quantize": true}}')
+    parser.add_argument("--calib", type=int, default=256, help="calibration images (default 256)")
+    parser.add_argument("--per-channel", action="store_true", help="one weight scale per output channel")
+    parser.add_argument("--po2", action="store_true", help="power-of-two scales")
+    parser.add_argument("--bias-correction", action="store_true", help="apply bias correction after calibration")
+    parser.add_argument("--gpfq", action="store_true", help="apply GPFQ weight rounding after calibration")
+    parser.add_argument("--qat", type=int, default=0, metavar="EPOCHS", help="quantization-aware epochs after PTQ")
+    parser.add_argument("--name", help="name of the new iteration")
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from foldwise.core.quantize.config import QuantConfig, load_layer_overrides
+    from foldwise.core.quantize.stage import quantize_iteration
+
+    config = QuantConfig(
+        weight_bits=args.weights, act_bits=args.acts, calib_images=args.calib,
+        weight_scaling="per_channel" if args.per_channel else "per_tensor",
+        scale_type="po2" if args.po2 else "float", bias_correction=args.bias_correction, gpfq=args.gpfq,
+        layers=load_layer_overrides(args.per_layer) if args.per_layer else {},
+    )
+    with Project.open(args.path) as project:
+        result = quantize_iteration(project, config, console_context(args), qat_epochs=args.qat, name=args.name)
+    acc = result["accuracy"]
+    check = result["qonnx_check"]
+    text = (f"{result['iteration']['id']} {result['iteration']['name']}: accuracy {acc['float']:.2%} float → "
+            f"{acc['quantized']:.2%} quantized (measured, test); weights {result['weight_mb']['value']:.4f} MB "
+            f"(computed); QONNX {'bit-exact' if check['bit_exact'] else 'MISMATCH'} on {check['images']} images")
+    emit(result, args, text=text)
+    return 0

@@ -1,0 +1,50 @@
+"""The quantize/export stages and their CLI verbs over a real (quickly trained) lenet-digits project."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from foldwise.cli import main
+from foldwise.core.quantize.stats import CalibrationStats
+
+
+def test_quantize_then_export_verbs(trained_lenet: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    layers = tmp_path / "layers.json"
+    layers.write_text(json.dumps({"classifier.fc3": {"weight_bits": 6}}))
+    assert main(["quantize", str(trained_lenet), "--weights", "8", "--acts", "8", "--per-layer", str(layers),
+                 "--calib", "64", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["iteration"]["kind"] == "quantized" and result["iteration"]["parent"] == "0001"
+    acc = result["accuracy"]
+    assert abs(acc["float"] - acc["quantized"]) <= 0.03 and acc["source"] == "measured"
+    assert result["weight_mb"]["source"] == "computed" and result["weight_mb"]["value"] > 0
+    assert {row["name"] for row in result["clipped"]} >= {"features.relu1/act", "classifier.fc3/weight"}
+    # Torch and onnxruntime may round a boundary value differently on an image or two (see check_qonnx).
+    check = result["qonnx_check"]
+    assert check["bit_exact"] or (check["mismatched_images"] <= 2 and check["first_mismatch"]["node"] is None), check
+    folder = Path(result["path"])
+    for name in ("model.pt", "quant.json", "calibration/stats.npz", "model.qonnx.onnx", "metrics.json"):
+        assert (folder / name).is_file(), name
+    assert CalibrationStats.load(folder / "calibration/stats.npz").get("classifier.fc3/weight").quant.bits == 6
+
+    out = tmp_path / "exported.onnx"
+    assert main(["export", str(trained_lenet), "--qonnx", str(out), "--images", "16", "--json"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["check"]["images"] == 16 and out.is_file()
+    assert exported["check"]["mismatched_images"] <= 1
+
+
+def test_quantize_verb_reports_bad_input(trained_lenet: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    manifest = (trained_lenet / "manifest.json").read_text()
+    assert main(["quantize", str(trained_lenet), "--weights", "9"]) == 1
+    assert "bit width" in capsys.readouterr().err
+    layers = tmp_path / "layers.json"
+    layers.write_text(json.dumps({"conv99": {"weight_bits": 4}}))
+    assert main(["quantize", str(trained_lenet), "--per-layer", str(layers), "--calib", "8"]) == 1
+    assert "conv99" in capsys.readouterr().err
+    assert (trained_lenet / "manifest.json").read_text() == manifest
+    assert main(["export", str(trained_lenet), "--qonnx", str(tmp_path / "x.onnx")]) == 1
+    assert "not quantized" in capsys.readouterr().err
