@@ -19,7 +19,6 @@ from typing import Any
 from _common import report
 
 CACHE = Path(os.environ.get("FOLDWISE_BENCH_CACHE", Path.home() / ".cache" / "foldwise-bench"))
-MODEL = CACHE / "defectnet-seed0.pt"
 REMOVE = ["features.*5"]  # conv5, bn5, relu5, pool5
 FINETUNE_EPOCHS = 2
 
@@ -32,22 +31,28 @@ def defect_splits() -> Any:
 
 def trained_defectnet(splits: Any) -> tuple[Any, dict[str, Any]]:
     """DefectNet trained with the training defaults (cached), and how it was trained."""
+    import hashlib
+
+    from foldwise.core.data.defects import GENERATOR_VERSION
     from foldwise.core.networks.store import load_model, save_model
-    from foldwise.core.networks.train import TrainConfig, evaluate, train
+    from foldwise.core.networks.train import evaluate, recommended_config, train
     from foldwise.core.networks.zoo import ZOO, build
 
-    if MODEL.is_file():
-        loaded = load_model(MODEL)
-        return loaded.model, {**loaded.extra, "cached": str(MODEL)}
+    # A cached network is reused only for the same data generator and the same architecture.
+    arch = hashlib.sha256(repr(build("defectnet")).encode()).hexdigest()[:10]
+    model_path = CACHE / f"defectnet-seed0-data{GENERATOR_VERSION}-{arch}.pt"
+    if model_path.is_file():
+        loaded = load_model(model_path)
+        return loaded.model, {**loaded.extra, "cached": str(model_path)}
     spec = ZOO["defectnet"].spec
-    config = TrainConfig()
+    config = recommended_config("defectnet")
     result = train(build("defectnet"), splits.train, splits.val, config, spec=spec,
                    on_epoch=lambda r: print(r, file=sys.stderr))
     test = evaluate(result.model, splits.test, spec=spec)
     extra = {"config": config.to_dict(), "epochs_run": len(result.history), "train_seconds": round(result.seconds, 1),
              "test_accuracy": round(test.accuracy, 4)}
     CACHE.mkdir(parents=True, exist_ok=True)
-    save_model(MODEL, result.model, spec, "defectnet", extra=extra)
+    save_model(model_path, result.model, spec, "defectnet", extra=extra)
     return result.model, {**extra, "cached": None}
 
 

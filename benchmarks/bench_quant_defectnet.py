@@ -8,9 +8,7 @@ data and the trained weights under ``$FOLDWISE_BENCH_CACHE`` (default: the temp 
 from __future__ import annotations
 
 import os
-import tempfile
 import time
-from pathlib import Path
 
 from _common import report  # also puts app/ on sys.path
 
@@ -18,27 +16,18 @@ from _common import report  # also puts app/ on sys.path
 def main() -> None:
     import torch
 
-    from foldwise.core.data.defects import load_or_generate
-    from foldwise.core.networks.train import TrainConfig, evaluate, train
+    # The same trained DefectNet as the prune benchmarks (cached per data generator and architecture).
+    from bench_prune_remove_layers import defect_splits, trained_defectnet
+    from foldwise.core.networks.train import evaluate
     from foldwise.core.networks.zoo import get_entry
     from foldwise.core.quantize import QuantConfig, quantize_network
     from foldwise.core.quantize.qat import qat
     from foldwise.core.quantize.validate import accuracy
 
-    cache = Path(os.environ.get("FOLDWISE_BENCH_CACHE", Path(tempfile.gettempdir()) / "foldwise-bench-cache"))
-    cache.mkdir(parents=True, exist_ok=True)
-    splits = load_or_generate(cache, seed=0)
+    splits = defect_splits()
     entry = get_entry("defectnet")
-    weights = cache / "defectnet-trained.pt"
-    model = entry.build()
-    train_s = 0.0
-    if weights.exists():
-        model.load_state_dict(torch.load(weights))
-    else:
-        start = time.perf_counter()
-        model = train(model, splits.train, splits.val, TrainConfig(), spec=entry.spec).model
-        train_s = time.perf_counter() - start
-        torch.save(model.state_dict(), weights)
+    model, trained = trained_defectnet(splits)
+    train_s = float(trained.get("train_seconds") or 0.0) if trained.get("cached") is None else 0.0
     model.eval()
     float_acc = evaluate(model, splits.test, spec=entry.spec).accuracy
     test_x, test_y = splits.test.images, splits.test.labels

@@ -26,7 +26,8 @@ def main() -> int:
             figure = {"figure": script.stem, "error": (proc.stderr or proc.stdout)[-2000:]}
         figure["script"] = script.name
         figure["script_seconds"] = seconds
-        print(f"{script.name}: {figure.get('value')} (goal {figure.get('goal')}) in {seconds} s", file=sys.stderr)
+        figure.setdefault("pass", figure.get("ok", False))
+        print(f"{script.name}: pass={figure['pass']} in {seconds} s", file=sys.stderr)
         results.append(figure)
     print(json.dumps(results, indent=2))
     return 0 if all(r.get("pass", False) for r in results) else 1

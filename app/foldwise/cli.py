@@ -10,6 +10,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 from collections.abc import Sequence
 
 from foldwise import __version__
@@ -48,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from foldwise.gui.app import run_gui
 
         return run_gui(None)
+    # Library deprecation chatter (torch, brevitas) is not the user's business on the command line.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.verb is None:

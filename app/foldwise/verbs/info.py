@@ -47,6 +47,8 @@ def _as_text(info: dict[str, Any]) -> str:
         for key, value in it["metrics"].items():
             if not isinstance(value, (dict, int, float, str)) or key.startswith("_"):
                 continue
+            if isinstance(value, dict) and isinstance(value.get("value"), list):
+                continue  # matrices (confusion) are for --json and the GUI
             lines.append(f"      {key}: {_format_metric(value)}")
     network = info.get("network")
     if network:

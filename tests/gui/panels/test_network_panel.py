@@ -80,9 +80,10 @@ def test_example_project_prepares_itself_on_first_open(main_window: MainWindow, 
         project.update_settings(train={"epochs": 1})  # project settings override the zoo's tuned defaults
     panel = network_panel(main_window)
     main_window.open_project(path)
+    qtbot.waitUntil(lambda: panel._job is not None, timeout=10_000)  # started once the window is up
     assert panel.epochs.value() == 1
     job = panel._job
-    assert job is not None and job.title.startswith("Train lenet5")
+    assert job.title.startswith("Train lenet5")
     qtbot.waitUntil(lambda: job.is_finished, timeout=60_000)
     qtbot.waitUntil(lambda: main_window.project.current is not None, timeout=5000)
     assert main_window.project.current.kind == "trained"

@@ -15,6 +15,8 @@ _LAZY = {
     "generate_defect_set": "defects",
     "load_or_generate": "defects",
     "render_conveyor_frame": "frames",
+    "crop_parts": "frames",
+    "ConveyorFrame": "frames",
     "load_digits_splits": "digits",
     "load_image_folder": "folders",
     "LoadReport": "folders",

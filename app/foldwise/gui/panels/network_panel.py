@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
@@ -149,13 +149,14 @@ class NetworkPanel(StagePanel):
         self.stop_netron()
         super().set_project(project, relay)
         if project is not None:
-            self._show_recommended_settings()
-        if (
-            project is not None
-            and self.services.auto_prepare
-            and not project.iterations
-            and project.settings.get("example")
-        ):
+            # Both need torch (a 1.5 s import): after the window is up, not before it is shown.
+            QTimer.singleShot(0, lambda: self._after_open(project))
+
+    def _after_open(self, project: Any) -> None:
+        if project is not self.project:
+            return
+        self._show_recommended_settings()
+        if self.services.auto_prepare and not project.iterations and project.settings.get("example"):
             self.services.status("Preparing the example: generating data and training its network…")
             self.start_training()
 
