@@ -81,7 +81,8 @@ class JobsController(QObject):
 
     @property
     def running(self) -> list[Job]:
-        return [relay.job for relay in self._relays]
+        # A finished job keeps its relay until the queued "finished" call runs: it is not running any more.
+        return [relay.job for relay in self._relays if not relay.job.is_finished]
 
     def cancel_all(self) -> None:
         self.registry.cancel_all()

@@ -5,16 +5,6 @@ from __future__ import annotations
 from foldwise.gui.panels.base import PlaceholderPanel
 
 
-class QuantizePanel(PlaceholderPanel):
-    title = "Quantize"
-    icon = "quantize"
-    summary = (
-        "<p>Brevitas post-training quantization with per-layer bit widths 1–8, calibration histograms of "
-        "weights, biases and activations against each quantizer's range, float-vs-quantized validation, "
-        "optional QAT and a FINN-ready QONNX export checked bit-exactly.</p>"
-    )
-
-
 class BoardPanel(PlaceholderPanel):
     title = "Board"
     icon = "board"

@@ -1,0 +1,559 @@
+"""Quantize stage: Brevitas PTQ of the current float iteration into a new, undoable one; per-layer bit widths
+tuned in a table against calibration histograms that update instantly; float-vs-quantized validation,
+per-layer sensitivity, QAT with live curves, and QONNX/QCDQ export with the bit-exact check.
+
+Torch and Brevitas load on first use (a job), so opening the app and projects stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from foldwise.core.errors import InputError
+from foldwise.core.jobs import Job, JobState
+from foldwise.gui.panels.base import AppServices, StagePanel
+from foldwise.gui.quantize.controls import QuantizeControls, qonnx_text
+from foldwise.gui.undo import CommitIteration
+from foldwise.gui.widgets.figures import FigureCard, FigureStrip
+
+CORE = "foldwise.core.quantize.inspect"
+FIGURES = {"float_accuracy": "Float accuracy", "accuracy": "Quantized accuracy", "weight_mb": "Weights"}
+
+
+class QuantizePanel(StagePanel):
+    title = "Quantize"
+    icon = "quantize"
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__(services, parent)
+        self._job: Job | None = None
+        self._loading: Job | None = None
+        self.config: Any = None  # the evented QuantConfig the widgets edit (made when the core is loaded)
+        self.inspection: Any = None  # the statistics on display (an iteration's or a preview's)
+        self.views: list[Any] = []
+        self._previews: dict[str, Any] = {}  # float iteration id → its calibration-only preview
+        self._shown: tuple[str | None, Any] = ("", None)  # (iteration id, inspection) last loaded
+        self._sensitivity: tuple[Any, list[dict[str, Any]]] = (None, [])
+        self._dirty = True
+
+        self.heading = QLabel()
+        self.heading.setObjectName("quantizeHeading")
+        self.heading.setWordWrap(True)
+        self.figures = FigureStrip(list(FIGURES))
+        for key, text in FIGURES.items():
+            self.figures.cards[key].title.setText(text)
+        self.chosen_card = FigureCard("weight_mb")
+        self.chosen_card.setObjectName("figure_chosen_mb")
+        self.chosen_card.title.setText("Weights at chosen bits")
+        self.qonnx_card = FigureCard("qonnx")
+        self.qonnx_card.title.setText("QONNX check")
+        strip = self.figures.layout()
+        strip.insertWidget(strip.count() - 1, self.chosen_card)
+        strip.insertWidget(strip.count() - 1, self.qonnx_card)
+        self.figures.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # never squeezed
+        self.notice = QLabel()
+        self.notice.setObjectName("quantizeNotice")
+        self.notice.setWordWrap(True)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("quantizeTabs")
+        self.layers_tab = QSplitter(Qt.Orientation.Vertical)
+        self.layers_tab.setChildrenCollapsible(False)
+        self.validate_tab = QWidget()
+        self.qat_tab = QWidget()
+        self.tabs.addTab(self.layers_tab, "Layers && histograms")
+        self.tabs.addTab(self.validate_tab, "Validate")
+        self.tabs.addTab(self.qat_tab, "QAT")
+        self._views_built = False
+
+        self.controls = QuantizeControls()
+        for name in ("defaults", "overrides_label", "load_button", "clear_button", "preview_button", "quantize_button",
+                     "qat_epochs", "qat_button", "qonnx_button", "qcdq_button", "export_label", "progress",
+                     "cancel_button"):
+            setattr(self, name, getattr(self.controls, name))
+        self.defaults.invalid.connect(lambda exc: self.services.error("Invalid setting", exc))
+        self.load_button.clicked.connect(lambda: self.load_overrides())
+        self.clear_button.clicked.connect(self.clear_overrides)
+        self.preview_button.clicked.connect(lambda: self.start_preview())
+        self.quantize_button.clicked.connect(lambda: self.start_quantize())
+        self.qat_button.clicked.connect(lambda: self.start_quantize(self.qat_epochs.value()))
+        self.qonnx_button.clicked.connect(lambda: self.export_qonnx())
+        self.qcdq_button.clicked.connect(lambda: self.export_qcdq())
+        self.cancel_button.clicked.connect(self.cancel)
+        middle = QHBoxLayout()
+        middle.addWidget(self.tabs, 1)
+        middle.addWidget(self.controls)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.figures)
+        layout.addWidget(self.notice)
+        layout.addLayout(middle, 1)
+        self._update_buttons()
+
+    # ----------------------------------------------------------------- construction
+    def _build_views(self) -> None:
+        """The table and pyqtgraph views, made once torch/pyqtgraph are loaded."""
+        from foldwise.gui.quantize.histogram_view import LayerHistograms
+        from foldwise.gui.quantize.layer_bits_table import LayerBitsTable
+        from foldwise.gui.quantize.qat_curves import QatCurves
+        from foldwise.gui.quantize.validate_tab import ValidateTab
+
+        self.table = LayerBitsTable()
+        self.table.layer_selected.connect(lambda _name: self._show_histograms())
+        self.table.bits_model.invalid.connect(lambda exc: self.services.error("Invalid bit width", exc))
+        self.histograms = LayerHistograms()
+        self.layers_tab.addWidget(self.table)
+        self.layers_tab.addWidget(self.histograms)
+        self.layers_tab.setSizes([190, 400])
+
+        index = self.tabs.indexOf(self.validate_tab)  # an empty page until pyqtgraph is loaded
+        self.tabs.removeTab(index)
+        self.validate_tab = ValidateTab()
+        self.tabs.insertTab(index, self.validate_tab, "Validate")
+        for name in ("confusion", "sensitivity_bars", "memory_bars", "sensitivity_images", "sensitivity_button"):
+            setattr(self, name, getattr(self.validate_tab, name))
+        self.sensitivity_button.clicked.connect(lambda: self.start_sensitivity())
+
+        self.qat_curves = QatCurves()
+        self.qat_note = QLabel("Run <b>Quantize + QAT</b> to fine-tune with quantization in the loop; "
+                               "loss and accuracy appear here epoch by epoch.")
+        self.qat_note.setWordWrap(True)
+        qat = QVBoxLayout(self.qat_tab)
+        qat.addWidget(self.qat_note)
+        qat.addWidget(self.qat_curves, 1)
+        self._views_built = True
+
+    # ----------------------------------------------------------------- lazy core
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self.ensure_core(wait=False) and self._dirty:
+            self.project_changed()
+
+    def ensure_core(self, wait: bool = True) -> bool:
+        """Load torch/Brevitas (in a job unless ``wait`` or already imported) and bind the widgets."""
+        if self.config is not None:
+            return True
+        if wait or CORE in sys.modules:
+            importlib.import_module(CORE)
+            self._core_loaded()
+            return True
+        if self._loading is None:
+            self._loading = Job("Load torch and Brevitas (first use)", lambda _ctx: importlib.import_module(CORE))
+            self.notice.setText("Loading torch and Brevitas (first use)…")
+            self.services.jobs.start(self._loading, on_done=lambda _m: self._core_loaded(),
+                                     on_error=lambda job: self.services.error("Cannot load Brevitas", job.error))
+        return False
+
+    def _core_loaded(self) -> None:
+        if self.config is not None:
+            return
+        from foldwise.core.quantize.config import QuantConfig
+
+        self._build_views()
+        self.config = QuantConfig()
+        self.table.bits_model.set_config(self.config)
+        self.defaults.bind(self.config)
+        self.config.events.all.connect(self._config_changed)
+        self._dirty = True
+        self.project_changed()
+        self._config_changed()
+
+    # ----------------------------------------------------------------- view
+    @property
+    def busy(self) -> bool:
+        return self._job is not None and not self._job.is_finished
+
+    def project_changed(self) -> None:
+        project = self.project
+        current = project.current if project is not None else None
+        self._update_heading(current)
+        if self.config is None or not self.isVisible():
+            self._dirty = True
+            self._update_buttons()
+            return
+        self._dirty = False
+        inspection = self._inspection_for(current)
+        if (current.id if current else None) != self._shown[0] or inspection is not self._shown[1]:
+            self._show_inspection(inspection, current)
+        self._update_figures(current)
+        self._update_notice(current)
+        self._update_buttons()
+
+    def _update_heading(self, current: Any) -> None:
+        if self.project is None:
+            self.heading.setText("<h2>Quantize</h2>")
+            return
+        where = f"{current.label} · {current.kind}" if current else "no iteration yet"
+        self.heading.setText(f"<h2>{self.project.name}</h2><p>{where}</p>")
+
+    def _inspection_for(self, current: Any) -> Any:
+        from foldwise.core.quantize import inspect as qi
+
+        if current is None:
+            return None
+        if current.id == self._shown[0] and self._shown[1] is not None and self._shown[1].kind == "iteration":
+            return self._shown[1]
+        if qi.is_quantized(current):
+            try:
+                return qi.load_iteration(self.project, current)
+            except Exception as exc:  # a damaged stats file: say so, show nothing
+                self.services.error("Cannot read the calibration statistics", exc)
+                return None
+        return self._previews.get(current.id)
+
+    def _show_inspection(self, inspection: Any, current: Any) -> None:
+        from foldwise.core.quantize import inspect as qi
+
+        self._shown = (current.id if current else None, inspection)
+        self.inspection = inspection
+        if inspection is not None and inspection.kind == "iteration":
+            self._adopt_config(inspection.config)
+        self.views = qi.layer_views(inspection.stats) if inspection is not None else []
+        self.table.set_views(self.views)
+        if not self.views:
+            self.histograms.clear("no statistics yet")
+        self._show_histograms()
+        self._show_validation()
+        self._show_memory()
+        qat = (inspection.validation or {}).get("qat") if inspection is not None else None
+        history = (qat or {}).get("history", [])
+        self.qat_curves.set_history(history)
+        if history:
+            self.qat_note.setText(f"QAT of {inspection.source}: {len(history)} epoch(s) (measured).")
+        elif not self.busy:
+            self.qat_note.setText("Run <b>Quantize + QAT</b> to fine-tune with quantization in the loop; loss and "
+                                  "accuracy appear here epoch by epoch.")
+
+    def _adopt_config(self, source: Any) -> None:
+        """Show the settings a quantized iteration was made with (one refresh, not one per field)."""
+        with self.config.events.blocked():
+            for name in ("weight_bits", "act_bits", "weight_scaling", "scale_type", "calib_images",
+                         "bias_correction", "gpfq", "layers"):
+                setattr(self.config, name, getattr(source, name))
+        self.defaults._from_config()
+        self.table.bits_model.refresh()
+        self._config_changed()
+
+    def _config_changed(self, _info: Any = None) -> None:
+        self._show_histograms()
+        self._show_memory()
+        self.controls.show_overrides(self.config.layers)
+        self._update_notice(self.project.current if self.project else None)
+
+    def _show_histograms(self) -> None:
+        if not self._views_built or not self.views:
+            return
+        name = self.table.selected_layer()
+        view = next((v for v in self.views if v.name == name), None)
+        if view is not None:
+            self.histograms.show_layer(view, self.config)
+
+    def _show_memory(self) -> None:
+        from foldwise.core.quantize import inspect as qi
+
+        if not self._views_built:
+            return
+        weighted = [v for v in self.views if v.weight is not None]
+        self.memory_bars.set_layers([v.name for v in weighted], [v.params * 4 / 1e6 for v in weighted],
+                                    [qi.layer_mb(v, self.config) for v in weighted])
+        self.chosen_card.set_figure(qi.weight_memory(self.views, self.config)["chosen_mb"] if self.views else None)
+
+    def _show_validation(self) -> None:
+        inspection = self.inspection
+        validation = inspection.validation if inspection is not None else None
+        compare = (validation or {}).get("compare")
+        where = ""
+        if compare:
+            where = f"test, {compare['images']} images" + (", preview" if inspection.kind == "preview" else "")
+        self.confusion.set_compare(compare, inspection.class_names if inspection else [], where)
+        owner, rows = self._sensitivity
+        self.sensitivity_bars.set_rows(rows if owner is inspection and inspection is not None else [])
+
+    def _update_figures(self, current: Any) -> None:
+        inspection = self.inspection
+        metrics: dict[str, Any] = {}
+        check = None
+        if inspection is not None and inspection.kind == "preview" and inspection.validation:
+            compare = inspection.validation["compare"]
+            metrics = {"float_accuracy": {**compare["float"]["accuracy"]},
+                       "accuracy": {**compare["quantized"]["accuracy"]},
+                       "weight_mb": inspection.validation["weight_memory"]["total_mb"]}
+        elif current is not None and current.kind == "quantized":
+            metrics = current.metrics
+            check = (inspection.validation or {}).get("qonnx_check") if inspection is not None else None
+        elif current is not None:
+            metrics = {"float_accuracy": current.metrics.get("accuracy")}
+        self.figures.set_metrics(metrics)
+        preview = inspection is not None and inspection.kind == "preview"
+        self.figures.cards["accuracy"].title.setText("Quantized accuracy" + (" (preview)" if preview else ""))
+        self.figures.cards["weight_mb"].title.setText("Weights" + (" (preview)" if preview else ""))
+        text, value = qonnx_text(check, "model.qonnx.onnx")
+        self.qonnx_card.set_figure({"value": value, "source": "measured"} if check else None)
+        self.export_label.setText(text)
+
+    def _update_notice(self, current: Any) -> None:
+        from foldwise.core.quantize import inspect as qi
+
+        if self.config is None:
+            return
+        inspection = self.inspection
+        if current is None:
+            text = "Train or import a float network first (Network stage)."
+        elif inspection is None and qi.is_quantized(current):
+            text = f"Iteration {current.label} holds no calibration statistics."
+        elif inspection is None:
+            text = (f"<b>Preview calibration</b> calibrates {self.config.calib_images} images in memory (nothing is "
+                    "saved) and shows each layer's histograms, so you can tune bits before <b>Quantize</b> makes "
+                    "a new iteration.")
+        elif inspection.kind == "preview":
+            text = (f"Preview of {current.label} (not saved). Edit bits in the table: histograms and clipped/flushed "
+                    "fractions follow at once (no re-calibration). <b>Quantize</b> commits these settings.")
+        else:
+            parent = qi.float_parent(self.project, current)
+            again = f" <b>Quantize</b> starts again from float iteration {parent.label}." if parent else ""
+            text = (f"Statistics measured on {inspection.config.calib_images} calibration images of {current.label}. "
+                    f"Editing bits shows what-ifs at once.{again}")
+        note = qi.scaling_note(inspection.config, self.config) if inspection is not None else ""
+        if note:
+            text += f" <span style='color:#9a6700'>Histograms use the calibration's settings ({note}): preview " \
+                    "again to see the new ones.</span>"
+        self.notice.setText(text)
+
+    def _update_buttons(self) -> None:
+        from_quantized = False
+        current = self.project.current if self.project is not None else None
+        ready = self.config is not None and current is not None and not self.busy
+        if self.config is not None and current is not None:
+            from foldwise.core.quantize import inspect as qi
+
+            from_quantized = qi.is_quantized(current)
+            parent = qi.float_parent(self.project, current) if from_quantized else current
+            self.quantize_button.setText(f"Quantize from {parent.id}" if from_quantized and parent else "Quantize")
+            can_quantize = parent is not None
+        else:
+            can_quantize = False
+        self.defaults.setEnabled(self.config is not None and not self.busy)
+        self.preview_button.setEnabled(ready and not from_quantized)
+        self.preview_button.setToolTip("Preview works on a float iteration; the histograms here are this quantized "
+                                       "iteration's" if from_quantized else
+                                       "Calibrate in memory (nothing is saved) to see histograms and tune bits")
+        self.quantize_button.setEnabled(ready and can_quantize)
+        self.qat_button.setEnabled(ready and can_quantize)
+        self.qonnx_button.setEnabled(ready and from_quantized)
+        self.qcdq_button.setEnabled(ready and from_quantized)
+        for widget in (self.load_button, self.clear_button):
+            widget.setEnabled(self.config is not None and not self.busy)
+        if self._views_built:
+            self.sensitivity_button.setEnabled(ready and self.inspection is not None)
+
+    # ----------------------------------------------------------------- per-layer settings
+    def load_overrides(self, path: str | None = None) -> bool:
+        """Per-layer settings from a JSON file (dialog without ``path``); a bad file changes nothing."""
+        from foldwise.core.errors import InputError
+        from foldwise.core.quantize.config import QuantConfig, load_layer_overrides
+
+        if not self.ensure_core() or self.project is None:
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Per-layer settings", str(self.project.path), "JSON (*.json)")
+            if not path:
+                return False
+        try:
+            layers = load_layer_overrides(path)
+            candidate = QuantConfig.from_dict({**self.config.to_dict(), "layers": {k: v.to_dict()
+                                                                                 for k, v in layers.items()}})
+            if self.views:
+                candidate.validate({v.name for v in self.views} | {a.module for v in self.views for a in v.acts})
+        except InputError as exc:
+            self.services.error("Cannot use these per-layer settings", exc)
+            return False
+        self.config.layers = candidate.layers
+        return True
+
+    def clear_overrides(self) -> None:
+        if self.config is not None:
+            self.config.layers = {}
+
+    # ----------------------------------------------------------------- jobs
+    def _config_copy(self) -> Any:
+        from foldwise.core.quantize.config import QuantConfig
+
+        return QuantConfig.from_dict(self.config.to_dict())
+
+    def start_preview(self) -> Job | None:
+        from foldwise.core.quantize import inspect as qi
+
+        if not self.ensure_core() or self.project is None or self.busy:
+            return None
+        project, current, config = self.project, self.project.current, self._config_copy()
+        if current is None or qi.is_quantized(current):
+            self.services.error("Cannot preview", InputError("preview works on a float iteration"))
+            return None
+
+        def done(inspection: Any) -> None:
+            self._previews[current.id] = inspection
+            self._shown = ("", None)
+            self.project_changed()
+            accuracy = inspection.validation["compare"]["quantized"]["accuracy"]["value"]
+            self.services.status(f"Preview of {current.label}: {accuracy:.1%} quantized (measured, not saved)")
+
+        job = Job(f"Preview calibration of {current.label}", lambda ctx: qi.preview(project, config, ctx, current))
+        return self._run(job, done, "Preview failed")
+
+    def start_quantize(self, qat_epochs: int = 0) -> Job | None:
+        """PTQ (+ QAT) of the current float iteration, or of a quantized one's float parent; undoable."""
+        from foldwise.core.quantize import inspect as qi
+        from foldwise.core.quantize.stage import quantize_iteration
+
+        if not self.ensure_core() or self.project is None or self.busy:
+            return None
+        project = self.project
+        previous = project.current_id
+        source = qi.float_parent(project, project.current)
+        if source is None:
+            self.services.error("Cannot quantize", InputError("train or import a float network first"))
+            return None
+        config = self._config_copy()
+        if source.id != previous:
+            project.set_current(source.id)  # quantize_iteration works on the current iteration
+        if qat_epochs:
+            self.qat_curves.clear()
+            self.tabs.setCurrentWidget(self.qat_tab)
+            self.qat_note.setText(f"QAT of {source.label}: {qat_epochs} epoch(s), live (measured).")
+        what = f"Quantize {source.label}" + (f" + QAT {qat_epochs}" if qat_epochs else "")
+
+        def done(result: Any) -> None:
+            iteration = project.get(result["iteration"]["id"])
+            self.services.undo.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
+            acc = result["accuracy"]
+            exact = "bit-exact" if result["qonnx_check"]["bit_exact"] else "QONNX MISMATCH"
+            self.services.status(f"{iteration.label}: {acc['float']:.1%} float → {acc['quantized']:.1%} quantized "
+                                 f"(measured); {result['weight_mb']['value']:.4g} MB (computed); {exact}")
+
+        def failed() -> None:
+            if project.current_id != previous:
+                project.set_current(previous)
+
+        job = Job(what, lambda ctx: quantize_iteration(project, config, ctx, qat_epochs=qat_epochs))
+        return self._run(job, done, "Quantize failed", on_failed=failed,
+                         on_partial=self.qat_curves.add_epoch if qat_epochs else None)
+
+    def start_sensitivity(self) -> Job | None:
+        from foldwise.core.quantize import inspect as qi
+
+        if not self.ensure_core() or self.project is None or self.busy or self.inspection is None:
+            return None
+        project, inspection, images = self.project, self.inspection, self.sensitivity_images.value()
+        self.tabs.setCurrentWidget(self.validate_tab)
+
+        def done(rows: list[dict[str, Any]]) -> None:
+            self._sensitivity = (inspection, rows)
+            n = min(images, (inspection.validation or {}).get("compare", {}).get("images", images))
+            self.sensitivity_bars.set_rows(rows, f", test, {n} images")
+            worst = max(rows, key=lambda r: r["drop_points"]) if rows else None
+            if worst is not None:
+                self.services.status(f"Most sensitive: {worst['layer']} ({worst['drop_points']:+.1f} points, measured)")
+
+        job = Job(f"Sensitivity of {inspection.source}", lambda ctx: qi.sensitivity(project, inspection, ctx, images))
+        return self._run(job, done, "Sensitivity scan failed")
+
+    def _export_path(self, suffix: str, title: str) -> str | None:
+        current = self.project.current
+        default = str(self.project.path / f"{self.project.name}-{current.label}{suffix}")
+        path, _ = QFileDialog.getSaveFileName(self, title, default, "ONNX (*.onnx)")
+        return path or None
+
+    def export_qonnx(self, path: str | None = None) -> Job | None:
+        from foldwise.core.quantize.stage import export_iteration
+
+        if not self.ensure_core() or self.project is None or self.busy:
+            return None
+        path = path or self._export_path(".qonnx.onnx", "Export QONNX")
+        if path is None:
+            return None
+        project = self.project
+
+        def done(result: dict[str, Any]) -> None:
+            text, value = qonnx_text(result["check"], Path(result["qonnx"]).name)
+            self.export_label.setText(f"{text}<br><span style='color:#555'>{result['qonnx']} (input UINT8)</span>")
+            self.qonnx_card.set_figure({"value": value, "source": "measured"})
+
+        return self._run(Job(f"Export QONNX to {path}", lambda ctx: export_iteration(project, path, ctx)), done,
+                         "QONNX export failed")
+
+    def export_qcdq(self, path: str | None = None) -> Job | None:
+        from foldwise.core.quantize import inspect as qi
+
+        if not self.ensure_core() or self.project is None or self.busy:
+            return None
+        path = path or self._export_path(".qcdq.onnx", "Export QCDQ ONNX")
+        if path is None:
+            return None
+        project = self.project
+
+        def done(result: dict[str, Any]) -> None:
+            check = result["check"]
+            agree = check["top1_agreement"]
+            colour = "#145a32" if agree == 1.0 else "#9a6700"
+            self.export_label.setText(
+                f"<span style='color:{colour}'>QCDQ {Path(result['qcdq']).name}: top-1 agrees with torch on "
+                f"{agree:.1%} of {check['images']} images, max |Δ| {check['max_abs_diff']:.3g}</span> "
+                f"<i>(measured, onnxruntime)</i><br><span style='color:#555'>{result['qcdq']}</span>")
+
+        return self._run(Job(f"Export QCDQ to {path}", lambda ctx: qi.export_qcdq(project, path, ctx)), done,
+                         "QCDQ export failed")
+
+    def _run(self, job: Job, done: Any, failure: str, on_failed: Any = None, on_partial: Any = None) -> Job:
+        self._job = job
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self.progress.show()
+        self.cancel_button.show()
+        self.cancel_button.setEnabled(True)
+        self._update_buttons()
+
+        def finished_ok(result: Any) -> None:
+            self._finish()
+            done(result)
+
+        def failed(failed_job: Job) -> None:
+            if on_failed is not None:
+                on_failed()
+            self._finish()
+            if failed_job.state == JobState.FAILED:
+                self.services.error(failure, failed_job.error)
+            else:
+                self.services.status(f"{failed_job.title}: cancelled; the project is unchanged")
+
+        return self.services.jobs.start(job, on_done=finished_ok, on_error=failed, on_progress=self._on_progress,
+                                        on_partial=on_partial)
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        if message:
+            self.progress.setFormat(f"%p% {message}")
+
+    def _finish(self) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.project_changed()
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self.cancel_button.setEnabled(False)

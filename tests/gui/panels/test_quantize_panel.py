@@ -1,0 +1,257 @@
+"""The Quantize panel on a real (quickly trained) lenet-digits project: PTQ into an undoable iteration, preview
+histograms with instant per-layer what-ifs, sorting, messages for invalid settings, validation, QAT and export."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from PySide6.QtCore import QPoint, Qt
+
+import foldwise.core.quantize.inspect  # noqa: F401 - loaded up front, so the panel binds synchronously
+from foldwise.core.jobs import JobState
+from foldwise.core.project import Project
+from foldwise.core.quantize.config import LayerOverride, QuantConfig
+from foldwise.core.quantize.stage import quantize_iteration
+from foldwise.gui import main_window as main_window_module
+from foldwise.gui.main_window import MainWindow
+from foldwise.gui.panels.quantize_panel import QuantizePanel
+from foldwise.gui.quantize.layer_bits_table import COL, SORT_ROLE
+from tests.gui.conftest import message_boxes
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(autouse=True)
+def _quantize_panel_wired(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until the window lists QuantizePanel itself, put it in the placeholder's place. Later stages are left
+    out: the Build panel starts a FINN worker whenever a quantized iteration becomes current."""
+    original = main_window_module.stage_panel_classes
+    monkeypatch.setattr(main_window_module, "stage_panel_classes",
+                        lambda: [QuantizePanel if cls.title == "Quantize" else cls for cls in original()
+                                 if cls.title in ("Network", "Prune", "Quantize")])
+
+
+@pytest.fixture
+def window(main_window: MainWindow, qtbot) -> Iterator[MainWindow]:
+    """The main window; at the end no job is left running (closing would otherwise ask about it, modally)."""
+    yield main_window
+    main_window.jobs.cancel_all()
+    qtbot.waitUntil(lambda: not main_window.jobs.running, timeout=30_000)
+
+
+@pytest.fixture
+def quantized_lenet(trained_lenet: Path) -> Path:
+    """trained_lenet with a W8A8 iteration 0002 made by the core stage (current)."""
+    with Project.open(trained_lenet) as project:
+        quantize_iteration(project, QuantConfig(calib_images=64))
+    return trained_lenet
+
+
+def open_panel(window: MainWindow, path: Path) -> QuantizePanel:
+    assert window.open_project(path)
+    index = next(i for i, p in enumerate(window.panels) if p.title == "Quantize")
+    window.show_stage(index)
+    panel = window.panels[index]
+    assert isinstance(panel, QuantizePanel) and panel.isVisible() and panel.config is not None
+    return panel
+
+
+def wait(qtbot, panel: QuantizePanel, job) -> None:
+    assert job is not None
+    qtbot.waitUntil(lambda: job.is_finished, timeout=60_000)
+    qtbot.waitUntil(lambda: not panel.busy and panel.progress.isHidden(), timeout=5000)
+    assert job.state == JobState.DONE, job.error_message
+
+
+def close_messages() -> None:
+    for box in message_boxes():
+        box.close()
+
+
+def test_quantize_w8a8_makes_a_labelled_undoable_iteration(window: MainWindow, trained_lenet: Path,
+                                                           qtbot) -> None:
+    panel = open_panel(window, trained_lenet)
+    project = window.project
+    assert panel.quantize_button.isEnabled() and not panel.qonnx_button.isEnabled()
+    assert "Preview calibration" in panel.notice.text()
+    panel.defaults.weight_bits.setValue(8)
+    panel.defaults.act_bits.setValue(8)
+    panel.defaults.calib_images.setValue(64)
+    assert panel.config.calib_images == 64
+    qtbot.mouseClick(panel.quantize_button, Qt.MouseButton.LeftButton)
+    wait(qtbot, panel, panel._job)
+
+    current = project.current
+    assert current.kind == "quantized" and current.parent == "0001" and current.name == "w8a8"
+    cards = panel.figures.cards
+    assert cards["float_accuracy"].source.text() == "measured" and cards["accuracy"].source.text() == "measured"
+    assert cards["weight_mb"].source.text() == "computed" and "MB" in cards["weight_mb"].value.text()
+    assert panel.chosen_card.source.text() == "computed"
+    assert panel.qonnx_card.source.text() == "measured" and ("bit-exact" in panel.qonnx_card.value.text()
+                                                             or "mismatch" in panel.qonnx_card.value.text())
+    assert "(measured)" in panel.export_label.text()
+    assert panel.table.layer_order()[0] == "features.conv1" and len(panel.views) == 5
+    assert panel.quantize_button.text() == "Quantize from 0001" and panel.qonnx_button.isEnabled()
+    assert "measured" in panel.confusion.quant_view.title
+
+    qtbot.waitUntil(lambda: window.undo_stack.count() == 1, timeout=5000)
+    window.undo_action.trigger()
+    assert project.current_id == "0001" and project.get(current.id).hidden
+    assert [it.id for it in project.visible_iterations] == ["0001"]
+    qtbot.waitUntil(lambda: panel.inspection is None, timeout=5000)
+
+
+def test_preview_histograms_follow_bit_edits_instantly_and_feed_quantize(window: MainWindow,
+                                                                         trained_lenet: Path, qtbot) -> None:
+    panel = open_panel(window, trained_lenet)
+    project = window.project
+    panel.defaults.calib_images.setValue(64)
+    qtbot.mouseClick(panel.preview_button, Qt.MouseButton.LeftButton)
+    wait(qtbot, panel, panel._job)
+    assert [it.id for it in project.iterations] == ["0001"]  # a preview commits nothing
+    assert panel.inspection.kind == "preview" and "(preview)" in panel.figures.cards["accuracy"].title.text()
+
+    # Histograms of one layer: weights and activations with the representable range shaded.
+    panel.table.select_layer("features.conv1")
+    hist = panel.histograms
+    assert hist.layer == "features.conv1"
+    weight = panel.inspection.stats.get("features.conv1/weight")
+    assert hist.weight.range_region.isVisible()
+    assert hist.weight.range_region.getRegion() == pytest.approx((weight.quant.lo, weight.quant.hi))
+    assert hist.act.range_region.isVisible() and hist.act.chosen.bits == 8
+    assert "clipped" in hist.act.caption.text() and "flushed" in hist.act.caption.text()
+    assert not hist.bias.range_region.isVisible() and "float" in hist.bias.caption.text()
+    assert len(hist.weight.curves["kept"].getData()[1]) == 128
+
+    # Editing a layer's bits in the table: the fractions and the histogram follow, without a job.
+    jobs = len(window.jobs.registry.jobs)
+    model = panel.table.bits_model
+    row = model.row_of("features.conv1")
+    flushed_before = model.figures(row)["act"].flushed
+    cell = model.index(row, COL["a_flushed"]).data()
+    spin = panel.table.editor("features.conv1", "a_bits")
+    assert spin is not None and spin.value() == 8
+    spin.setValue(2)
+    assert model.figures(row)["act"].flushed > flushed_before
+    assert model.index(row, COL["a_flushed"]).data() != cell
+    assert hist.act.chosen.bits == 2 and "2-bit" in hist.act.caption.text()
+    assert hist.act.flush_region.isVisible()
+    assert panel.config.layers == {"features.conv1": LayerOverride(None, 2, True)}
+    assert "features.conv1" in panel.overrides_label.text()
+    mb_before = panel.chosen_card.value.text()
+    model.setData(model.index(model.row_of("classifier.fc1"), COL["w_bits"]), 4)
+    assert panel.chosen_card.value.text() != mb_before  # weight memory at the chosen bits: recomputed
+    assert len(window.jobs.registry.jobs) == jobs
+
+    # Sorting by the activation flushed fraction, both ways; the editors stay on their rows.
+    header = panel.table.horizontalHeader()
+    column = COL["a_flushed"]
+    for _ in range(2):
+        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                         pos=QPoint(header.sectionViewportPosition(column) + 8, header.height() // 2))
+        values = [panel.table.proxy.index(r, column).data(SORT_ROLE) for r in range(panel.table.proxy.rowCount())]
+        descending = header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+        assert values == sorted(values, reverse=descending)
+    assert panel.table.layer_order()[0 if descending else -1] == "features.conv1"  # 2-bit: flushes the most
+    assert panel.table.editor("features.conv1", "a_bits").value() == 2
+
+    # Unticking a layer: it computes in float, its bits cannot be edited, its memory counts 32 bits.
+    fc3 = model.row_of("classifier.fc3")
+    model.setData(model.index(fc3, COL["quantize"]), Qt.CheckState.Unchecked, Qt.ItemDataRole.CheckStateRole)
+    assert not model.figures(fc3)["quantize"] and not panel.table.editor("classifier.fc3", "w_bits").isEnabled()
+    assert model.index(fc3, COL["w_clipped"]).data() == "float"
+
+    qtbot.mouseClick(panel.quantize_button, Qt.MouseButton.LeftButton)
+    wait(qtbot, panel, panel._job)
+    current = project.current
+    assert current.kind == "quantized" and current.name == "w8a8-mixed"
+    saved = json.loads((current.folder / "quant.json").read_text())["config"]["layers"]
+    assert saved["features.conv1"]["act_bits"] == 2 and saved["classifier.fc1"]["weight_bits"] == 4
+    assert saved["classifier.fc3"]["quantize"] is False
+
+
+def test_invalid_settings_are_messages_and_change_nothing(window: MainWindow, quantized_lenet: Path,
+                                                          tmp_path: Path, qtbot) -> None:
+    panel = open_panel(window, quantized_lenet)
+    manifest = (quantized_lenet / "manifest.json").read_text()
+    model = panel.table.bits_model
+    assert panel.config.layers == {} and len(panel.views) == 5
+
+    assert not model.setData(model.index(model.row_of("features.conv1"), COL["w_bits"]), 9)
+    qtbot.waitUntil(lambda: bool(message_boxes()), timeout=5000)
+    assert "bit width" in message_boxes()[0].text() and "Traceback" not in message_boxes()[0].text()
+    assert panel.config.layers == {} and panel.table.editor("features.conv1", "w_bits").value() == 8
+    close_messages()
+
+    panel.defaults._set("calib_images", 0)
+    qtbot.waitUntil(lambda: bool(message_boxes()), timeout=5000)
+    assert "at least 1 image" in message_boxes()[0].text() and panel.config.calib_images == 64
+    close_messages()
+
+    for content, words in (({"conv99": {"weight_bits": 4}}, "conv99"), ({"classifier.fc1": {"act_bits": 0}}, "bit")):
+        path = tmp_path / "layers.json"
+        path.write_text(json.dumps(content))
+        assert not panel.load_overrides(str(path))
+        qtbot.waitUntil(lambda: bool(message_boxes()), timeout=5000)
+        assert words in message_boxes()[0].text()
+        close_messages()
+    assert panel.config.layers == {}
+    path.write_text(json.dumps({"classifier.fc1": {"weight_bits": 4}}))
+    assert panel.load_overrides(str(path)) and panel.config.layers["classifier.fc1"].weight_bits == 4
+    assert panel.table.editor("classifier.fc1", "w_bits").value() == 4
+    assert (quantized_lenet / "manifest.json").read_text() == manifest
+
+
+def test_sensitivity_exports_and_qat_from_a_quantized_iteration(window: MainWindow, quantized_lenet: Path,
+                                                                tmp_path: Path, qtbot) -> None:
+    panel = open_panel(window, quantized_lenet)
+    project = window.project
+    assert project.current.kind == "quantized" and not panel.preview_button.isEnabled()
+
+    panel.sensitivity_images.setValue(100)
+    qtbot.mouseClick(panel.sensitivity_button, Qt.MouseButton.LeftButton)
+    wait(qtbot, panel, panel._job)
+    bars = panel.sensitivity_bars
+    assert bars.rows[0]["layer"] == "features.conv1" and len(bars.rows) == 5
+    assert "measured" in bars.caption.text() and "computed" in panel.memory_bars.caption.text()
+
+    qonnx = tmp_path / "lenet.qonnx.onnx"
+    wait(qtbot, panel, panel.export_qonnx(str(qonnx)))
+    assert qonnx.is_file() and "lenet.qonnx.onnx" in panel.export_label.text()
+    assert "bit-exact" in panel.export_label.text() or "mismatch" in panel.export_label.text()
+    qcdq = tmp_path / "lenet.qcdq.onnx"
+    wait(qtbot, panel, panel.export_qcdq(str(qcdq)))
+    assert qcdq.is_file() and "QCDQ" in panel.export_label.text() and "onnxruntime" in panel.export_label.text()
+
+    panel.qat_epochs.setValue(1)
+    qtbot.mouseClick(panel.qat_button, Qt.MouseButton.LeftButton)
+    wait(qtbot, panel, panel._job)
+    current = project.current
+    assert current.parent == "0001" and current.name == "w8a8-qat1"
+    assert len(panel.qat_curves.records) == 1 and panel.tabs.currentWidget() is panel.qat_tab
+    qtbot.waitUntil(lambda: window.undo_stack.count() == 1, timeout=5000)
+    window.undo_action.trigger()
+    assert project.current_id == "0002"
+
+
+def test_cancelled_quantize_leaves_the_project_as_it_was(window: MainWindow, quantized_lenet: Path,
+                                                         qtbot) -> None:
+    panel = open_panel(window, quantized_lenet)
+    project = window.project
+    job = panel.start_quantize()
+    assert project.current_id == "0001"  # quantizing starts from the float parent
+    panel.cancel()
+    qtbot.waitUntil(lambda: job.is_finished and not panel.busy, timeout=60_000)
+    assert job.state == JobState.CANCELLED
+    assert project.current_id == "0002" and [it.id for it in project.visible_iterations] == ["0001", "0002"]
+    assert not message_boxes()
