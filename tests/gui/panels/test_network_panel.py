@@ -87,3 +87,15 @@ def test_example_project_prepares_itself_on_first_open(main_window: MainWindow, 
     qtbot.waitUntil(lambda: job.is_finished, timeout=60_000)
     qtbot.waitUntil(lambda: main_window.project.current is not None, timeout=5000)
     assert main_window.project.current.kind == "trained"
+
+
+def test_an_iteration_without_a_layer_table_shows_its_float_ancestors(main_window: MainWindow,
+                                                                       trained_lenet: Path) -> None:
+    from foldwise.core.project import Project
+
+    with Project.open(trained_lenet) as project, project.new_iteration("quantized", "w4a4", parent="0001"):
+        pass
+    main_window.open_project(trained_lenet)
+    panel = network_panel(main_window)
+    assert panel.table.layer_model.rows and panel.table.layer_model.rows[0]["type"] == "Conv2d"
+    assert "Layers of 0001" in panel.notice.text() and "0002 w4a4" in panel.notice.text()

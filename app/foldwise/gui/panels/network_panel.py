@@ -129,7 +129,13 @@ class NetworkPanel(StagePanel):
         current = project.current
         where = current.label if current else "no iteration yet"
         self.heading.setText(f"<h2>{project.name}</h2><p>{where} · network <b>{arch}</b> · data <b>{data}</b></p>")
-        summary = read_summary(current) if current is not None else None
+        summary, shown = None, current
+        if current is not None:
+            # A quantized iteration keeps no float layer table: show its nearest ancestor's, and say so.
+            for shown in reversed(project.lineage(current)):
+                summary = read_summary(shown)
+                if summary is not None:
+                    break
         rows = summary["layers"] if summary else []
         self.table.set_layers(rows)
         self.graph.set_layers(rows)
@@ -138,6 +144,11 @@ class NetworkPanel(StagePanel):
             self.notice.setText(
                 f"Not trained yet. <b>Train</b> builds <b>{arch}</b> from the zoo and trains it on <b>{data}</b> "
                 "(the data set is generated on first use)."
+            )
+        elif summary is not None and shown is not current:
+            self.notice.setText(
+                f"Layers of {shown.label}, the float network {current.label} was quantized from "
+                "(its bit widths are in the Quantize stage)."
             )
         else:
             self.notice.setText(current.note)
