@@ -63,6 +63,10 @@ def main(argv: list[str]) -> int:
         settle(app)
         for path in grab_all(window, out_dir):
             print(path)
+        window.jobs.cancel_all()  # e.g. the Build panel's FINN worker start: close without asking
+        for job in window.jobs.registry.jobs:
+            job.wait(30)
+        settle(app)
         window.close()
     return 0
 
