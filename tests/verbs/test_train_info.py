@@ -46,3 +46,29 @@ def test_import_torchscript_and_corrupt_files(trained_lenet: Path, tmp_path: Pat
     assert main(["import", str(trained_lenet), str(broken)]) == 1
     assert "broken.onnx" in capsys.readouterr().err
     assert (trained_lenet / "manifest.json").read_text() == manifest_before
+
+
+def test_train_on_your_own_image_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for label, value in (("dark", 40), ("bright", 210)):
+        (tmp_path / "imgs" / label).mkdir(parents=True)
+        for i in range(40):
+            size = int(rng.integers(20, 50))  # mixed sizes, resized on load
+            image = np.clip(rng.normal(value, 20, (size, size)), 0, 255).astype(np.uint8)
+            cv2.imwrite(str(tmp_path / "imgs" / label / f"{i}.png"), image)
+    (tmp_path / "imgs" / "dark" / "notes.txt").write_text("not an image")
+    project = tmp_path / "own"
+    assert main(["new", str(project), "--arch", "lenet5", "--data-folder", str(tmp_path / "imgs")]) == 0
+    capsys.readouterr()
+    assert main(["train", str(project), "--epochs", "20", "--patience", "0", "--batch-size", "8", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["iteration"]["metrics"]["accuracy"]["value"] >= 0.9  # dark vs bright is easy
+
+
+def test_new_with_a_missing_data_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["new", str(tmp_path / "p"), "--arch", "lenet5", "--data-folder", str(tmp_path / "nope")]) == 1
+    assert "not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()

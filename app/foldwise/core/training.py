@@ -66,9 +66,31 @@ def load_splits(project: Project, ctx: JobContext | None = None, spec: Any = Non
     from foldwise.core.data.registry import get_dataset_splits
 
     settings = project.settings.get("dataset", {})
+    if settings.get("name") == "folder":
+        return _folder_splits(settings, spec, int(settings.get("seed", 0)), ctx)
     return get_dataset_splits(
         dataset_name(project, spec), project.cache_dir, seed=int(settings.get("seed", 0)), ctx=ctx
     )
+
+
+def _folder_splits(settings: dict[str, Any], spec: Any, seed: int, ctx: JobContext | None) -> Any:
+    """The user's own image folder (one sub-folder per class), split 70/15/15 stratified by class."""
+    from foldwise.core.data.dataset import Splits
+    from foldwise.core.data.digits import stratified_split
+    from foldwise.core.data.folders import load_image_folder
+
+    ctx = ctx or null_context()
+    if not settings.get("path"):
+        raise InputError("the project's data set is an image folder, but no folder is set")
+    shape = getattr(spec, "shape", (3, 64, 64))
+    dataset, report = load_image_folder(settings["path"], size=(shape[1], shape[2]), channels=shape[0], ctx=ctx)
+    for line in report.summary().splitlines():
+        ctx.log(line)
+    parts = stratified_split(dataset.labels, (0.7, 0.15, 0.15), seed)
+    if any(len(part) == 0 for part in parts):
+        raise InputError(f"{settings['path']} has too few images to split into train, validation and test sets")
+    return Splits(*(dataset.subset(part, name=f"folder-{split}")
+                    for split, part in zip(("train", "val", "test"), parts, strict=True)))
 
 
 def network_figures(summary: Any) -> dict[str, Any]:
