@@ -66,6 +66,26 @@ class StagePanel(QWidget):
         """The project, its current iteration or its manifest changed: refresh the view."""
 
 
+class InlineJobMixin:
+    """For panels showing their running job inline: they own ``progress`` (a QProgressBar, range 0..1000),
+    ``cancel_button`` and ``_job``; this routes progress there, cancels, and tidies up when the job ends."""
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        if message:
+            self.progress.setFormat(f"%p% {message}")
+
+    def _finish(self) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.project_changed()
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self.cancel_button.setEnabled(False)
+
+
 class PlaceholderPanel(StagePanel):
     """A stage whose issue is not done yet: says what will come, so the navigator is honest."""
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import Job, JobContext
 from foldwise.core.prune.config import CRITERIA, PruneSpec, QuantizedIterationError
-from foldwise.gui.panels.base import AppServices, StagePanel
+from foldwise.gui.panels.base import AppServices, InlineJobMixin, StagePanel
 from foldwise.gui.undo import CommitIteration, SetCurrentIteration
 from foldwise.gui.widgets.figures import FigureStrip
 from foldwise.gui.widgets.graph_view import LayerGraphView
@@ -109,7 +109,7 @@ class SensitivityPlot(QWidget):
                 self.add_point({"layer": layer, "ratio": ratio, "accuracy": accuracy, "baseline": result.baseline})
 
 
-class PrunePanel(StagePanel):
+class PrunePanel(InlineJobMixin, StagePanel):
     title = "Prune"
     icon = "prune"
 
@@ -513,18 +513,3 @@ class PrunePanel(StagePanel):
 
         return self.services.jobs.start(job, on_done=finished_ok, on_error=failed, on_progress=self._on_progress,
                                         on_partial=on_partial)
-
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        if message:
-            self.progress.setFormat(f"%p% {message}")
-
-    def _finish(self) -> None:
-        self.progress.hide()
-        self.cancel_button.hide()
-        self.project_changed()
-
-    def cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self.cancel_button.setEnabled(False)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import Job, JobState
-from foldwise.gui.panels.base import AppServices, StagePanel
+from foldwise.gui.panels.base import AppServices, InlineJobMixin, StagePanel
 from foldwise.gui.quantize.controls import QuantizeControls, qonnx_text
 from foldwise.gui.undo import CommitIteration
 from foldwise.gui.widgets.figures import FigureCard, FigureStrip
@@ -35,7 +35,7 @@ CORE = "foldwise.core.quantize.inspect"
 FIGURES = {"float_accuracy": "Float accuracy", "accuracy": "Quantized accuracy", "weight_mb": "Weights"}
 
 
-class QuantizePanel(StagePanel):
+class QuantizePanel(InlineJobMixin, StagePanel):
     title = "Quantize"
     icon = "quantize"
 
@@ -542,18 +542,3 @@ class QuantizePanel(StagePanel):
 
         return self.services.jobs.start(job, on_done=finished_ok, on_error=failed, on_progress=self._on_progress,
                                         on_partial=on_partial)
-
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        if message:
-            self.progress.setFormat(f"%p% {message}")
-
-    def _finish(self) -> None:
-        self.progress.hide()
-        self.cancel_button.hide()
-        self.project_changed()
-
-    def cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self.cancel_button.setEnabled(False)
