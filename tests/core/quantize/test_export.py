@@ -59,3 +59,13 @@ def test_qcdq_runs_in_onnxruntime(w8a8, digits, tmp_path):
     assert result["top1_agreement"] >= 0.98
     assert abs(result["accuracy_onnx"] - result["accuracy_torch"]) <= 0.02
     assert np.isfinite(result["max_abs_diff"])
+
+
+def test_gpfq_network_exports_bit_exact(lenet, digits, tmp_path):
+    from foldwise.core.quantize import QuantConfig, quantize_network
+
+    config = QuantConfig(weight_bits=4, act_bits=4, weight_scaling="per_channel", gpfq=True, calib_images=64)
+    network = quantize_network(lenet, digits["train_x"][:64], config, collect_stats=False).network
+    path = export_qonnx_file(network, tmp_path / "gpfq.qonnx.onnx")
+    result = check_qonnx(network, path, digits["test_x"][:32])
+    assert result["bit_exact"], result

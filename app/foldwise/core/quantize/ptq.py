@@ -198,9 +198,9 @@ def calibrate(network: QuantizedNetwork, images: Any, ctx: JobContext | None = N
 
 
 def _run_gpfq(model: nn.Module, batches: list[torch.Tensor], ctx: JobContext) -> None:
-    # act_order=True collapsed LeNet5 to 10 % accuracy (FACTS), and so did quantized activations on this
-    # graph (float biases, raw-pixel input): GPFQ here fits quantized weights to float activations.
-    with torch.no_grad(), gpfq_mode(model, act_order=False, use_quant_activations=False) as gpfq:
+    # Brevitas's defaults (quantized activations in the loop, no act_order); the weight quantizers hold their
+    # scale for GPFQ (see quantizers.weight_quant), without which every variant collapsed at 4 bits.
+    with torch.no_grad(), gpfq_mode(model, act_order=False, use_quant_activations=True) as gpfq:
         gpfq_model = gpfq.model
         for layer in range(gpfq.num_layers):
             for batch in batches:

@@ -8,6 +8,7 @@ requantizing identities (FINN rejects an unsigned QuantIdentity) and float biase
 from __future__ import annotations
 
 import brevitas.nn as qnn
+from brevitas.inject.enum import ScalingImplType
 from brevitas.quant.binary import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
 from brevitas.quant.fixed_point import (
     Int8ActPerTensorFixedPoint,
@@ -41,6 +42,11 @@ def weight_quant(bits: int, config: QuantConfig) -> type:
         base = Int8WeightPerChannelFixedPoint if po2 else Int8WeightPerChannelFloat
     else:
         base = Int8WeightPerTensorFixedPoint if po2 else Int8WeightPerTensorFloat
+    if config.gpfq:
+        # GPFQ rewrites the float weights column by column. A scale re-derived from their max on every call
+        # drifts as it does, re-gridding the columns already rounded; at 4 bits and below that feedback
+        # collapsed LeNet5 to chance. Initialised from the same max, then held, the scale stays put.
+        return base.let(bit_width=bits, scaling_impl_type=ScalingImplType.PARAMETER_FROM_STATS)
     return base.let(bit_width=bits)
 
 
