@@ -43,3 +43,30 @@ def create_from_example(path: str | os.PathLike[str], example: str, name: str | 
             shutil.copy2(item, target)
     project.save()
     return project
+
+
+def new_project(path: str | os.PathLike[str], example: str | None = None, name: str | None = None,
+                arch: str | None = None, data_folder: str | os.PathLike[str] | None = None) -> Project:
+    """A new project, empty or from ``example``, optionally with a zoo network and the user's image folder.
+
+    Everything is checked before the folder is made: an unknown network or example, or an image folder
+    that is not one sub-folder per class, raises :class:`InputError` and creates nothing.
+    """
+    settings: dict = {}
+    if arch:
+        from foldwise.core.networks.zoo import get_entry
+
+        get_entry(arch)
+        settings["network"] = {"arch": arch}
+    if data_folder:
+        from foldwise.core.data.folders import survey_image_folder
+
+        folder = Path(data_folder).expanduser().absolute()
+        survey_image_folder(folder)
+        settings["dataset"] = {"name": "folder", "path": str(folder), "seed": 0}
+    if example:
+        project = create_from_example(path, example, name=name)
+        if settings:
+            project.update_settings(**settings)
+        return project
+    return Project.create(path, name=name, settings=settings)

@@ -212,11 +212,12 @@ class MainWindow(QMainWindow):
         log.info("opened project %s", project.path)
         return True
 
-    def create_project(self, path: str | Path, example: str | None = None) -> bool:
-        from foldwise.core.examples import create_from_example
+    def create_project(self, path: str | Path, example: str | None = None, arch: str | None = None,
+                       data_folder: str | None = None) -> bool:
+        from foldwise.core.examples import new_project
 
         try:
-            project = create_from_example(path, example) if example else Project.create(path)
+            project = new_project(path, example=example, arch=arch, data_folder=data_folder)
         except FoldwiseError as exc:
             show_error(self, "Cannot create project", exc)
             return False
@@ -259,7 +260,7 @@ class MainWindow(QMainWindow):
 
         dialog = NewProjectDialog(self)
         if dialog.exec():
-            self.create_project(dialog.path(), dialog.example())
+            self.create_project(dialog.path(), dialog.example(), dialog.arch(), dialog.data_folder())
 
     def open_project_dialog(self) -> None:
         start = str(self.project.path.parent) if self.project else str(Path.home())

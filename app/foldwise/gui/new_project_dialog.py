@@ -1,4 +1,4 @@
-"""Pick a folder for a new project and, optionally, a shipped example to start from."""
+"""Pick a folder for a new project, a shipped example or zoo network to start from, and optionally own images."""
 
 from __future__ import annotations
 
@@ -11,43 +11,97 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QWidget,
 )
 
+from foldwise.core.data.folders import survey_image_folder
+from foldwise.core.errors import InputError
 from foldwise.core.examples import list_examples
+from foldwise.core.networks.zoo import ZOO
 
 
 class NewProjectDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("New Foldwise project")
+        self.setMinimumWidth(560)
         self.path_edit = QLineEdit(str(Path.home() / "foldwise-project"))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path_edit, 1)
-        row.addWidget(browse)
         self.example_combo = QComboBox()
         self.example_combo.addItem("Empty project", None)
         for name, description in list_examples().items():
             self.example_combo.addItem(f"{name} — {description}", name)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form = QFormLayout(self)
-        form.addRow("Folder:", row)
-        form.addRow("Start from:", self.example_combo)
-        form.addRow(buttons)
+        self.arch_combo = QComboBox()
+        self.arch_combo.addItem("As the example sets it (or LeNet-5)", None)
+        for name, entry in ZOO.items():
+            self.arch_combo.addItem(f"{name} — {entry.description}", name)
+        self.data_edit = QLineEdit()
+        self.data_edit.setPlaceholderText("shipped data (leave empty), or a folder with one sub-folder per class")
+        self.data_status = QLabel()
+        self.data_status.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
 
-    def _browse(self) -> None:
+        form = QFormLayout(self)
+        form.addRow("Folder:", _with_browse(self.path_edit, self._browse_project))
+        form.addRow("Start from:", self.example_combo)
+        form.addRow("Network:", self.arch_combo)
+        form.addRow("Images:", _with_browse(self.data_edit, self._browse_data))
+        form.addRow("", self.data_status)
+        form.addRow(self.buttons)
+        self.path_edit.textChanged.connect(self._validate)
+        self.data_edit.textChanged.connect(self._validate)
+        self._validate()
+
+    def _browse_project(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "New project folder", self.path_edit.text())
         if path:
             self.path_edit.setText(path)
+
+    def _browse_data(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Image folder (one sub-folder per class)",
+                                                self.data_edit.text() or str(Path.home()))
+        if path:
+            self.data_edit.setText(path)
+
+    def _validate(self) -> None:
+        ok = bool(self.path())
+        folder = self.data_folder()
+        if folder is None:
+            self.data_status.setText("")
+        else:
+            try:
+                counts = survey_image_folder(folder)
+            except InputError as exc:
+                ok = False
+                self.data_status.setStyleSheet("color: #c0392b")
+                self.data_status.setText(str(exc))
+            else:
+                self.data_status.setStyleSheet("")
+                per_class = ", ".join(f"{name} {n:,}" for name, n in counts.items())
+                self.data_status.setText(f"{len(counts)} classes, {sum(counts.values()):,} images: {per_class}")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 
     def path(self) -> str:
         return self.path_edit.text().strip()
 
     def example(self) -> str | None:
         return self.example_combo.currentData()
+
+    def arch(self) -> str | None:
+        return self.arch_combo.currentData()
+
+    def data_folder(self) -> str | None:
+        return self.data_edit.text().strip() or None
+
+
+def _with_browse(edit: QLineEdit, browse: object) -> QHBoxLayout:
+    button = QPushButton("Browse…")
+    button.clicked.connect(browse)
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row

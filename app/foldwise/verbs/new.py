@@ -1,13 +1,10 @@
-"""``foldwise new PATH [--example NAME]``: make a project folder."""
+"""``foldwise new PATH [--example NAME] [--arch NAME] [--data-folder DIR]``: make a project folder."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from foldwise.core.errors import InputError
-from foldwise.core.examples import create_from_example, list_examples
-from foldwise.core.project import Project
+from foldwise.core.examples import list_examples, new_project
 from foldwise.verbs._common import add_json_flag, emit
 
 HELP = "create a new project folder (empty, or from a shipped example)"
@@ -23,23 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings: dict = {}
-    if args.arch:
-        from foldwise.core.networks.zoo import get_entry
-
-        get_entry(args.arch)  # an unknown name fails here, before anything is created
-        settings["network"] = {"arch": args.arch}
-    if args.data_folder:
-        folder = Path(args.data_folder).expanduser().absolute()
-        if not folder.is_dir():
-            raise InputError(f"{folder} is not a folder of class sub-folders")
-        settings["dataset"] = {"name": "folder", "path": str(folder), "seed": 0}
-    if args.example:
-        project = create_from_example(args.path, args.example, name=args.name)
-        if settings:
-            project.update_settings(**settings)
-    else:
-        project = Project.create(args.path, name=args.name, settings=settings)
+    project = new_project(args.path, example=args.example, name=args.name, arch=args.arch,
+                          data_folder=args.data_folder)
     with project:
         emit(project.summary(), args, text=f"created {project.path}")
     return 0

@@ -90,3 +90,32 @@ def test_bad_parameters(tmp_path: Path):
         load_image_folder(tmp_path, channels=2)
     with pytest.raises(InputError, match="size"):
         load_image_folder(tmp_path, size=(0, 4))
+
+
+def test_survey_counts_images_per_class_without_reading_them(tmp_path: Path) -> None:
+    from foldwise.core.data.folders import survey_image_folder
+
+    for label, n in (("ok", 3), ("scratch", 2)):
+        (tmp_path / label).mkdir()
+        for i in range(n):
+            (tmp_path / label / f"{i}.PNG").write_bytes(b"")  # counted by extension only
+    (tmp_path / "ok" / "notes.txt").write_text("x")
+    (tmp_path / "empty").mkdir()
+    assert survey_image_folder(tmp_path) == {"ok": 3, "scratch": 2}
+
+
+@pytest.mark.parametrize("layout, message", [
+    ({}, "no class sub-folder holds"),
+    ({"only": 2}, "only 'only' holds"),
+])
+def test_survey_rejects_folders_that_are_not_datasets(tmp_path: Path, layout: dict, message: str) -> None:
+    from foldwise.core.data.folders import survey_image_folder
+
+    for label, n in layout.items():
+        (tmp_path / label).mkdir()
+        for i in range(n):
+            (tmp_path / label / f"{i}.jpg").write_bytes(b"")
+    with pytest.raises(InputError, match=message):
+        survey_image_folder(tmp_path)
+    with pytest.raises(InputError, match="does not exist"):
+        survey_image_folder(tmp_path / "missing")

@@ -39,6 +39,27 @@ class LoadReport:
         return "\n".join(lines)
 
 
+def survey_image_folder(path: str | os.PathLike[str]) -> dict[str, int]:
+    """Image files per class sub-folder, counted by extension without reading them (fast, for forms).
+
+    Raises :class:`InputError` with the reason if ``path`` cannot be a dataset: missing, no class
+    sub-folders, or fewer than two of them holding image files.
+    """
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise InputError(f"image folder {root} does not exist or is not a folder")
+    counts: dict[str, int] = {}
+    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        n = sum(1 for item in class_dir.rglob("*") if item.suffix.lower() in IMAGE_EXTENSIONS and item.is_file())
+        if n:
+            counts[class_dir.name] = n
+    if len(counts) < 2:
+        found = f"only {next(iter(counts))!r} holds" if counts else "no class sub-folder holds"
+        raise InputError(f"image folder {root}: {found} images; expected one sub-folder per class, "
+                         f"at least two ({', '.join(IMAGE_EXTENSIONS)})")
+    return counts
+
+
 def load_image_folder(
     path: str | os.PathLike[str],
     size: tuple[int, int] = (64, 64),
