@@ -29,6 +29,11 @@ def test_quantize_then_export_verbs(trained_lenet: Path, tmp_path: Path, capsys:
     for name in ("model.pt", "quant.json", "calibration/stats.npz", "model.qonnx.onnx", "metrics.json"):
         assert (folder / name).is_file(), name
     assert CalibrationStats.load(folder / "calibration/stats.npz").get("classifier.fc3/weight").quant.bits == 6
+    # Its own layer table, at the chosen precision: 6-bit fc3 weights plus its float bias.
+    table = {row["name"]: row for row in json.loads((folder / "summary.json").read_text())["layers"]}
+    fc3 = table["classifier.fc3"]
+    assert fc3["bits"] == 6 and table["features.conv1"]["bits"] == 8
+    assert fc3["weight_mb"] == pytest.approx((84 * 10 * 6 / 8 + 10 * 4) / 1e6)
 
     out = tmp_path / "exported.onnx"
     assert main(["export", str(trained_lenet), "--qonnx", str(out), "--images", "16", "--json"]) == 0

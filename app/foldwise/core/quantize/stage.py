@@ -17,6 +17,7 @@ from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Project, figure
 from foldwise.core.quantize import store
 from foldwise.core.quantize.config import QuantConfig
+from foldwise.core.training import SUMMARY_FILE
 
 CHECK_IMAGES = 64
 
@@ -64,6 +65,7 @@ def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | 
     with project.new_iteration("quantized", name or _default_name(config, qat_epochs), parent=parent,
                                change=change) as draft:
         store.save_network(quantized, draft.folder, network.spec, arch)
+        atomic_write_json(draft.folder / SUMMARY_FILE, _layer_table(network, memory).to_dict())
         (draft.folder / "calibration").mkdir()
         if result.stats is not None:
             result.stats.save(draft.folder / store.STATS_FILE)
@@ -92,6 +94,19 @@ def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | 
                     for row in layers],
         "qonnx_check": exact, "qat": qat_record.to_dict() if qat_record else None, "seconds": result.seconds,
     }
+
+
+def _layer_table(network: Any, memory: dict[str, Any]) -> Any:
+    """The float network's layer table at the chosen precision: quantized weights at their bit width plus
+    float biases, as stored (what the Network panel shows for this iteration)."""
+    from foldwise.core.networks.summary import summarize
+
+    layers = {row["layer"]: row for row in memory["layers"]}
+    table = summarize(network.model, network.spec, precision_bits={name: row["bits"] for name, row in layers.items()})
+    for row in table.rows:
+        if row.name in layers:
+            row.weight_mb = layers[row.name]["mb"] + layers[row.name]["bias_mb"]
+    return table
 
 
 def _default_name(config: QuantConfig, qat_epochs: int) -> str:
