@@ -28,6 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from foldwise.core.quantize.config import QuantConfig, load_layer_overrides
+    from foldwise.core.quantize.export import check_verdict
     from foldwise.core.quantize.stage import quantize_iteration
 
     config = QuantConfig(
@@ -42,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
     check = result["qonnx_check"]
     text = (f"{result['iteration']['id']} {result['iteration']['name']}: accuracy {acc['float']:.2%} float → "
             f"{acc['quantized']:.2%} quantized (measured, test); weights {result['weight_mb']['value']:.4f} MB "
-            f"(computed); QONNX {'bit-exact' if check['bit_exact'] else 'MISMATCH'} on {check['images']} images")
+            f"(computed); QONNX {check_verdict(check)}")
     emit(result, args, text=text)
     return 0

@@ -97,8 +97,9 @@ def test_quantize_w8a8_makes_a_labelled_undoable_iteration(window: MainWindow, t
     assert cards["float_accuracy"].source.text() == "measured" and cards["accuracy"].source.text() == "measured"
     assert cards["weight_mb"].source.text() == "computed" and "MB" in cards["weight_mb"].value.text()
     assert panel.chosen_card.source.text() == "computed"
-    assert panel.qonnx_card.source.text() == "measured" and ("bit-exact" in panel.qonnx_card.value.text()
-                                                             or "mismatch" in panel.qonnx_card.value.text())
+    # Bit-exact, or one step apart at a verified rounding tie (torch and onnxruntime sum differently).
+    assert panel.qonnx_card.source.text() == "measured"
+    assert any(word in panel.qonnx_card.value.text() for word in ("bit-exact", "faithful"))
     assert "(measured)" in panel.export_label.text()
     assert panel.table.layer_order()[0] == "features.conv1" and len(panel.views) == 5
     assert panel.quantize_button.text() == "Quantize from 0001" and panel.qonnx_button.isEnabled()

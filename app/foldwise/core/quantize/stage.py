@@ -83,6 +83,8 @@ def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | 
             "weight_mb": figure(round(memory["total_mb"]["value"], 6), "computed", unit="MB"),
             "confusion": figure(check["quantized"]["confusion"], "measured", split="test"),
             "qonnx_bit_exact": figure(exact["bit_exact"], "measured", images=exact["images"]),
+            "qonnx_faithful": figure(exact["faithful"], "measured", images=exact["images"],
+                                     rounding_ties=exact["rounding_ties"]),
         })
     iteration = project.current
     layers = [row for row in (result.stats.summary() if result.stats else []) if row["kind"] != "bias"]

@@ -441,7 +441,10 @@ class QuantizePanel(InlineJobMixin, StagePanel):
             iteration = project.get(result["iteration"]["id"])
             self.services.undo.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
             acc = result["accuracy"]
-            exact = "bit-exact" if result["qonnx_check"]["bit_exact"] else "QONNX MISMATCH"
+            check = result["qonnx_check"]
+            exact = ("bit-exact" if check["bit_exact"] else
+                     f"QONNX faithful ({check['rounding_ties']} rounding ties)" if check["faithful"] else
+                     "QONNX MISMATCH")
             self.services.status(f"{iteration.label}: {acc['float']:.1%} float → {acc['quantized']:.1%} quantized "
                                  f"(measured); {result['weight_mb']['value']:.4g} MB (computed); {exact}")
 

@@ -24,6 +24,13 @@ def qonnx_text(check: dict[str, Any] | None, what: str = "QONNX") -> tuple[str, 
         return (f"<span style='color:#145a32'>✓ {what} bit-exact vs torch on {images} test images</span> "
                 "<i>(measured)</i>", "✓ bit-exact")
     first = check.get("first_mismatch") or {}
+    if check.get("faithful"):
+        ties = check.get("rounding_ties", 0)
+        return (f"<span style='color:#145a32'>✓ {what} matches torch: bit-exact on "
+                f"{images - check.get('mismatched_images', 0)}/{images} test images; on {ties} a value on a rounding "
+                f"boundary at <b>{html.escape(str(first.get('layer') or '?'))}</b> lands one step apart (torch and "
+                "onnxruntime sum in a different order)</span> <i>(measured)</i>",
+                f"✓ faithful ({ties} tie{'s' if ties != 1 else ''})")
     where = (f"at layer <b>{html.escape(str(first.get('layer') or '?'))}</b> (node {html.escape(str(first['node']))}, "
              f"{html.escape(str(first.get('op')))})" if first.get("node")
              else html.escape(first.get("note") or "in the output"))
