@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
@@ -21,6 +22,15 @@ def settle(app: QApplication, rounds: int = 20) -> None:
         app.processEvents()
 
 
+def wait_for_jobs(window: MainWindow, app: QApplication, timeout_s: float = 300.0) -> None:
+    """Let the stage's own jobs (e.g. the Build panel's first estimate) finish, so the picture shows results."""
+    deadline = time.monotonic() + timeout_s
+    while window.jobs.running and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.05)
+    settle(app)
+
+
 def grab_all(window: MainWindow, out_dir: Path) -> list[Path]:
     app = QApplication.instance()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -28,6 +38,7 @@ def grab_all(window: MainWindow, out_dir: Path) -> list[Path]:
     for index, panel in enumerate(window.panels):
         window.show_stage(index)
         settle(app)
+        wait_for_jobs(window, app)
         path = out_dir / f"{index + 1:02d}-{panel.title.lower()}.png"
         screen = window.screen()
         pixmap = screen.grabWindow(window.winId()) if screen else window.grab()

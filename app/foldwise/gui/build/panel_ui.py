@@ -168,6 +168,7 @@ def setup_ui(panel: Any) -> None:
     panel.progress.setMaximumHeight(8)
     panel.progress_label = QLabel()
     panel.progress_label.setObjectName("buildProgressText")
+    panel.progress_label.setWordWrap(True)  # long FINN step names must not widen the fixed-width column
     panel.cancel_button = QPushButton("Cancel")
     panel.progress_row = QWidget()
     prow = QVBoxLayout(panel.progress_row)
