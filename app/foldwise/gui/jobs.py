@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -93,24 +94,31 @@ class _JobRow(QWidget):
         super().__init__(parent)
         self.relay = relay
         self.setObjectName("jobRow")
+        # One line per job (title · bar · message · Cancel), so the dock shows several without scrolling.
         self.title = QLabel(f"<b>{relay.job.title}</b>")
+        self.title.setToolTip(relay.job.title)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.message = QLabel("starting…")
         self.message.setObjectName("jobMessage")
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(True)
         self.bar.setFormat("%p%")
+        self.bar.setFixedWidth(180)
+        self.bar.setMaximumHeight(16)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop this job; the project is left as it was")
         self.cancel_button.clicked.connect(self._cancel)
-        top = QHBoxLayout()
-        top.addWidget(self.title, 1)
-        top.addWidget(self.cancel_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
-        layout.addLayout(top)
+        keep = self.cancel_button.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)  # finished rows keep their columns aligned with running ones
+        self.cancel_button.setSizePolicy(keep)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 1, 6, 1)
+        layout.addWidget(self.title, 2)
         layout.addWidget(self.bar)
-        layout.addWidget(self.message)
+        layout.addWidget(self.message, 3)
+        layout.addWidget(self.cancel_button)
         relay.progressed.connect(self._on_progress)
         relay.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
 
@@ -123,6 +131,7 @@ class _JobRow(QWidget):
         self.bar.setValue(int(fraction * 1000))
         if message:
             self.message.setText(message)
+            self.message.setToolTip(message)
 
     def _on_finished(self) -> None:
         job = self.relay.job
@@ -150,6 +159,7 @@ class JobsDock(QDockWidget):
         self._list = QWidget()
         self._layout = QVBoxLayout(self._list)
         self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
         self._empty = QLabel("No jobs yet. Long work (training, calibration, builds) shows up here.")
         self._empty.setWordWrap(True)
         self._layout.addWidget(self._empty)

@@ -88,12 +88,13 @@ class MainWindow(QMainWindow):
         self.jobs_dock = JobsDock(self.jobs, self)
         self.log_dock = LogDock(self)
         self.iterations_dock = IterationsDock(self.undo_stack, self)
+        self.iterations_dock.setMinimumWidth(190)  # the lineage tree is unreadable narrower
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.tabifyDockWidget(self.jobs_dock, self.log_dock)
         self.jobs_dock.raise_()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.iterations_dock)
-        self.resizeDocks([self.jobs_dock], [170], Qt.Orientation.Vertical)
+        self.resizeDocks([self.jobs_dock], [120], Qt.Orientation.Vertical)
         self.resizeDocks([self.iterations_dock], [300], Qt.Orientation.Horizontal)
         self.jobs.log_line.connect(lambda title, line: self.log_dock.append(line, title))
 

@@ -34,6 +34,9 @@ def test_quantize_then_export_verbs(trained_lenet: Path, tmp_path: Path, capsys:
     fc3 = table["classifier.fc3"]
     assert fc3["bits"] == 6 and table["features.conv1"]["bits"] == 8
     assert fc3["weight_mb"] == pytest.approx((84 * 10 * 6 / 8 + 10 * 4) / 1e6)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["params"]["value"] == sum(row["params"] for row in table.values())
+    assert metrics["macs"]["source"] == "computed" and metrics["macs"]["value"] > 0
 
     out = tmp_path / "exported.onnx"
     assert main(["export", str(trained_lenet), "--qonnx", str(out), "--images", "16", "--json"]) == 0

@@ -65,7 +65,8 @@ def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | 
     with project.new_iteration("quantized", name or _default_name(config, qat_epochs), parent=parent,
                                change=change) as draft:
         store.save_network(quantized, draft.folder, network.spec, arch)
-        atomic_write_json(draft.folder / SUMMARY_FILE, _layer_table(network, memory).to_dict())
+        table = _layer_table(network, memory)
+        atomic_write_json(draft.folder / SUMMARY_FILE, table.to_dict())
         (draft.folder / "calibration").mkdir()
         if result.stats is not None:
             result.stats.save(draft.folder / store.STATS_FILE)
@@ -81,6 +82,8 @@ def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | 
             "accuracy": figure(round(quant_acc, 6), "measured", split="test", images=check["images"]),
             "float_accuracy": figure(round(float_acc, 6), "measured", split="test", images=check["images"]),
             "weight_mb": figure(round(memory["total_mb"]["value"], 6), "computed", unit="MB"),
+            "params": figure(int(table.total_params), "computed"),
+            "macs": figure(int(table.total_macs), "computed"),
             "confusion": figure(check["quantized"]["confusion"], "measured", split="test"),
             "qonnx_bit_exact": figure(exact["bit_exact"], "measured", images=exact["images"]),
             "qonnx_faithful": figure(exact["faithful"], "measured", images=exact["images"],

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from foldwise.gui.build.folding_table import short_name
@@ -19,6 +19,23 @@ from foldwise.gui.build.folding_table import short_name
 BAR = "#4a7ab5"
 BOTTLENECK = "#c0392b"
 STALE = "#b8bec6"
+
+
+def labelled_rows(values: list[int], bottleneck: int | None, capacity: int) -> list[int]:
+    """Rows to name when only ``capacity`` labels fit one above the other: all if they fit, else the
+    bottleneck first, then the slowest nodes, each kept apart from the ones already named."""
+    n = len(values)
+    if n <= capacity:
+        return list(range(n))
+    gap = math.ceil(n / max(capacity, 1))
+    order = sorted(range(n), key=lambda i: (i != bottleneck, -values[i], i))
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) >= capacity:
+            break
+        if all(abs(i - j) >= gap for j in chosen):
+            chosen.append(i)
+    return sorted(chosen)
 
 
 class CyclesChart(QWidget):
@@ -42,6 +59,7 @@ class CyclesChart(QWidget):
         self.log_box.toggled.connect(lambda _on: self._draw())
         self.caption = QLabel()
         self.caption.setObjectName("cyclesCaption")
+        self.caption.setWordWrap(True)  # a long bottleneck sentence must not set the panel's minimum width
         top = QHBoxLayout()
         top.addWidget(self.caption, 1)
         top.addWidget(self.log_box)
@@ -57,6 +75,7 @@ class CyclesChart(QWidget):
         self.target_cycles: float | None = None
         self.bars: pg.BarGraphItem | None = None
         self.brushes: list[str] = []
+        self._capacity = 0
         self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
         self._small = QFont(self.font())
         self._small.setPointSizeF(max(self.font().pointSizeF() - 1.5, 7.0))
@@ -100,10 +119,12 @@ class CyclesChart(QWidget):
                                     brushes=self.brushes, pens=[pg.mkPen(None)] * n)
         self.plot.addItem(self.bars)
         top = max(widths.max(), self._x(self.target_cycles) if self.target_cycles else 0.0) or 1.0
-        for i, (value, width) in enumerate(zip(self.values, widths, strict=True)):
-            label = pg.TextItem(f"{value:,}", color="#333333", anchor=(0, 0.5))
+        self._capacity = self._label_capacity()
+        named = labelled_rows(self.values, self.bottleneck_index, self._capacity)
+        for i in named:
+            label = pg.TextItem(f"{self.values[i]:,}", color="#333333", anchor=(0, 0.5))
             label.setFont(self._small)
-            label.setPos(width + top * 0.01, i)
+            label.setPos(widths[i] + top * 0.01, i)
             self.plot.addItem(label)
         if self.target_cycles:
             line = pg.InfiniteLine(pos=self._x(self.target_cycles), angle=90,
@@ -111,7 +132,8 @@ class CyclesChart(QWidget):
                                    label="target", labelOpts={"position": 0.04, "color": "#39424e"})
             self.plot.addItem(line)
         axis = self.plot.getAxis("left")
-        axis.setTicks([[(i, short_name(name)) for i, name in enumerate(self.names)]])
+        # Every bar keeps a tick; only the rows that fit are named (the table and tooltips name the rest).
+        axis.setTicks([[(i, short_name(self.names[i])) for i in named], [(i, "") for i in range(n)]])
         bottom = self.plot.getAxis("bottom")
         if self.log_box.isChecked():
             ticks = [(k, f"{10 ** k:,}") for k in range(0, math.ceil(top) + 1)]
@@ -127,6 +149,23 @@ class CyclesChart(QWidget):
             self.caption.setText(
                 f"Bottleneck <b style='color:{BOTTLENECK}'>{self.bottleneck}</b>: {worst:,} cycles per frame "
                 "sets the frame rate. Unfold it (raise PE/SIMD) to go faster.")
+
+    def _label_capacity(self) -> int:
+        """How many node names fit one above the other in the plot's current height."""
+        line = QFontMetrics(self._small).height() + 1
+        return max(int(self.plot.getViewBox().height() // line), 1) if self.plot.isVisible() else len(self.names)
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self._relabel_if_needed()
+
+    def showEvent(self, event: object) -> None:
+        super().showEvent(event)  # type: ignore[arg-type]
+        self._relabel_if_needed()
+
+    def _relabel_if_needed(self) -> None:
+        if self.names and self._label_capacity() != self._capacity:
+            self._draw()
 
     def _scene_clicked(self, event: object) -> None:
         if not self.names:

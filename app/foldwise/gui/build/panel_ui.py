@@ -201,6 +201,7 @@ def setup_ui(panel: Any) -> None:
         panel.figures.cards[key].title.setText(text)
     panel.origin_label = QLabel()
     panel.origin_label.setObjectName("resultOrigin")
+    panel.origin_label.setWordWrap(True)
     panel.origin_label.setStyleSheet("color:#5f6b7a;")
     panel.gauges = ResourceGauges()
 

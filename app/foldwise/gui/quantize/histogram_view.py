@@ -163,6 +163,7 @@ class LayerHistograms(QWidget):
             f"<span style='color:{CLIPPED}'>■</span> clipped &nbsp;<span style='color:{FLUSHED}'>■</span> "
             "flushed to 0 &nbsp;<span style='color:#777'>log counts, measured on the calibration images</span>")
         self.legend.setObjectName("histogramLegend")
+        self.legend.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.legend)
