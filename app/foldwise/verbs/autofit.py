@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from foldwise.core.errors import InputError
 from foldwise.core.finn.autofit import autofit
 from foldwise.core.finn.folding import save_folding
 from foldwise.verbs._common import add_json_flag, console_context, emit
@@ -20,6 +21,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget-dsp", type=float, default=1.0, help="fraction of its DSPs (1.0)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the SetFolding sweep")
     parser.add_argument("--save-folding", type=Path, help="write the folding found as FINN JSON here")
+    bits = parser.add_argument_group("per-layer bit widths (a project only)")
+    bits.add_argument("--bits", action="store_true",
+                      help="also lower per-layer weight bit widths while accuracy holds (re-quantizes the float "
+                           "parent per candidate; minutes)")
+    bits.add_argument("--max-loss", type=float, default=1.0,
+                      help="validation accuracy points a candidate may lose vs the current settings (1.0)")
+    bits.add_argument("--min-bits", type=int, default=2, help="lowest weight bit width tried (2)")
+    bits.add_argument("--rounds", type=int, default=8, help="at most this many bits taken off in all (8)")
+    bits.add_argument("--save-layers", type=Path,
+                      help="write the bit widths found as a per-layer file for foldwise quantize --per-layer")
     add_json_flag(parser)
 
 
@@ -31,6 +42,10 @@ def _line(label: str, side: dict | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bits:
+        return _run_bits(args)
+    if args.save_layers:
+        raise InputError("--save-layers needs --bits")
     model = resolve_model(args.model)
     result = autofit(
         model, board=args.board, clock_mhz=args.clock_mhz, budget_lut=args.budget_lut,
@@ -50,4 +65,39 @@ def run(args: argparse.Namespace) -> int:
     if args.save_folding:
         text.append(f"folding     {args.save_folding}")
     emit(data, args, text="\n".join(text))
+    return 0
+
+
+def _run_bits(args: argparse.Namespace) -> int:
+    from foldwise.core.atomic import atomic_write_json
+    from foldwise.core.finn.bitfit import autofit_bits
+    from foldwise.core.finn.stage import is_project
+    from foldwise.core.project import Project
+
+    if not is_project(args.model):
+        raise InputError(f"--bits needs a project (its float parent is re-quantized), not {args.model}")
+    with Project.open(args.model, read_only=True) as project:
+        result = autofit_bits(project, board=args.board, clock_mhz=args.clock_mhz, budget_lut=args.budget_lut,
+                              budget_bram=args.budget_bram, budget_dsp=args.budget_dsp,
+                              max_loss_points=args.max_loss, min_bits=args.min_bits, max_rounds=args.rounds,
+                              ctx=console_context(args))
+    if args.save_layers:
+        atomic_write_json(args.save_layers, result.layers_file())
+    if args.save_folding:
+        save_folding(result.folding, args.save_folding)
+    data = result.to_dict()
+    lines = [f"{'step':<28} {'val acc':>8} {'frames/s':>10}  resources (estimated)"]
+    for trial in [result.start, *result.trials]:
+        step = "current settings" if trial.layer is None else f"{trial.layer} -> W{trial.weight_bits}"
+        fps = "-" if trial.fps is None else f"{trial.fps:,.0f}"
+        res = ", ".join(f"{k} {v:,.0f}" for k, v in trial.resources.items() if v) or trial.note
+        mark = "*" if trial.accepted and trial.layer is not None else " "
+        lines.append(f"{mark}{step:<27} {100 * trial.accuracy:>7.2f}% {fps:>10}  {res}")
+    gain = f"{result.gain:.2f}x" if result.gain else "-"
+    bits = ", ".join(f"{name} W{b}" for name, b in result.weight_bits.items())
+    lines += [f"result      {bits}", f"gain        {gain} estimated FPS (accuracy: measured on the validation split, "
+              "post-training; QAT may recover more)"]
+    if args.save_layers:
+        lines.append(f"per-layer   {args.save_layers}  (foldwise quantize {args.model} --per-layer {args.save_layers})")
+    emit(data, args, text="\n".join(lines))
     return 0

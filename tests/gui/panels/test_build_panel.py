@@ -252,3 +252,47 @@ def test_project_iteration_builds_are_kept_per_iteration(qtbot, panel: BuildPane
         assert set(panel.steps.states().values()) == {"done"}
     finally:
         project.close()
+
+
+def test_bit_width_autofit_loads_its_bits_into_quantize(qtbot, finn_worker, trained_lenet: Path) -> None:  # noqa: F811
+    from foldwise.core.project import Project
+    from foldwise.core.quantize import QuantConfig
+    from foldwise.core.quantize.stage import quantize_iteration
+    from foldwise.gui.app import make_settings
+    from foldwise.gui.main_window import MainWindow
+
+    with Project.open(trained_lenet) as project:
+        quantize_iteration(project, QuantConfig(weight_bits=4, act_bits=4, calib_images=64))
+    window = MainWindow(make_settings(), auto_prepare=False)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        assert window.open_project(trained_lenet)
+        panel = next(p for p in window.panels if p.title == "Build")
+        window.show_stage(window.panels.index(panel))
+        wait_ready(qtbot, panel)
+        assert panel.bitfit_button.isEnabled()
+        panel.budget_spin.setValue(15)
+        panel.bitfit_loss.setValue(50.0)
+        panel.bitfit_rounds = 1
+        job = panel.start_bitfit()
+        wait_job(qtbot, panel, job)
+        assert job.state == JobState.DONE, job.error_message
+        text = panel.autofit_result.text()
+        saved = json.loads(panel._bits_file.read_text())["layers"]
+        assert set(saved) == {"features.conv1", "features.conv2", "classifier.fc1", "classifier.fc2", "classifier.fc3"}
+        gained = [t for t in json.loads((panel._bits_file.parent / "0002-result.json").read_text())["trials"]
+                  if t["accepted"]]
+        assert panel.use_bits_button.isVisibleTo(panel) == bool(gained)
+        assert ("no layer could lose a bit" in text) != bool(gained)
+        # The bits found (or the unchanged ones) go to the Quantize stage, which becomes the current page.
+        assert panel.use_found_bits()
+        quantize = window.current_panel()
+        assert quantize.title == "Quantize"
+        assert {k: o.weight_bits for k, o in quantize.config.layers.items()} == {
+            k: v["weight_bits"] for k, v in saved.items()}
+    finally:
+        window.jobs.cancel_all()
+        for job in window.jobs.registry.jobs:
+            job.wait(30)
+        window.close()

@@ -36,7 +36,7 @@ from foldwise.gui.build.folding_table import FoldingModel
 from foldwise.gui.build.live_estimate import LiveEstimator
 from foldwise.gui.build.missing_view import missing_reason
 from foldwise.gui.build.panel_ui import setup_ui
-from foldwise.gui.build.results import autofit_text, origin_text, show_figures
+from foldwise.gui.build.results import autofit_text, bitfit_text, origin_text, show_figures
 from foldwise.gui.panels.base import AppServices, StagePanel
 
 
@@ -92,6 +92,10 @@ class BuildPanel(StagePanel):
         self.estimate_button.clicked.connect(self.start_estimate)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.start_estimate)
         self.autofit_button.clicked.connect(self.start_autofit)
+        self.bitfit_button.clicked.connect(self.start_bitfit)
+        self.use_bits_button.clicked.connect(self.use_found_bits)
+        self._bits_file: Path | None = None
+        self.bitfit_rounds = 8  # bits taken off at most, in all
         self.codegen_button.clicked.connect(self.start_codegen)
         self.full_build_button.clicked.connect(self.start_full_build)
         self.cancel_button.clicked.connect(self.cancel)
@@ -147,6 +151,11 @@ class BuildPanel(StagePanel):
         has_model, busy = self.model_path is not None, self.busy
         for w in (self.estimate_button, self.autofit_button, self.codegen_button):
             w.setEnabled(has_model and not busy)
+        quantized = self.source == "project" and self.iteration is not None and self.iteration.kind == "quantized"
+        self.bitfit_button.setEnabled(has_model and not busy and quantized)
+        self.bitfit_button.setToolTip(self.bitfit_button.toolTip().split(" [")[0] + (
+            "" if quantized else " [needs the project's quantized iteration as the model]"))
+        self.use_bits_button.setEnabled(not busy and self._bits_file is not None)
         for w in (self.board_combo, self.clock_spin, self.open_button, self.project_button):
             w.setEnabled(not busy)
         self.compare_box.setEnabled(not busy)
@@ -536,6 +545,47 @@ class BuildPanel(StagePanel):
             self._show_report(result.report, "auto-fit (FINN re-estimate of the found folding)")
 
         return self._start(job, done, "Auto-fit failed")
+
+    def start_bitfit(self) -> Job | None:
+        """Search per-layer weight bits (and the folding of each) for the current quantized iteration."""
+        from foldwise.core.finn.bitfit import autofit_bits
+
+        project, iteration = self.project, self.iteration
+        if project is None or iteration is None or self.busy or iteration.kind != "quantized":
+            return None
+        board, clock, budget, loss = self.board, self.clock_mhz, self._budget(), self.bitfit_loss.value()
+        rounds = self.bitfit_rounds
+        job = Job(f"Auto-fit bit widths of {iteration.label} on {board} ({budget:.0%} budget)",
+                  lambda ctx: autofit_bits(project, board=board, clock_mhz=clock, budget_lut=budget,
+                                           budget_bram=budget, budget_dsp=budget, max_loss_points=loss,
+                                           max_rounds=rounds, ctx=ctx))
+
+        def done(result: Any) -> None:
+            from foldwise.core.atomic import atomic_write_json
+
+            folder = project.cache_dir / "bitfit"
+            folder.mkdir(parents=True, exist_ok=True)
+            self._bits_file = folder / f"{iteration.id}-layers.json"
+            atomic_write_json(self._bits_file, result.layers_file())
+            atomic_write_json(folder / f"{iteration.id}-result.json", result.to_dict())
+            self.autofit_result.setText(bitfit_text(result, budget))
+            self.use_bits_button.setVisible(any(t.accepted for t in result.trials))
+            self._update_enabled()
+
+        return self._start(job, done, "Auto-fit of bit widths failed")
+
+    def use_found_bits(self) -> bool:
+        """Load the bit widths found into the Quantize stage and switch to it."""
+        window = self.services.window
+        panels = list(getattr(window, "panels", []))
+        target = next((p for p in panels if p.title == "Quantize"), None)
+        if self._bits_file is None or target is None:
+            return False
+        window.show_stage(panels.index(target))  # type: ignore[attr-defined]  (first: showing it adopts settings)
+        if not target.load_overrides(str(self._bits_file)):
+            return False
+        self.services.status("Bit widths from auto-fit loaded: Quantize (or Quantize + QAT) to make the iteration")
+        return True
 
     # ----------------------------------------------------------------- builds
     def reopen_build(self, folder: Path | None) -> None:

@@ -1,0 +1,73 @@
+"""Auto-fit over per-layer weight bit widths on a real quickly trained LeNet5 project, FINN estimating."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from foldwise.cli import main
+from foldwise.core.errors import InputError
+from foldwise.core.finn.bitfit import autofit_bits
+from foldwise.core.project import Project
+from foldwise.core.quantize import QuantConfig
+from foldwise.core.quantize.config import load_layer_overrides
+from foldwise.core.quantize.stage import quantize_iteration
+
+LAYERS = ["features.conv1", "features.conv2", "classifier.fc1", "classifier.fc2", "classifier.fc3"]
+
+
+@pytest.fixture
+def quantized_lenet(trained_lenet: Path) -> Path:
+    with Project.open(trained_lenet) as project:
+        quantize_iteration(project, QuantConfig(weight_bits=4, act_bits=4, calib_images=64))
+    return trained_lenet
+
+
+def test_one_round_tries_every_layer_and_keeps_only_a_real_gain(finn_worker, quantized_lenet: Path) -> None:
+    with Project.open(quantized_lenet, read_only=True) as project:
+        result = autofit_bits(project, budget_lut=0.15, budget_bram=0.2, max_loss_points=5.0, max_rounds=1,
+                              val_images=200)
+    assert result.start.fps and result.start.layer is None
+    assert [t.layer for t in result.trials] == LAYERS and {t.weight_bits for t in result.trials} == {3}
+    for trial in result.trials:
+        assert trial.fps is not None or "points below the start" in trial.note
+    accepted = [t for t in result.trials if t.accepted]
+    assert len(accepted) <= 1
+    if accepted:  # lowering one layer's bits bought at least 1 % FPS within the same budget
+        assert result.final is accepted[0] and result.final.fps >= 1.01 * result.start.fps
+        assert result.weight_bits[accepted[0].layer] == 3
+    else:
+        assert result.final is result.start and set(result.weight_bits.values()) == {4}
+    assert sum(1 for bits in result.weight_bits.values() if bits == 3) == len(accepted)
+    assert all(result.final.resources.get(k, 0.0) <= v + 1e-6 for k, v in result.budget.items())
+    data = result.to_dict()
+    assert data["final"]["fps"]["source"] == "estimated" and data["start"]["accuracy"]["source"] == "measured"
+
+
+def test_the_per_layer_file_feeds_quantize(finn_worker, quantized_lenet: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    layers = tmp_path / "layers.json"
+    assert main(["autofit", str(quantized_lenet), "--bits", "--rounds", "1", "--min-bits", "3",
+                 "--budget-lut", "0.15", "--max-loss", "100", "--save-layers", str(layers), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    overrides = load_layer_overrides(layers)
+    assert {name: o.weight_bits for name, o in overrides.items()} == data["weight_bits"]
+    with Project.open(quantized_lenet) as project:
+        project.set_current(project.current.parent)
+    assert main(["quantize", str(quantized_lenet), "--weights", "4", "--acts", "4", "--calib", "64",
+                 "--per-layer", str(layers), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["iteration"]["kind"] == "quantized"
+
+
+def test_bad_requests_are_clear(trained_lenet: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with Project.open(trained_lenet, read_only=True) as project:
+        with pytest.raises(InputError, match="not quantized"):
+            autofit_bits(project)
+        with pytest.raises(InputError, match="min_bits"):
+            autofit_bits(project, min_bits=0)
+    assert main(["autofit", str(tmp_path / "model.onnx"), "--bits"]) == 1
+    assert "needs a project" in capsys.readouterr().err
+    assert main(["autofit", str(trained_lenet), "--save-layers", str(tmp_path / "x.json")]) == 1
+    assert "--save-layers needs --bits" in capsys.readouterr().err
