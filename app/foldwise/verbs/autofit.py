@@ -25,6 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     bits.add_argument("--bits", action="store_true",
                       help="also lower per-layer weight bit widths while accuracy holds (re-quantizes the float "
                            "parent per candidate; minutes)")
+    bits.add_argument("--acts", action="store_true", help="with --bits: also lower activation bit widths")
     bits.add_argument("--max-loss", type=float, default=1.0,
                       help="validation accuracy points a candidate may lose vs the current settings (1.0)")
     bits.add_argument("--min-bits", type=int, default=2, help="lowest weight bit width tried (2)")
@@ -44,8 +45,8 @@ def _line(label: str, side: dict | None) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.bits:
         return _run_bits(args)
-    if args.save_layers:
-        raise InputError("--save-layers needs --bits")
+    if args.save_layers or args.acts:
+        raise InputError("--save-layers and --acts need --bits")
     model = resolve_model(args.model)
     result = autofit(
         model, board=args.board, clock_mhz=args.clock_mhz, budget_lut=args.budget_lut,
@@ -80,7 +81,7 @@ def _run_bits(args: argparse.Namespace) -> int:
         result = autofit_bits(project, board=args.board, clock_mhz=args.clock_mhz, budget_lut=args.budget_lut,
                               budget_bram=args.budget_bram, budget_dsp=args.budget_dsp,
                               max_loss_points=args.max_loss, min_bits=args.min_bits, max_rounds=args.rounds,
-                              ctx=console_context(args))
+                              acts=args.acts, ctx=console_context(args))
     if args.save_layers:
         atomic_write_json(args.save_layers, result.layers_file())
     if args.save_folding:
@@ -88,13 +89,14 @@ def _run_bits(args: argparse.Namespace) -> int:
     data = result.to_dict()
     lines = [f"{'step':<28} {'val acc':>8} {'frames/s':>10}  resources (estimated)"]
     for trial in [result.start, *result.trials]:
-        step = "current settings" if trial.layer is None else f"{trial.layer} -> W{trial.weight_bits}"
+        step = trial.label
         fps = "-" if trial.fps is None else f"{trial.fps:,.0f}"
         res = ", ".join(f"{k} {v:,.0f}" for k, v in trial.resources.items() if v) or trial.note
         mark = "*" if trial.accepted and trial.layer is not None else " "
         lines.append(f"{mark}{step:<27} {100 * trial.accuracy:>7.2f}% {fps:>10}  {res}")
     gain = f"{result.gain:.2f}x" if result.gain else "-"
-    bits = ", ".join(f"{name} W{b}" for name, b in result.weight_bits.items())
+    bits = ", ".join([f"{name} W{b}" for name, b in result.weight_bits.items()]
+                     + [f"{name} A{b}" for name, b in result.act_bits.items()])
     lines += [f"result      {bits}", f"gain        {gain} estimated FPS (accuracy: measured on the validation split, "
               "post-training; QAT may recover more)"]
     if args.save_layers:

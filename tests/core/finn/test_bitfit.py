@@ -28,9 +28,11 @@ def quantized_lenet(trained_lenet: Path) -> Path:
 def test_one_round_tries_every_layer_and_keeps_only_a_real_gain(finn_worker, quantized_lenet: Path) -> None:
     with Project.open(quantized_lenet, read_only=True) as project:
         result = autofit_bits(project, budget_lut=0.15, budget_bram=0.2, max_loss_points=5.0, max_rounds=1,
-                              val_images=200)
+                              val_images=200, acts=True)
     assert result.start.fps and result.start.layer is None
-    assert [t.layer for t in result.trials] == LAYERS and {t.weight_bits for t in result.trials} == {3}
+    weights = [t for t in result.trials if t.kind == "W"]
+    assert [t.layer for t in weights] == LAYERS and {t.bits for t in result.trials} == {3}
+    assert {t.layer for t in result.trials if t.kind == "A"} == set(result.act_bits) >= {"features.relu1"}
     for trial in result.trials:
         assert trial.fps is not None or "points below the start" in trial.note
     accepted = [t for t in result.trials if t.accepted]
@@ -40,7 +42,9 @@ def test_one_round_tries_every_layer_and_keeps_only_a_real_gain(finn_worker, qua
         assert result.weight_bits[accepted[0].layer] == 3
     else:
         assert result.final is result.start and set(result.weight_bits.values()) == {4}
-    assert sum(1 for bits in result.weight_bits.values() if bits == 3) == len(accepted)
+    lowered = [*result.weight_bits.values(), *result.act_bits.values()]
+    assert sum(1 for bits in lowered if bits == 3) == len(accepted)
+    assert result.layers_file()["layers"]["features.relu1"]["act_bits"] == result.act_bits["features.relu1"]
     assert all(result.final.resources.get(k, 0.0) <= v + 1e-6 for k, v in result.budget.items())
     data = result.to_dict()
     assert data["final"]["fps"]["source"] == "estimated" and data["start"]["accuracy"]["source"] == "measured"
@@ -70,4 +74,4 @@ def test_bad_requests_are_clear(trained_lenet: Path, tmp_path: Path, capsys: pyt
     assert main(["autofit", str(tmp_path / "model.onnx"), "--bits"]) == 1
     assert "needs a project" in capsys.readouterr().err
     assert main(["autofit", str(trained_lenet), "--save-layers", str(tmp_path / "x.json")]) == 1
-    assert "--save-layers needs --bits" in capsys.readouterr().err
+    assert "need --bits" in capsys.readouterr().err

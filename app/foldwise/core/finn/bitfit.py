@@ -1,12 +1,15 @@
-"""Auto-fit over per-layer weight bit widths as well as the folding.
+"""Auto-fit over per-layer bit widths (weights, optionally activations) as well as the folding.
 
-Fewer weight bits make FINN's MVAUs smaller (LUTs per PE/SIMD, weight memory), so within the same budget
-auto-fit can unfold further. Starting from the current quantized iteration's settings, each round tries one
-bit less on each weight layer: the float parent is re-quantized (post-training, the iteration's own calibration
-settings), its validation accuracy measured, and candidates that keep accuracy within ``max_loss_points`` of the
-starting settings are exported and auto-fitted (FINN's estimates, :func:`foldwise.core.finn.autofit.autofit`).
-The fastest candidate is kept while it raises the estimated FPS by at least 1 %. Nothing is written to the
-project: the result is a per-layer file for ``foldwise quantize --per-layer`` (then QAT can recover accuracy).
+Fewer weight bits make FINN's MVAUs smaller (LUTs per PE/SIMD, weight memory); fewer activation bits shrink the
+thresholds (2^bits - 1 per channel) and the datapath. Either way, within the same budget auto-fit can unfold
+further. Starting from the current quantized iteration's settings, each round tries one bit less on each weight
+layer (and, with ``acts``, on each activation quantizer): the float parent is re-quantized (post-training, the
+iteration's own calibration settings), its validation accuracy measured, and candidates that keep accuracy
+within ``max_loss_points`` of the starting settings are exported and auto-fitted (FINN's estimates,
+:func:`foldwise.core.finn.autofit.autofit`). The fastest candidate is kept while it raises the estimated FPS by
+at least 1 %; FPS moves in legal-folding steps, so a same-FPS change that frees budget is a plateau move the
+next round builds on. Nothing is written to the project: the result is a per-layer file for
+``foldwise quantize --per-layer`` (then QAT can recover accuracy).
 """
 
 from __future__ import annotations
@@ -28,18 +31,23 @@ MIN_GAIN = 1.01
 
 @dataclass
 class BitTrial:
-    """One settings candidate: which layer went to how many weight bits, and what that gave."""
+    """One settings candidate: which layer's weights (kind "W") or activations ("A") went to how many bits."""
 
     layer: str | None
-    weight_bits: int | None
+    bits: int | None
     accuracy: float
     fps: float | None = None
     resources: dict[str, float] = field(default_factory=dict)
     accepted: bool = False
     note: str = ""
+    kind: str = "W"
+
+    @property
+    def label(self) -> str:
+        return "current settings" if self.layer is None else f"{self.layer} -> {self.kind}{self.bits}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"layer": self.layer, "weight_bits": self.weight_bits,
+        return {"layer": self.layer, "kind": self.kind, "bits": self.bits,
                 "accuracy": {"value": self.accuracy, "source": "measured", "split": "val"},
                 "fps": None if self.fps is None else {"value": self.fps, "source": "estimated"},
                 "resources": self.resources, "accepted": self.accepted, "note": self.note}
@@ -52,6 +60,7 @@ class BitFitResult:
     start: BitTrial
     trials: list[BitTrial]
     weight_bits: dict[str, int]
+    act_bits: dict[str, int]
     folding: dict[str, Any]
     final: BitTrial
     max_loss_points: float
@@ -63,11 +72,14 @@ class BitFitResult:
 
     def layers_file(self) -> dict[str, Any]:
         """The ``foldwise quantize --per-layer`` file for these bit widths."""
-        return {"layers": {name: {"weight_bits": bits} for name, bits in self.weight_bits.items()}}
+        layers: dict[str, dict[str, int]] = {name: {"weight_bits": bits} for name, bits in self.weight_bits.items()}
+        for name, bits in self.act_bits.items():
+            layers.setdefault(name, {})["act_bits"] = bits
+        return {"layers": layers}
 
     def to_dict(self) -> dict[str, Any]:
         return {"start": self.start.to_dict(), "final": self.final.to_dict(), "gain": self.gain,
-                "weight_bits": self.weight_bits, "per_layer_file": self.layers_file(),
+                "weight_bits": self.weight_bits, "act_bits": self.act_bits, "per_layer_file": self.layers_file(),
                 "trials": [t.to_dict() for t in self.trials], "max_loss_points": self.max_loss_points,
                 "budget": self.budget, "folding": self.folding}
 
@@ -75,10 +87,12 @@ class BitFitResult:
 def autofit_bits(
     project: Project, *, board: str = DEFAULT_BOARD, clock_mhz: float = 100.0, budget_lut: float = 0.85,
     budget_bram: float = 0.85, budget_dsp: float = 1.0, max_loss_points: float = 1.0, min_bits: int = 2,
-    max_rounds: int = 8, val_images: int = 1000, ctx: JobContext | None = None,
+    max_rounds: int = 8, val_images: int = 1000, acts: bool = False, ctx: JobContext | None = None,
 ) -> BitFitResult:
-    """Greedy search of per-layer weight bit widths (and the folding for each) for the current iteration."""
+    """Greedy search of per-layer bit widths (and the folding for each) for the current iteration."""
     from foldwise.core.quantize import store
+    from foldwise.core.quantize._graph import quantizable_layers
+    from foldwise.core.quantize.ptq import _site_bits
     from foldwise.core.quantize.stage import _calibration_images
     from foldwise.core.training import load_network, load_splits
 
@@ -103,6 +117,19 @@ def autofit_bits(
     calib = _calibration_images(splits.train, config.calib_images)
     val_x, val_y = splits.val.images[:val_images], splits.val.labels[:val_images]
     layers = list(quantized.weight_layers)
+    sites = [site for site in quantized.act_sites if acts and quantized.config.is_quantized(site.module)
+             and (site.layer is None or quantized.config.is_quantized(site.layer))]
+    # Per-layer settings name float-model layers: a quantizer Brevitas inserted (an output quant) is set
+    # through the layer it quantizes (see ptq._site_bits).
+    known = set(quantizable_layers(network.model))
+    act_keys = {site.module: site.module if site.module in known else site.layer for site in sites}
+    sites = [site for site in sites if act_keys[site.module]]
+
+    def current_bits(config: Any) -> list[tuple[str, str, int]]:
+        """(kind, settings name, bits) of everything the search may lower."""
+        found = [("W", name, config.weight_bits_for(name)) for name in layers if config.is_quantized(name)]
+        return found + [("A", act_keys[site.module], _site_bits(site, config)) for site in sites]
+
     fit_args = {"board": board, "clock_mhz": clock_mhz, "budget_lut": budget_lut, "budget_bram": budget_bram,
                 "budget_dsp": budget_dsp, "baseline": False}
 
@@ -131,24 +158,24 @@ def autofit_bits(
         floor = reference - max_loss_points / 100.0
         for round_index in range(max_rounds):
             round_ctx = ctx.sub(0.1 + 0.9 * round_index / max_rounds, 0.1 + 0.9 * (round_index + 1) / max_rounds)
-            options = [name for name in layers if config.weight_bits_for(name) > min_bits
-                       and config.is_quantized(name)]
+            options = [(kind, name, bits - 1) for kind, name, bits in current_bits(config) if bits > min_bits]
             if not options:
                 break
             round_best: tuple[BitTrial, AutofitResult, Any] | None = None
-            for i, name in enumerate(options):
+            for i, (kind, name, bits) in enumerate(options):
                 ctx.check_cancelled()
-                bits = config.weight_bits_for(name) - 1
                 sub = round_ctx.sub(i / len(options), (i + 1) / len(options))
-                sub.progress(0.0, f"round {round_index + 1}: {name} at {bits} bits")
-                candidate = _with_bits(config, name, bits)
+                what = "weights" if kind == "W" else "activations"
+                sub.progress(0.0, f"round {round_index + 1}: {name} {what} at {bits} bits")
+                candidate = _with_bits(config, name, bits, kind)
                 quant_network, acc = evaluate(candidate, sub.sub(0.0, 0.3))
                 if acc < floor:
-                    trials.append(BitTrial(name, bits, acc, note=f"accuracy {100 * acc:.1f} % is more than "
-                                                                  f"{max_loss_points:g} points below the start"))
+                    trials.append(BitTrial(name, bits, acc, kind=kind,
+                                           note=f"accuracy {100 * acc:.1f} % is more than {max_loss_points:g} "
+                                                "points below the start"))
                     continue
                 result = fit(quant_network, sub.sub(0.3, 1.0))
-                trial = _trial(name, bits, acc, result)
+                trial = _trial(name, bits, acc, result, kind=kind)
                 trials.append(trial)
                 if round_best is None or _rank(trial, result) > _rank(*round_best[:2]):
                     round_best = (trial, result, candidate)
@@ -168,6 +195,7 @@ def autofit_bits(
         config = best_config
     return BitFitResult(start=start, trials=trials,
                         weight_bits={name: config.weight_bits_for(name) for name in layers},
+                        act_bits={act_keys[site.module]: _site_bits(site, config) for site in sites},
                         folding=best_fit.folding, final=best, max_loss_points=max_loss_points,
                         budget=best_fit.budget)
 
@@ -186,18 +214,21 @@ def _rank(trial: BitTrial, result: AutofitResult) -> tuple[float, float]:
     return (trial.fps or 0.0, -_usage(result))
 
 
-def _with_bits(config: Any, layer: str, bits: int) -> Any:
+def _with_bits(config: Any, layer: str, bits: int, kind: str = "W") -> Any:
     from foldwise.core.quantize.config import LayerOverride
 
     candidate = copy.deepcopy(config)
     override = candidate.layers.get(layer) or LayerOverride(None, None, True)
-    override.weight_bits = bits
+    if kind == "W":
+        override.weight_bits = bits
+    else:
+        override.act_bits = bits
     candidate.layers[layer] = override
     candidate.validate()
     return candidate
 
 
 def _trial(layer: str | None, bits: int | None, acc: float, result: AutofitResult, accepted: bool = False,
-           note: str = "") -> BitTrial:
+           note: str = "", kind: str = "W") -> BitTrial:
     resources = {k: f.value for k, f in result.report.resources.items()}
-    return BitTrial(layer, bits, acc, result.fps, resources, accepted, note)
+    return BitTrial(layer, bits, acc, result.fps, resources, accepted, note, kind)

@@ -147,6 +147,10 @@ def setup_ui(panel: Any) -> None:
     panel.bitfit_loss.setPrefix("lose ≤ ")
     panel.bitfit_loss.setSuffix(" pt")
     panel.bitfit_loss.setToolTip("Validation accuracy a candidate may lose against the current settings")
+    panel.bitfit_acts = QCheckBox("+ activations")
+    panel.bitfit_acts.setObjectName("bitfitActs")
+    panel.bitfit_acts.setToolTip("Also try one bit less on each activation quantizer (fewer thresholds; twice "
+                                "the candidates)")
     panel.use_bits_button = QPushButton("Quantize with these bits…")
     panel.use_bits_button.setObjectName("useBitsButton")
     panel.use_bits_button.setToolTip("Load the bit widths found into the Quantize stage (then Quantize, or "
@@ -171,7 +175,10 @@ def setup_ui(panel: Any) -> None:
     grid.addWidget(panel.autofit_button, 1, 0)
     grid.addWidget(panel.compare_box, 1, 1)
     grid.addWidget(panel.bitfit_button, 2, 0)
-    grid.addWidget(panel.bitfit_loss, 2, 1)
+    bitfit_row = QHBoxLayout()
+    bitfit_row.addWidget(panel.bitfit_loss)
+    bitfit_row.addWidget(panel.bitfit_acts)
+    grid.addLayout(bitfit_row, 2, 1)
     grid.addWidget(panel.autofit_result, 3, 0, 1, 2)
     grid.addWidget(panel.use_bits_button, 4, 0, 1, 2)
     grid.addWidget(panel.codegen_button, 5, 0)

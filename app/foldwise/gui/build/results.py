@@ -65,7 +65,7 @@ def bitfit_text(result: Any, budget: float) -> str:
     if not lowered:
         return (f"<b>Bit widths:</b> no layer could lose a bit and gain ≥ 1 % FPS within "
                 f"{result.max_loss_points:g} pt of validation accuracy; {si(start.fps or 0)}fps <i>(estimated)</i>")
-    steps = ", ".join(f"{html.escape(t.layer)} W{t.weight_bits}" for t in lowered)
+    steps = ", ".join(f"{html.escape(t.layer)} {t.kind}{t.bits}" for t in lowered)
     return (f"<b>Bit widths:</b> {steps}<br>{si(start.fps or 0)}fps → <b>{si(final.fps or 0)}fps</b> "
             f"(×{result.gain:.2f}, estimated) · val {100 * start.accuracy:.1f} → {100 * final.accuracy:.1f} % "
             f"<i>(measured, post-training)</i><br><small>within {budget:.0%} of each resource; QAT may win back "

@@ -554,11 +554,11 @@ class BuildPanel(StagePanel):
         if project is None or iteration is None or self.busy or iteration.kind != "quantized":
             return None
         board, clock, budget, loss = self.board, self.clock_mhz, self._budget(), self.bitfit_loss.value()
-        rounds = self.bitfit_rounds
+        rounds, acts = self.bitfit_rounds, self.bitfit_acts.isChecked()
         job = Job(f"Auto-fit bit widths of {iteration.label} on {board} ({budget:.0%} budget)",
                   lambda ctx: autofit_bits(project, board=board, clock_mhz=clock, budget_lut=budget,
                                            budget_bram=budget, budget_dsp=budget, max_loss_points=loss,
-                                           max_rounds=rounds, ctx=ctx))
+                                           max_rounds=rounds, acts=acts, ctx=ctx))
 
         def done(result: Any) -> None:
             from foldwise.core.atomic import atomic_write_json
