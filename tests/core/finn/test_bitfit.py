@@ -75,3 +75,34 @@ def test_bad_requests_are_clear(trained_lenet: Path, tmp_path: Path, capsys: pyt
     assert "needs a project" in capsys.readouterr().err
     assert main(["autofit", str(trained_lenet), "--save-layers", str(tmp_path / "x.json")]) == 1
     assert "need --bits" in capsys.readouterr().err
+
+
+def test_plateau_moves_lead_to_a_gain_and_count_as_part_of_it(quantized_lenet: Path, monkeypatch) -> None:
+    """The search logic on a made-up landscape (real project, fake quantize/FINN): FPS only rises once two
+    layers are at 3 bits; lowering one first keeps the FPS but frees LUTs, so it is taken as a plateau move."""
+    from types import SimpleNamespace
+
+    import foldwise.core.finn.bitfit as bitfit
+    import foldwise.core.quantize.export as export
+    import foldwise.core.quantize.ptq as ptq
+    import foldwise.core.quantize.validate as validate
+
+    def fake_fit(config, **_kwargs):
+        low = [name for name in LAYERS if config.weight_bits_for(name) == 3]
+        fps = 150.0 if {"features.conv2", "classifier.fc1"} <= set(low) else 100.0
+        lut = 1000.0 - 100 * ("features.conv2" in low) - 10 * len(low)
+        report = SimpleNamespace(resources={"LUT": SimpleNamespace(value=lut)})
+        return SimpleNamespace(fps=fps, report=report, folding={}, budget={"LUT": 1000.0})
+
+    monkeypatch.setattr(ptq, "quantize_network", lambda _m, _x, config, *a, **k: SimpleNamespace(network=config))
+    monkeypatch.setattr(validate, "accuracy", lambda network, *_a: 0.9)
+    monkeypatch.setattr(export, "export_qonnx_file", lambda network, _path: network)
+    monkeypatch.setattr(bitfit, "autofit", fake_fit)
+    with Project.open(quantized_lenet, read_only=True) as project:
+        result = bitfit.autofit_bits(project, max_rounds=4, min_bits=3, val_images=50)
+    accepted = [t.layer for t in result.trials if t.accepted]
+    assert accepted == ["features.conv2", "classifier.fc1"]
+    assert result.final.fps == 150.0 and result.gain == 1.5
+    assert {n for n, b in result.weight_bits.items() if b == 3} == {"features.conv2", "classifier.fc1"}
+    plateau = next(t for t in result.trials if t.accepted)
+    assert "frees resources" in plateau.note

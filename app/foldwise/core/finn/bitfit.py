@@ -155,6 +155,7 @@ def autofit_bits(
         start = _trial(None, None, reference, start_fit, accepted=True, note="current settings")
         best, best_fit, best_config = start, start_fit, config
         path, trials = start, []  # path: where the search stands (may be a plateau move, not yet faster)
+        plateau: list[BitTrial] = []  # moves since the last gain; part of the result only if a gain follows
         floor = reference - max_loss_points / 100.0
         for round_index in range(max_rounds):
             round_ctx = ctx.sub(0.1 + 0.9 * round_index / max_rounds, 0.1 + 0.9 * (round_index + 1) / max_rounds)
@@ -184,11 +185,15 @@ def autofit_bits(
             trial, result, candidate = round_best
             if (trial.fps or 0.0) >= (best.fps or 0.0) * MIN_GAIN:
                 trial.accepted, trial.note = True, "faster"
+                for move in plateau:
+                    move.accepted = True
+                plateau = []
                 best, best_fit, best_config = trial, result, candidate
             elif (trial.fps or 0.0) >= (path.fps or 0.0) * 0.999 and _usage(result) < _usage_of(path, result) * 0.995:
                 # FPS moves in steps (legal foldings): one layer's bit may not reach the next step, but the
                 # resources it frees let the next round's change get there.
                 trial.note = "same FPS, frees resources for the next round"
+                plateau.append(trial)
             else:
                 break
             path, config = trial, candidate
