@@ -28,8 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     bits.add_argument("--acts", action="store_true", help="with --bits: also lower activation bit widths")
     bits.add_argument("--max-loss", type=float, default=1.0,
                       help="validation accuracy points a candidate may lose vs the current settings (1.0)")
-    bits.add_argument("--min-bits", type=int, default=2, help="lowest weight bit width tried (2)")
-    bits.add_argument("--rounds", type=int, default=8, help="at most this many bits taken off in all (8)")
+    bits.add_argument("--min-bits", type=int, default=2, help="lowest bit width tried (2)")
+    bits.add_argument("--rounds", type=int, default=8, help="at most this many rounds, each one bit off one layer (8)")
     bits.add_argument("--save-layers", type=Path,
                       help="write the bit widths found as a per-layer file for foldwise quantize --per-layer")
     add_json_flag(parser)
