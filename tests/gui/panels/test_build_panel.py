@@ -102,8 +102,9 @@ def test_open_qonnx_estimate_labels_figures_estimated(qtbot, panel: BuildPanel, 
     assert report.fps.source == "estimated" and report.bottleneck == "MVAU_hls_0"  # FINN's defaults: PE=SIMD=1
     assert panel.gauges.gauges["LUT"].source == "estimated" and panel.gauges.gauges["LUT"].state == "ok"
     assert panel.chart.bottleneck == "MVAU_hls_0" and panel.chart.brushes[panel.chart.bottleneck_index] == "#c0392b"
-    # Long result sentences wrap: filled in, the panel still fits a 1366-pixel laptop screen beside the docks.
-    assert panel.minimumSizeHint().width() <= 960
+    # Long result sentences wrap: filled in, the panel still fits a 1366-pixel screen beside the stage list and
+    # the iterations dock (~1,000 px left; it needed 1,114 before they wrapped; status texts vary by a few px).
+    assert panel.minimumSizeHint().width() <= 1000
     states = panel.steps.states()
     assert len(states) >= 8 and set(states.values()) == {"done"}
     assert "Running step" in panel.log_view.plain_text()
