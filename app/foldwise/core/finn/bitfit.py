@@ -92,8 +92,8 @@ def autofit_bits(
     """Greedy search of per-layer bit widths (and the folding for each) for the current iteration."""
     from foldwise.core.quantize import store
     from foldwise.core.quantize._graph import quantizable_layers
-    from foldwise.core.quantize.ptq import _site_bits
-    from foldwise.core.quantize.stage import _calibration_images
+    from foldwise.core.quantize.ptq import site_bits
+    from foldwise.core.quantize.stage import calibration_images
     from foldwise.core.training import load_network, load_splits
 
     ctx = ctx or null_context()
@@ -114,13 +114,13 @@ def autofit_bits(
     ctx.progress(0.0, "loading data")
     splits = load_splits(project, ctx.sub(0.0, 0.02), network.spec)
     config = copy.deepcopy(quantized.config)
-    calib = _calibration_images(splits.train, config.calib_images)
+    calib = calibration_images(splits.train, config.calib_images)
     val_x, val_y = splits.val.images[:val_images], splits.val.labels[:val_images]
     layers = list(quantized.weight_layers)
     sites = [site for site in quantized.act_sites if acts and quantized.config.is_quantized(site.module)
              and (site.layer is None or quantized.config.is_quantized(site.layer))]
     # Per-layer settings name float-model layers: a quantizer Brevitas inserted (an output quant) is set
-    # through the layer it quantizes (see ptq._site_bits).
+    # through the layer it quantizes (see ptq.site_bits).
     known = set(quantizable_layers(network.model))
     act_keys = {site.module: site.module if site.module in known else site.layer for site in sites}
     sites = [site for site in sites if act_keys[site.module]]
@@ -128,7 +128,7 @@ def autofit_bits(
     def current_bits(config: Any) -> list[tuple[str, str, int]]:
         """(kind, settings name, bits) of everything the search may lower."""
         found = [("W", name, config.weight_bits_for(name)) for name in layers if config.is_quantized(name)]
-        return found + [("A", act_keys[site.module], _site_bits(site, config)) for site in sites]
+        return found + [("A", act_keys[site.module], site_bits(site, config)) for site in sites]
 
     fit_args = {"board": board, "clock_mhz": clock_mhz, "budget_lut": budget_lut, "budget_bram": budget_bram,
                 "budget_dsp": budget_dsp, "baseline": False}
@@ -200,7 +200,7 @@ def autofit_bits(
         config = best_config
     return BitFitResult(start=start, trials=trials,
                         weight_bits={name: config.weight_bits_for(name) for name in layers},
-                        act_bits={act_keys[site.module]: _site_bits(site, config) for site in sites},
+                        act_bits={act_keys[site.module]: site_bits(site, config) for site in sites},
                         folding=best_fit.folding, final=best, max_loss_points=max_loss_points,
                         budget=best_fit.budget)
 

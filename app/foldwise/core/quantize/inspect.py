@@ -88,7 +88,7 @@ def preview(project: Project, config: QuantConfig, ctx: JobContext | None = None
     """Calibrate ``config`` on a float iteration (default: current) and validate on part of the test split,
     keeping everything in memory: nothing is written to the project."""
     from foldwise.core.quantize.ptq import quantize_network
-    from foldwise.core.quantize.stage import _calibration_images  # the same subset the real run picks
+    from foldwise.core.quantize.stage import calibration_images  # the same subset the real run picks
     from foldwise.core.quantize.validate import compare, weight_memory
     from foldwise.core.training import load_network, load_splits
 
@@ -102,7 +102,7 @@ def preview(project: Project, config: QuantConfig, ctx: JobContext | None = None
     ctx.progress(0.0, "loading the network and data")
     network = load_network(project, iteration)
     splits = load_splits(project, ctx.sub(0.0, 0.2), network.spec)
-    calib = _calibration_images(splits.train, config.calib_images)
+    calib = calibration_images(splits.train, config.calib_images)
     result = quantize_network(network.model, calib, config, ctx.sub(0.2, 0.8), spec=network.spec)
     ctx.progress(0.8, "validating the preview")
     n = min(int(test_images), len(splits.test.images))

@@ -116,7 +116,8 @@ def prepare(float_model: nn.Module, config: QuantConfig, input_shape: tuple[int,
     return network
 
 
-def _site_bits(site: _graph.ActSite, config: QuantConfig) -> int:
+def site_bits(site: _graph.ActSite, config: QuantConfig) -> int:
+    """The activation bit width ``config`` gives ``site``: its own override, else its layer's, else the default."""
     own = config.layers.get(site.module)
     if own is not None and own.act_bits is not None:
         return own.act_bits
@@ -125,7 +126,7 @@ def _site_bits(site: _graph.ActSite, config: QuantConfig) -> int:
 
 def _apply_act_bits(gm: fx.GraphModule, sites: list[_graph.ActSite], config: QuantConfig) -> None:
     for site in sites:
-        bits = _site_bits(site, config)
+        bits = site_bits(site, config)
         if bits == config.act_bits:
             continue
         old = gm.get_submodule(site.module)

@@ -22,7 +22,8 @@ from foldwise.core.training import SUMMARY_FILE
 CHECK_IMAGES = 64
 
 
-def _calibration_images(train: Any, n: int, seed: int = 0) -> np.ndarray:
+def calibration_images(train: Any, n: int, seed: int = 0) -> np.ndarray:
+    """The ``n`` calibration images every quantization of this project uses (same seed, same subset)."""
     try:
         from foldwise.core.data import calibration_subset  # type: ignore[attr-defined]
 
@@ -49,7 +50,7 @@ def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | 
     ctx.progress(0.0, "loading the network and data")
     network = load_network(project)
     splits = load_splits(project, ctx.sub(0.0, 0.1), network.spec)
-    calib = _calibration_images(splits.train, config.calib_images)
+    calib = calibration_images(splits.train, config.calib_images)
     result = quantize_network(network.model, calib, config, ctx.sub(0.1, 0.4), spec=network.spec)
     quantized = result.network
     qat_record = None
