@@ -45,6 +45,10 @@ FIGURE_KEYS = ["fps", "latency_us", "bottleneck", "fit"]
 FIGURE_TITLES = {"bottleneck": "Bottleneck", "fit": "Fits the board?"}
 
 
+BITFIT_TIP = ("Also lower per-layer weight bit widths while validation accuracy holds (re-quantizes the float "
+              "parent per candidate; minutes)")
+
+
 def setup_ui(panel: Any) -> None:
     """Create the panel's widgets as attributes of ``panel`` and lay them out (no signal is connected here)."""
     # ---- model source
@@ -137,8 +141,7 @@ def setup_ui(panel: Any) -> None:
                                 "budget (slower)")
     panel.bitfit_button = QPushButton("Auto-fit bits")
     panel.bitfit_button.setObjectName("bitfitButton")
-    panel.bitfit_button.setToolTip("Also lower per-layer weight bit widths while validation accuracy holds "
-                                  "(re-quantizes the float parent per candidate; minutes)")
+    panel.bitfit_button.setToolTip(BITFIT_TIP)
     panel.bitfit_loss = QDoubleSpinBox()
     panel.bitfit_loss.setObjectName("bitfitLoss")
     panel.bitfit_loss.setRange(0.0, 50.0)

@@ -35,7 +35,7 @@ from foldwise.gui.build.builds import builds_for
 from foldwise.gui.build.folding_table import FoldingModel
 from foldwise.gui.build.live_estimate import LiveEstimator
 from foldwise.gui.build.missing_view import missing_reason
-from foldwise.gui.build.panel_ui import setup_ui
+from foldwise.gui.build.panel_ui import BITFIT_TIP, setup_ui
 from foldwise.gui.build.results import autofit_text, bitfit_text, origin_text, show_figures
 from foldwise.gui.panels.base import AppServices, StagePanel
 
@@ -153,8 +153,8 @@ class BuildPanel(StagePanel):
             w.setEnabled(has_model and not busy)
         quantized = self.source == "project" and self.iteration is not None and self.iteration.kind == "quantized"
         self.bitfit_button.setEnabled(has_model and not busy and quantized)
-        self.bitfit_button.setToolTip(self.bitfit_button.toolTip().split(" [")[0] + (
-            "" if quantized else " [needs the project's quantized iteration as the model]"))
+        self.bitfit_button.setToolTip(BITFIT_TIP if quantized else
+                                      f"{BITFIT_TIP} [needs the project's quantized iteration as the model]")
         self.use_bits_button.setEnabled(not busy and self._bits_file is not None)
         for w in (self.board_combo, self.clock_spin, self.open_button, self.project_button):
             w.setEnabled(not busy)
