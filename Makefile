@@ -8,9 +8,13 @@ RUN_PROJECT ?= work/$(EXAMPLE)
 SCREENSHOT_PROJECT ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test lint bench screenshots lock clean
+.PHONY: setup system-deps run test lint bench screenshots lock clean
 
-setup: $(STAMP)
+setup: system-deps $(STAMP)
+
+# Debian packages (xvfb, openssh-server, ...): installs what is missing, or names it and stops.
+system-deps:
+	@bash packaging/system-deps
 
 # Re-runs only when the pins or the package metadata change, so a second `make run` starts at once.
 $(STAMP): requirements.lock pyproject.toml

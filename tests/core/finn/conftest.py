@@ -13,16 +13,11 @@ from foldwise.core.finn import worker as worker_mod
 from foldwise.core.finn.worker import FinnWorker
 from foldwise.core.jobs import JobContext
 
-needs_finn = pytest.mark.skipif(importlib.util.find_spec("finn") is None, reason="finn-plus is not installed")
-needs_brevitas = pytest.mark.skipif(importlib.util.find_spec("brevitas") is None, reason="brevitas missing")
-
 DIRECT_FINN = Path(__file__).with_name("direct_finn.py")
 
 
 @pytest.fixture(scope="session")
 def finn_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FinnWorker]:
-    if importlib.util.find_spec("finn") is None:
-        pytest.skip("finn-plus is not installed")
     worker = FinnWorker(state_dir=tmp_path_factory.mktemp("finn-worker"))
     previous = worker_mod._default
     worker_mod._default = worker  # the verbs' get_worker() shares it too
@@ -33,8 +28,6 @@ def finn_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FinnWorker
 
 @pytest.fixture(scope="session")
 def tfc_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if importlib.util.find_spec("brevitas") is None:
-        pytest.skip("brevitas is not installed")
     from foldwise.core.finn.zoo import export_zoo_model
 
     return export_zoo_model("tfc_1w1a", tmp_path_factory.mktemp("zoo") / "tfc_w1a1.onnx")

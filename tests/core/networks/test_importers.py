@@ -158,7 +158,6 @@ def test_pickled_module_and_foldwise_files(tmp_path):
 
 
 def test_qonnx_is_kept_as_an_onnx_network(tmp_path):
-    pytest.importorskip("brevitas")
     from brevitas import nn as qnn
     from brevitas.export import export_qonnx
 

@@ -2,12 +2,12 @@
 
 import pytest
 
+from foldwise.core.data import defects
 from foldwise.core.errors import InputError
 from foldwise.core.networks.summary import summarize
 from foldwise.core.networks.train import TrainConfig, evaluate, recommended_config, train
 from foldwise.core.networks.zoo import ZOO, build
 
-defects = pytest.importorskip("foldwise.core.data.defects")
 
 
 def test_defectnet_trains_on_generated_defects():

@@ -16,8 +16,6 @@ _exported: dict[str, Path] = {}
 
 def tfc_once(factory: pytest.TempPathFactory) -> Path:
     """TFC-w1a1 as QONNX, exported once per test process (also used by tests/verbs/test_build_verb.py)."""
-    if importlib.util.find_spec("brevitas") is None or importlib.util.find_spec("finn") is None:
-        pytest.skip("brevitas and finn-plus are needed")
     if "tfc" not in _exported:
         from foldwise.core.finn.zoo import export_zoo_model
 

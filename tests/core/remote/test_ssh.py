@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 import os
 import socket
 import subprocess
@@ -27,7 +29,17 @@ from foldwise.core.remote.ssh import (
 from tests.core.remote.conftest import target_for
 from tests.sshd import TEST_PASSWORD, SshServer, free_port
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="password logins need the namespaced (root) test sshd")
+
+
+def needs_root(test: Callable[..., None]) -> Callable[..., None]:
+    """Password logins and other users need the namespaced test sshd, which only root can start."""
+
+    @functools.wraps(test)
+    def run(*args: object, **kwargs: object) -> None:
+        assert os.geteuid() == 0, "this test starts the namespaced test sshd: run the suite as root (as CI does)"
+        test(*args, **kwargs)
+
+    return run
 
 
 def _cmdline(pid: int) -> list[str]:
