@@ -145,3 +145,18 @@ def test_config_round_trip():
     data = config.to_dict()
     assert data["optimizer"] == "sgd"
     assert TrainConfig.from_dict(data) == config
+
+
+@pytest.mark.parametrize("lr", [float("inf"), float("nan"), -1.0, 0.0])
+def test_a_learning_rate_that_is_not_positive_and_finite_is_refused(lr):
+    with pytest.raises(InputError, match="learning rate must be a positive finite number"):
+        TrainConfig(lr=lr)
+
+
+def test_training_that_diverges_stops_and_says_so():
+    """A loss that turns inf/NaN stops training with the reason instead of returning NaN weights."""
+    model = _net()
+    with torch.no_grad():
+        model.fc.weight[0, 0] = float("inf")  # what a blown-up step leaves behind
+    with pytest.raises(InputError, match=r"training diverged .*smaller learning rate"):
+        train(model, TRAIN, VAL, TrainConfig(epochs=1, **FAST), spec=SPEC)

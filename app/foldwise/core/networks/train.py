@@ -58,8 +58,8 @@ class TrainConfig:
                 from exc
         if self.epochs < 1 or self.batch_size < 1:
             raise InputError(f"epochs and batch size must be at least 1 (got {self.epochs}, {self.batch_size})")
-        if not self.lr > 0:
-            raise InputError(f"learning rate must be positive, got {self.lr}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise InputError(f"learning rate must be a positive finite number, got {self.lr}")
         if self.patience is not None and self.patience < 1:
             raise InputError(f"patience must be at least 1 epoch (or None to disable), got {self.patience}")
 
@@ -234,6 +234,9 @@ def _fit(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
             logits = logits_of(model(x))
             check_classes(logits, y, "the training set")
             loss = loss_fn(logits, y)
+            if not math.isfinite(float(loss.detach())):
+                raise InputError(f"training diverged (loss is {float(loss.detach())} at epoch {epoch}, batch {b + 1}): "
+                                 f"try a smaller learning rate than {config.lr:g}; no iteration was made")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
