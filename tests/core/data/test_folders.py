@@ -6,6 +6,7 @@ import pytest
 
 from foldwise.core.data.folders import load_image_folder
 from foldwise.core.errors import InputError
+from foldwise.core.jobs import JobContext
 
 
 def _write(path: Path, image: np.ndarray) -> None:
@@ -33,7 +34,8 @@ def mixed(tmp_path: Path) -> Path:
 
 
 def test_mixed_folder_loads_and_reports_skips(mixed: Path):
-    ds, report = load_image_folder(mixed, size=(32, 48))
+    messages: list[str] = []
+    ds, report = load_image_folder(mixed, size=(32, 48), ctx=JobContext(on_progress=lambda _f, m: messages.append(m)))
     assert ds.images.shape == (5, 3, 32, 48) and ds.images.dtype == np.uint8
     assert ds.class_names == ["bad", "good"] and report.counts == {"bad": 3, "good": 2}
     reasons = {path.name: reason for path, reason in report.skipped}
@@ -45,6 +47,8 @@ def test_mixed_folder_loads_and_reports_skips(mixed: Path):
     }
     assert report.empty_classes == ["unused"]
     assert "skipped good/notes.txt" in report.summary()
+    # The one line a CLI user sees names the skipped files, not just the count read.
+    assert messages[-1].startswith("read 5 images; skipped 4 files: ") and "and 1 more (see the log)" in messages[-1]
     files = list(ds.meta["file"])
     red = ds.images[files.index("good/rgba.png")]
     assert red[0].min() == 255 and red[1:].max() == 0  # BGRA read as RGB, alpha dropped

@@ -29,6 +29,14 @@ class LoadReport:
     def loaded(self) -> int:
         return sum(self.counts.values())
 
+    def skipped_note(self, show: int = 3) -> str:
+        """``"; skipped 7 files: a.txt (not an image), ... and 4 more"`` for the one progress line, or ``""``."""
+        if not self.skipped:
+            return ""
+        named = [f"{path.relative_to(self.folder)} ({reason})" for path, reason in self.skipped[:show]]
+        more = f" and {len(self.skipped) - show} more (see the log)" if len(self.skipped) > show else ""
+        return f"; skipped {len(self.skipped)} file{'s' * (len(self.skipped) != 1)}: {', '.join(named)}{more}"
+
     def summary(self) -> str:
         """A few lines for the log: counts per class, then each skipped file and why."""
         per_class = ", ".join(f"{name} {n}" for name, n in self.counts.items())
@@ -122,7 +130,7 @@ def load_image_folder(
     want = channels if channels is not None else (1 if all(im.ndim == 2 for im in images) else 3)
     stacked = np.stack([_to_channels(im, want) for im in images])
     labels = np.array([present.index(n) for n in names], dtype=np.int64)
-    ctx.progress(1.0, f"read {len(labels)} images")
+    ctx.progress(1.0, f"read {len(labels)} images" + report.skipped_note())
     dataset = ImageDataset(stacked, labels, present, {"file": np.array(kept)}, root.name)
     return dataset, report
 
