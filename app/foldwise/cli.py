@@ -46,9 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
-        from foldwise.gui.app import run_gui
-
-        return run_gui(None)
+        argv = ["gui"]
     # Library deprecation chatter (torch, brevitas) is not the user's business on the command line.
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)

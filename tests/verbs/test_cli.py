@@ -76,3 +76,12 @@ def test_info_text_lists_iterations(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["info", str(tmp_path / "p")]) == 0
     out = capsys.readouterr().out
     assert "* 0001 base [trained]" in out and "accuracy: 0.971 (measured)" in out
+
+
+@pytest.mark.parametrize("args", [(), ("gui",)])
+def test_gui_without_a_display_says_how_to_get_one(args: tuple[str, ...]) -> None:
+    """Qt would abort the process (exit 134) with no screen; the CLI explains instead (run_cli has no DISPLAY)."""
+    result = run_cli(*args)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("foldwise: error: no display to open the window on")
+    assert "xvfb-run" in result.stderr and "Traceback" not in result.stderr
