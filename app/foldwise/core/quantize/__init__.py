@@ -1,22 +1,37 @@
 """Quantization: Brevitas PTQ with calibration histograms, per-layer bit widths, validation, QAT and
-FINN-ready QONNX export. Nothing here imports Qt."""
+FINN-ready QONNX export. Nothing here imports Qt.
 
-from foldwise.core.quantize.config import LayerOverride, QuantConfig, ScaleType, WeightScaling
-from foldwise.core.quantize.ptq import PTQResult, QuantizedNetwork, calibrate, prepare, quantize_network
-from foldwise.core.quantize.stats import CalibrationStats, TensorStats, histogram, what_if
+The names below load their module on first use, so importing ``foldwise.core.quantize.config`` (which the
+GUI does before its window is shown) does not import torch or Brevitas.
+"""
 
-__all__ = [
-    "CalibrationStats",
-    "LayerOverride",
-    "PTQResult",
-    "QuantConfig",
-    "QuantizedNetwork",
-    "ScaleType",
-    "TensorStats",
-    "WeightScaling",
-    "calibrate",
-    "histogram",
-    "prepare",
-    "quantize_network",
-    "what_if",
-]
+from __future__ import annotations
+
+from typing import Any
+
+_LAZY = {
+    "LayerOverride": "config",
+    "QuantConfig": "config",
+    "ScaleType": "config",
+    "WeightScaling": "config",
+    "PTQResult": "ptq",
+    "QuantizedNetwork": "ptq",
+    "calibrate": "ptq",
+    "prepare": "ptq",
+    "quantize_network": "ptq",
+    "CalibrationStats": "stats",
+    "TensorStats": "stats",
+    "histogram": "stats",
+    "what_if": "stats",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
