@@ -1,7 +1,7 @@
 """``foldwise``: the GUI when called bare, else one verb per stage over the same core functions.
 
 Verbs live in :mod:`foldwise.verbs`, one module each (``HELP``, ``configure(parser)``, ``run(args)``). A user
-error prints one line on stderr and exits 1; a cancel (Ctrl+C) exits 130.
+error prints one line on stderr and exits 1; a cancel (Ctrl+C) exits 130, SIGTERM 143 after the same clean-up.
 """
 
 from __future__ import annotations
@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from foldwise import __version__
-from foldwise.core.errors import Cancelled, FoldwiseError
+from foldwise.core.errors import Cancelled, FoldwiseError, os_error_message
 
 
 def _verb_modules() -> dict[str, object]:
@@ -56,8 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help()
         return 2
+    previous_sigterm = _terminate_like_ctrl_c()
     try:
         return int(args._run(args) or 0)
+    except Terminated:
+        print("foldwise: terminated (SIGTERM); the project is left as it was before this command", file=sys.stderr)
+        return 143
     except Cancelled:
         print("foldwise: cancelled", file=sys.stderr)
         return 130
@@ -67,6 +74,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FoldwiseError as exc:
         print(f"foldwise: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(f"foldwise: error: {os_error_message(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is, so every clean-up that Ctrl+C runs also runs for it."""
+
+
+def _terminate_like_ctrl_c() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(_signum: int, _frame: Any) -> None:
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":

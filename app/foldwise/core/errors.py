@@ -44,3 +44,19 @@ class Cancelled(FoldwiseError):
 
     def __init__(self, message: str = "cancelled") -> None:
         super().__init__(message)
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an OS-level failure, saying what to do; the project is left as it was by every stage."""
+    import errno
+
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    if exc.errno == errno.ENOSPC:
+        return f"the disk is full{where}: free some space and run the command again (nothing was changed)"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"cannot write{where}: the folder is read-only or not yours (nothing was changed)"
+    if exc.errno == errno.EISDIR:
+        return f"{exc.filename or 'that path'} is a folder: give a file name"
+    if exc.errno == errno.ENOENT:
+        return f"no such file or folder{where}"
+    return f"{exc.strerror or exc}{where}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import fcntl
 import json
 import os
@@ -39,8 +40,10 @@ from foldwise.core.errors import (
     InputError,
     NewerFormatError,
     NotAProjectError,
+    ProjectError,
     ProjectLockedError,
     ReadOnlyProjectError,
+    os_error_message,
 )
 
 MANIFEST_NAME = "manifest.json"
@@ -195,11 +198,7 @@ class Project:
         folder = Path(path).expanduser().absolute()
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             raise InputError(f"{folder} already exists and is not an empty folder")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / ITERATIONS_DIR).mkdir(exist_ok=True)
-        except OSError as exc:
-            raise ReadOnlyProjectError(f"cannot create a project at {folder}: {exc.strerror}") from exc
+        existed = folder.exists()
         stamp = now_iso()
         manifest = {
             "format": FORMAT_NAME,
@@ -211,7 +210,18 @@ class Project:
             "iterations": [],
             "current": None,
         }
-        atomic_write_json(folder / MANIFEST_NAME, manifest)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / ITERATIONS_DIR).mkdir(exist_ok=True)
+            atomic_write_json(folder / MANIFEST_NAME, manifest)
+        except OSError as exc:
+            # A folder without a manifest is no project: leave none behind (an empty one given to us stays).
+            with contextlib.suppress(OSError):
+                (folder / MANIFEST_NAME).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                shutil.rmtree(folder / ITERATIONS_DIR if existed else folder)
+            error = ReadOnlyProjectError if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) else ProjectError
+            raise error(f"cannot create a project at {folder}: {os_error_message(exc)}") from exc
         return cls.open(folder)
 
     @classmethod
@@ -227,7 +237,16 @@ class Project:
                     "(copy the project somewhere writable or fix its permissions)"
                 )
             project._acquire_lock()
+            project._sweep_stale_drafts()
         return project
+
+    def _sweep_stale_drafts(self) -> None:
+        """Drafts left by a process that was killed (SIGKILL, power loss): nobody else can be writing them,
+        since this instance holds the lock."""
+        folder = self.path / ITERATIONS_DIR
+        if folder.is_dir():
+            for stale in folder.glob(".draft-*"):
+                shutil.rmtree(stale, ignore_errors=True)
 
     def _acquire_lock(self) -> None:
         lock_path = self.path / LOCK_NAME
@@ -244,17 +263,16 @@ class Project:
             raise ProjectLockedError(
                 f"{self.path} is open in another Foldwise instance ({holder}); close it there first"
             ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {now_iso()}\n")
-        handle.flush()
+        # The holder's name is only for the "open elsewhere" message: on a full disk the lock holds without it.
+        with contextlib.suppress(OSError):
+            os.ftruncate(handle.fileno(), 0)
+            os.pwrite(handle.fileno(), f"pid {os.getpid()} on {socket.gethostname()} since {now_iso()}\n".encode(), 0)
         self._lock_handle = handle
 
     def close(self) -> None:
         if self._lock_handle is not None:
             with contextlib.suppress(OSError):
-                self._lock_handle.seek(0)
-                self._lock_handle.truncate()
+                os.ftruncate(self._lock_handle.fileno(), 0)
                 fcntl.flock(self._lock_handle.fileno(), fcntl.LOCK_UN)
             self._lock_handle.close()
             self._lock_handle = None
@@ -372,7 +390,11 @@ class Project:
         self._commit_edit()
 
     def _next_id(self) -> str:
+        """One past every id in the manifest and every numbered folder on disk (an orphan is never reused)."""
         numbers = [int(it.id) for it in self.iterations if it.id.isdigit()]
+        folder = self.path / ITERATIONS_DIR
+        if folder.is_dir():
+            numbers += [int(m.group(1)) for p in folder.iterdir() if (m := re.match(r"(\d+)-", p.name))]
         return f"{(max(numbers) + 1) if numbers else 1:04d}"
 
     @contextlib.contextmanager
@@ -399,19 +421,23 @@ class Project:
         draft = IterationDraft(draft_dir, kind, name, parent_id, dict(change or {}))
         try:
             yield draft
+            with self._mutex:
+                iteration = self._commit_draft(draft, draft_dir, iterations_dir)
         except BaseException:
             shutil.rmtree(draft_dir, ignore_errors=True)
             raise
-        with self._mutex:
-            iteration = self._commit_draft(draft, draft_dir, iterations_dir)
         self.iteration_added.emit(iteration)
         self.current_changed.emit(iteration)
 
     def _commit_draft(self, draft: IterationDraft, draft_dir: Path, iterations_dir: Path) -> Iteration:
+        """Rename the draft into place and record it in the manifest: both happen, or neither (on a full disk,
+        a read-only medium or a signal, the folder goes back to its draft name for the caller to remove)."""
         new_id = self._next_id()
         folder_name = f"{new_id}-{slugify(draft.name)}"
         atomic_write_json(draft_dir / "metrics.json", draft.metrics)
-        os.replace(draft_dir, iterations_dir / folder_name)
+        final_dir = iterations_dir / folder_name
+        os.rename(draft_dir, final_dir)  # _next_id skips folders on disk, so final_dir is new
+        previous_current = self.current_id
         iteration = Iteration(
             id=new_id,
             name=draft.name,
@@ -426,7 +452,14 @@ class Project:
         )
         self.iterations.append(iteration)
         self.current_id = new_id
-        self.save()
+        try:
+            self.save()
+        except BaseException:
+            self.iterations.remove(iteration)
+            self.current_id = previous_current
+            with contextlib.suppress(OSError):
+                os.rename(final_dir, draft_dir)
+            raise
         return iteration
 
     def lineage(self, iteration: Iteration) -> list[Iteration]:

@@ -1,0 +1,166 @@
+"""The promise of a project write: a stage's iteration appears whole with its manifest entry, or not at all —
+on a full disk, a failed manifest write, SIGTERM or SIGKILL — and the next command needs no manual clean-up."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from foldwise.core import project as project_mod
+from foldwise.core.project import MANIFEST_NAME, Project
+from tests.core.test_project import snapshot
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _one_iteration(path: Path) -> None:
+    with Project.create(path) as project, project.new_iteration("trained", "first") as draft:
+        (draft.folder / "model.pt").write_bytes(b"w" * 100)
+
+
+def test_a_failed_manifest_write_leaves_no_orphan_and_the_next_commit_works(project_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    _one_iteration(project_path)
+    before = snapshot(project_path)
+    real_write = project_mod.atomic_write_json
+
+    def full_disk(path: Path, data: object) -> None:
+        if Path(path).name == MANIFEST_NAME:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real_write(path, data)
+
+    with Project.open(project_path) as project:
+        monkeypatch.setattr(project_mod, "atomic_write_json", full_disk)
+        with pytest.raises(OSError, match="No space left"), project.new_iteration("finetuned", "second") as draft:
+            (draft.folder / "model.pt").write_bytes(b"x" * 100)
+        assert [it.id for it in project.iterations] == ["0001"] and project.current_id == "0001"
+        monkeypatch.setattr(project_mod, "atomic_write_json", real_write)
+    assert snapshot(project_path) == before  # byte for byte: no orphan folder, no draft, same manifest
+    with Project.open(project_path) as project, project.new_iteration("finetuned", "second") as draft:
+        (draft.folder / "model.pt").write_bytes(b"x" * 100)
+    with Project.open(project_path) as project:
+        assert [it.folder_name for it in project.iterations] == ["0001-first", "0002-second"]
+
+
+def test_an_orphan_folder_on_disk_is_never_reused(project_path: Path) -> None:
+    _one_iteration(project_path)
+    (project_path / "iterations" / "0002-left-by-an-old-version").mkdir()
+    with Project.open(project_path) as project, project.new_iteration("pruned", "next") as draft:
+        (draft.folder / "model.pt").write_bytes(b"p")
+    with Project.open(project_path) as project:
+        assert project.current.folder_name == "0003-next" and project.current.id == "0003"
+
+
+def test_a_draft_left_by_a_killed_process_is_swept_on_open(project_path: Path) -> None:
+    _one_iteration(project_path)
+    stale = project_path / "iterations" / ".draft-deadbeef"
+    stale.mkdir()
+    (stale / "model.pt").write_bytes(b"half")
+    Project.open(project_path, read_only=True).close()
+    assert stale.exists()  # a read-only look never deletes
+    Project.open(project_path).close()
+    assert not stale.exists()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs mounted by the test (CI runs as root), unmounted after it."""
+    assert os.geteuid() == 0, "the full-disk test mounts a tmpfs: run the suite as root (as CI does)"
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_really_full_disk_leaves_the_project_as_it_was(tiny_disk: Path) -> None:
+    path = tiny_disk / "p"
+    _one_iteration(path)
+    before = snapshot(path)
+    filler = tiny_disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:  # fill the disk to the last block
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    with Project.open(path) as project:
+        with pytest.raises(OSError), project.new_iteration("finetuned", "big") as draft:
+            (draft.folder / "model.pt").write_bytes(b"m" * 200_000)
+        assert len(project.iterations) == 1
+    assert snapshot(path) == before
+    filler.unlink()
+    with Project.open(path) as project, project.new_iteration("finetuned", "big") as draft:
+        (draft.folder / "model.pt").write_bytes(b"m" * 200_000)
+    with Project.open(path) as project:
+        assert [it.id for it in project.iterations] == ["0001", "0002"]
+
+
+def test_sigterm_mid_training_cleans_up_like_ctrl_c(trained_lenet: Path) -> None:
+    """`foldwise train` stopped by SIGTERM: exit 143, one line, no draft, the project byte for byte as before."""
+    before = snapshot(trained_lenet)
+    proc = subprocess.Popen([sys.executable, "-m", "foldwise", "train", str(trained_lenet), "--epochs", "30"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO / "app")})
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until it trains
+        if "epoch 1/" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err, err
+    assert not list((trained_lenet / "iterations").glob(".draft-*"))
+    Project.open(trained_lenet).close()  # the lock went with the process
+    assert snapshot(trained_lenet) == before
+
+
+_WRITES_A_DRAFT_THEN_WAITS = """
+import sys, time
+from foldwise.core.project import Project
+
+with Project.open(sys.argv[1]) as project, project.new_iteration("finetuned", "slow") as draft:
+    (draft.folder / "model.pt").write_bytes(b"half")
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_sigkill_mid_write_leaves_a_draft_the_next_open_sweeps(project_path: Path) -> None:
+    _one_iteration(project_path)
+    before = snapshot(project_path)
+    proc = subprocess.Popen([sys.executable, "-c", _WRITES_A_DRAFT_THEN_WAITS, str(project_path)],
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "app")})
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
+    proc.kill()
+    proc.wait(timeout=30)
+    assert len(list((project_path / "iterations").glob(".draft-*"))) == 1  # SIGKILL cannot be caught
+    Project.open(project_path).close()  # the lock went with the process; the draft is swept
+    assert snapshot(project_path) == before
+
+
+def test_the_cli_turns_a_full_disk_into_one_line(tiny_disk: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "app")}
+    fd = os.open(tiny_disk / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    result = subprocess.run([sys.executable, "-m", "foldwise", "new", str(tiny_disk / "p")], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("foldwise: error: ") and "disk is full" in result.stderr
+    assert not (tiny_disk / "p").exists()  # `new` leaves no folder without a manifest
