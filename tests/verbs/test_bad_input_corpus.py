@@ -1,0 +1,308 @@
+"""The bad-input corpus: every stage's verb fed broken files, damaged projects, wrong arguments and a busy
+or read-only project. Each case asserts the exit code, the one-line message, that no traceback reaches the user
+and that the project is byte for byte as it was (only the lock file's holder line may differ).
+
+Cases are generated here (no binary blobs): `prep` builds the bad input inside the case's folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foldwise.cli import main
+from foldwise.core.project import LOCK_NAME, MANIFEST_NAME
+
+Prep = Callable[[Path, Path], None]  # (project folder, case folder)
+
+
+@dataclass
+class Case:
+    id: str
+    project: str | None  # None, "empty", "trained" or "quantized": a fresh copy of that template
+    argv: list[str]  # {p}: the project folder, {w}: the case's folder
+    code: int
+    message: str  # a regex searched in stderr
+    prep: list[Prep] = field(default_factory=list)
+
+
+def _manifest_edit(edit: Callable[[dict], None]) -> Prep:
+    def prep(p: Path, _w: Path) -> None:
+        data = json.loads((p / MANIFEST_NAME).read_text())
+        edit(data)
+        (p / MANIFEST_NAME).write_text(json.dumps(data))
+
+    return prep
+
+
+def _write(name: str, content: bytes) -> Prep:
+    def prep(_p: Path, w: Path) -> None:
+        (w / name).parent.mkdir(parents=True, exist_ok=True)
+        (w / name).write_bytes(content)
+
+    return prep
+
+
+def _in_project(name: str, content: bytes) -> Prep:
+    def prep(p: Path, _w: Path) -> None:
+        (p / name).write_bytes(content)
+
+    return prep
+
+
+def _remove_in_project(name: str) -> Prep:
+    return lambda p, _w: shutil.rmtree(p / name)
+
+
+def _image_folder(classes: dict[str, int]) -> Prep:
+    def prep(_p: Path, w: Path) -> None:
+        import cv2
+
+        for label, n in classes.items():
+            (w / "d" / label).mkdir(parents=True)
+            for i in range(n):
+                cv2.imwrite(str(w / "d" / label / f"{i}.png"), np.full((12, 12), 40 * i % 255, np.uint8))
+
+    return prep
+
+
+def _state_dict(name: str) -> Prep:
+    def prep(_p: Path, w: Path) -> None:
+        import torch
+
+        torch.save({"w": torch.zeros(2)}, w / name)
+
+    return prep
+
+
+_MOUNTS: list[Path] = []
+
+
+def _read_only(p: Path, w: Path) -> None:
+    """The project on a read-only file system (a tmpfs remounted ro: modes alone do not stop root)."""
+    assert os.geteuid() == 0, "the read-only case mounts a tmpfs: run the suite as root (as CI does)"
+    original = w / "p.orig"
+    p.rename(original)
+    p.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(p)], check=True)
+    _MOUNTS.append(p)
+    shutil.copytree(original, p, dirs_exist_ok=True)
+    subprocess.run(["mount", "-o", "remount,ro", str(p)], check=True)
+
+
+@pytest.fixture(autouse=True)
+def _unmount() -> Iterator[None]:
+    yield
+    while _MOUNTS:
+        subprocess.run(["umount", "-l", str(_MOUNTS.pop())], check=True)
+
+
+def _folder(key: str, value: str) -> Prep:
+    def edit(m: dict) -> None:
+        m["iterations"][0][key] = value
+
+    return _manifest_edit(edit)
+
+
+RANDOM = bytes(np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8))
+FIRST = "iterations/0001-trained-2ep"
+
+CASES = [
+    # new
+    Case("new-existing-nonempty", "trained", ["new", "{p}"], 1, r"already exists and is not an empty folder"),
+    Case("new-path-is-a-file", None, ["new", "{w}/f"], 1, r"already exists and is not an empty folder",
+         [_write("f", b"")]),
+    Case("new-unknown-example", None, ["new", "{w}/n", "--example", "nope"], 2, r"invalid choice: 'nope'"),
+    Case("new-unknown-arch", None, ["new", "{w}/n", "--arch", "resnet999"], 1, r"unknown network 'resnet999'"),
+    Case("new-data-folder-missing", None, ["new", "{w}/n", "--arch", "lenet5", "--data-folder", "{w}/nodata"], 1,
+         r"does not exist or is not a folder"),
+    Case("new-data-folder-empty", None, ["new", "{w}/n", "--arch", "lenet5", "--data-folder", "{w}/d"], 1,
+         r"no class sub-folder holds images", [lambda _p, w: (w / "d").mkdir()]),
+    Case("new-data-folder-one-class", None, ["new", "{w}/n", "--arch", "lenet5", "--data-folder", "{w}/d"], 1,
+         r"only .a. holds images; expected one sub-folder per class, at least two", [_image_folder({"a": 3})]),
+    # info
+    Case("info-not-a-project", None, ["info", "{w}"], 1, r"is not a Foldwise project"),
+    Case("info-missing-folder", None, ["info", "{w}/none"], 1, r"does not exist"),
+    Case("info-corrupt-manifest", "trained", ["info", "{p}"], 1, r"manifest.json is corrupt",
+         [_in_project(MANIFEST_NAME, b"{")]),
+    Case("info-newer-format", "trained", ["info", "{p}"], 1, r"saved by a newer Foldwise",
+         [_manifest_edit(lambda m: m.update(version=99))]),
+    Case("info-metrics-not-a-dict", "trained", ["info", "{p}"], 1, r"manifest.json is corrupt .*metrics",
+         [_folder("metrics", "oops")]),
+    Case("info-iterations-not-a-list", "trained", ["info", "{p}"], 1, r"manifest.json is corrupt",
+         [_manifest_edit(lambda m: m.update(iterations=5))]),
+    Case("info-summary-corrupt", "trained", ["info", "{p}"], 1, r"summary.json .*corrupt",
+         [_in_project(f"{FIRST}/summary.json", b"{")]),
+    Case("info-current-folder-deleted", "trained", ["info", "{p}"], 1, r"iteration 0001 .*folder .*is missing",
+         [_remove_in_project(FIRST)]),
+    Case("info-folder-outside-project", "trained", ["info", "{p}"], 1, r"corrupt .*outside the project",
+         [_folder("folder", "../../victim/iterations/0002-w4a4")]),
+    # train
+    Case("train-epochs-0", "trained", ["train", "{p}", "--epochs", "0"], 1, r"epochs and batch size must be"),
+    Case("train-epochs-negative", "trained", ["train", "{p}", "--epochs", "-5"], 1, r"must be at least 1 \(got -5"),
+    Case("train-lr-inf", "trained", ["train", "{p}", "--lr", "inf"], 1, r"positive finite number, got inf"),
+    Case("train-lr-nan", "trained", ["train", "{p}", "--lr", "nan"], 1, r"positive finite number, got nan"),
+    Case("train-lr-not-a-number", "trained", ["train", "{p}", "--lr", "abc"], 2, r"invalid float value: 'abc'"),
+    Case("train-batch-0", "trained", ["train", "{p}", "--batch-size", "0"], 1, r"batch size must be at least 1"),
+    Case("train-patience-negative", "trained", ["train", "{p}", "--patience", "-1"], 1, r"patience must be"),
+    Case("train-quantized-iteration", "quantized", ["train", "{p}", "--epochs", "1"], 1,
+         r"is quantized.*foldwise quantize .*--qat"),
+    Case("train-read-only-project", "trained", ["train", "{p}", "--epochs", "1"], 1, r"is read-only", [_read_only]),
+    Case("train-current-folder-deleted", "trained", ["train", "{p}", "--epochs", "1"], 1,
+         r"iteration 0001 .*folder .*is missing", [_remove_in_project(FIRST)]),
+    Case("train-folder-outside-project", "trained", ["train", "{p}", "--epochs", "1"], 1, r"outside the project",
+         [_folder("folder", "../../victim/iterations/0001-trained-2ep")]),
+    Case("train-locked", "trained", ["train", "{p}", "--epochs", "1"], 1, r"is open in another Foldwise instance"),
+    # import
+    Case("import-missing-file", "trained", ["import", "{p}", "{w}/nofile.onnx"], 1, r"does not exist or is not a file"),
+    Case("import-zero-bytes", "trained", ["import", "{p}", "{w}/z.onnx"], 1, r"not a readable ONNX file",
+         [_write("z.onnx", b"")]),
+    Case("import-random-bytes", "trained", ["import", "{p}", "{w}/r.onnx"], 1, r"not a readable ONNX file",
+         [_write("r.onnx", RANDOM)]),
+    Case("import-text-as-pt", "trained", ["import", "{p}", "{w}/r.pt"], 1, r"could not be read",
+         [_write("r.pt", b"hello\n")]),
+    Case("import-a-folder", "trained", ["import", "{p}", "{w}"], 1, r"does not exist or is not a file"),
+    Case("import-state-dict-without-arch", "empty", ["import", "{p}", "{w}/sd.pt"], 1, r"state dict",
+         [_state_dict("sd.pt")]),
+    Case("import-state-dict-unknown-arch", "trained", ["import", "{p}", "{w}/sd.pt", "--arch", "nope"], 1,
+         r"unknown network 'nope'", [_state_dict("sd.pt")]),
+    # prune
+    Case("prune-unknown-layer", "trained", ["prune", "{p}", "--remove", "nope"], 1, r"no layer named 'nope'"),
+    Case("prune-ratio-above-1", "trained", ["prune", "{p}", "--channels", "1.5"], 1, r"between 0 and 1.*got 1.5"),
+    Case("prune-ratio-negative", "trained", ["prune", "{p}", "--channels", "-0.1"], 1, r"between 0 and 1.*got -0.1"),
+    Case("prune-nothing-asked", "trained", ["prune", "{p}"], 1, r"say what to prune"),
+    Case("prune-quantized", "quantized", ["prune", "{p}", "--channels", "0.5"], 1, r"is quantized"),
+    Case("prune-unknown-iteration", "trained", ["prune", "{p}", "--channels", "0.5", "--iteration", "0099"], 1,
+         r"no iteration '0099'"),
+    Case("prune-steps-0", "trained", ["prune", "{p}", "--channels", "0.5", "--steps", "0"], 1, r"steps must be"),
+    Case("prune-finetune-negative", "trained", ["prune", "{p}", "--channels", "0.5", "--finetune", "-1"], 1,
+         r"cannot be negative"),
+    Case("prune-layer-ratio-not-a-number", "trained", ["prune", "{p}", "--layer-ratio", "conv1=abc"], 1,
+         r"'abc' is not a number"),
+    Case("prune-no-network-yet", "empty", ["prune", "{p}", "--channels", "0.5"], 1, r"has no network to prune yet"),
+    # quantize
+    Case("quantize-weights-0", "trained", ["quantize", "{p}", "--weights", "0"], 1, r"bit width must be from 1 to 8"),
+    Case("quantize-weights-99", "trained", ["quantize", "{p}", "--weights", "99"], 1, r"must be from 1 to 8, got 99"),
+    Case("quantize-acts-not-a-number", "trained", ["quantize", "{p}", "--acts", "abc"], 2, r"invalid int value"),
+    Case("quantize-calib-0", "trained", ["quantize", "{p}", "--calib", "0"], 1, r"at least 1 image"),
+    Case("quantize-per-layer-missing", "trained", ["quantize", "{p}", "--per-layer", "{w}/none.json"], 1,
+         r"per-layer file not found"),
+    Case("quantize-per-layer-bad-json", "trained", ["quantize", "{p}", "--per-layer", "{w}/b.json"], 1,
+         r"is not valid JSON", [_write("b.json", b"{")]),
+    Case("quantize-per-layer-bad-keys", "trained", ["quantize", "{p}", "--per-layer", "{w}/b.json"], 1,
+         r"unknown override keys", [_write("b.json", b'{"conv1": {"weights": 4}}')]),
+    Case("quantize-no-network-yet", "empty", ["quantize", "{p}"], 1, r"has no network to quantize yet"),
+    Case("quantize-qat-negative", "trained", ["quantize", "{p}", "--qat", "-1"], 1, r"QAT needs at least 1 epoch"),
+    Case("quantize-already-quantized", "quantized", ["quantize", "{p}", "--weights", "4"], 1, r"already quantized"),
+    # export
+    Case("export-to-a-folder", "quantized", ["export", "{p}", "--qonnx", "{w}"], 1, r"is a folder: give a file name"),
+    Case("export-float-iteration", "trained", ["export", "{p}", "--qonnx", "{w}/o.onnx"], 1, r"is not quantized"),
+    Case("export-missing-parent-folder", "quantized", ["export", "{p}", "--qonnx", "{w}/no/dir/o.onnx"], 1,
+         r"does not exist"),
+    Case("export-images-0", "quantized", ["export", "{p}", "--qonnx", "{w}/o.onnx", "--images", "0"], 1,
+         r"at least one image"),
+    # estimate
+    Case("estimate-random-bytes", None, ["estimate", "{w}/r.onnx"], 1, r"r.onnx is not a readable ONNX model",
+         [_write("r.onnx", RANDOM)]),
+    Case("estimate-zero-bytes", None, ["estimate", "{w}/z.onnx"], 1, r"z.onnx is empty", [_write("z.onnx", b"")]),
+    Case("estimate-missing-file", None, ["estimate", "{w}/none.onnx"], 1, r"neither a QONNX file nor a Foldwise"),
+    Case("estimate-float-iteration", "trained", ["estimate", "{p}"], 1, r"is not quantized, so FINN cannot build it"),
+    Case("estimate-unknown-board", "quantized", ["estimate", "{p}", "--board", "ZCU999"], 2, r"invalid choice"),
+    Case("estimate-clock-0", "quantized", ["estimate", "{p}", "--clock-mhz", "0"], 1, r"out of range"),
+    Case("estimate-clock-negative", "quantized", ["estimate", "{p}", "--clock-mhz", "-100"], 1, r"out of range"),
+    Case("estimate-folding-missing", "quantized", ["estimate", "{p}", "--folding", "{w}/none.json"], 1,
+         r"folding config not found"),
+    Case("estimate-folding-bad-json", "quantized", ["estimate", "{p}", "--folding", "{w}/f.json"], 1,
+         r"is not valid JSON", [_write("f.json", b"[")]),
+    Case("estimate-target-fps-negative", "quantized", ["estimate", "{p}", "--target-fps", "-1"], 1,
+         r"target FPS must be positive"),
+    # autofit
+    Case("autofit-budget-above-1", "quantized", ["autofit", "{p}", "--budget-lut", "2"], 1, r"LUT budget must be"),
+    Case("autofit-budget-0", "quantized", ["autofit", "{p}", "--budget-lut", "0"], 1, r"LUT budget must be"),
+    Case("autofit-float-iteration", "trained", ["autofit", "{p}"], 1, r"is not quantized"),
+    Case("autofit-min-bits-0", "quantized", ["autofit", "{p}", "--bits", "--min-bits", "0"], 1, r"min.bits must be"),
+    # build
+    Case("build-bad-remote-spec", "quantized", ["build", "{p}", "--remote", "@@:x"], 1, r"expected user@host"),
+    Case("build-connect-timeout-0", "quantized",
+         ["build", "{p}", "--remote", "u@127.0.0.1:1", "--connect-timeout", "0"], 2, r"connect.timeout.*positive"),
+    Case("build-connect-timeout-negative", "quantized",
+         ["build", "{p}", "--remote", "u@127.0.0.1:1", "--connect-timeout", "-5"], 2, r"connect.timeout.*positive"),
+    Case("build-ask-password-without-terminal", "quantized",
+         ["build", "{p}", "--remote", "u@127.0.0.1:1", "--ask-password"], 1, r"needs a terminal"),
+    Case("build-resume-without-build", "quantized", ["build", "{p}", "--start-step", "step_tidy_up"], 1,
+         r"to resume"),
+    Case("build-bitfile-without-vivado", "quantized", ["build", "{p}", "--outputs", "bitfile"], 1, r"needs vivado"),
+]
+
+
+def snapshot(folder: Path) -> dict[str, str] | None:
+    """Every file's sha256 (the lock file's holder line is the one thing a refused command may write)."""
+    if not folder.exists():
+        return None
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != LOCK_NAME}
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory, _trained_lenet_template: Path) -> dict[str, Path]:
+    """An example project with no network yet, one trained (2 epochs), and one trained then W4A4-quantized."""
+    root = tmp_path_factory.mktemp("corpus-templates")
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["new", str(root / "empty"), "--example", "lenet-digits"]) == 0
+        shutil.copytree(_trained_lenet_template, root / "trained")
+        shutil.copytree(root / "trained", root / "quantized")
+        assert main(["quantize", str(root / "quantized"), "--weights", "4", "--acts", "4", "--calib", "64"]) == 0
+    return {"empty": root / "empty", "trained": root / "trained", "quantized": root / "quantized"}
+
+
+@contextlib.contextmanager
+def _held_lock(project: Path) -> Iterator[None]:
+    with open(project / LOCK_NAME, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.write("pid 1 on the-other-desk since 2026-12-01T00:00:00+00:00\n")
+        handle.flush()
+        yield
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case: Case, templates: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal: nothing may wait for typing
+    project = tmp_path / "p"
+    if case.project:
+        shutil.copytree(templates[case.project], project)
+    for prep in case.prep:
+        prep(project, tmp_path)
+    before = snapshot(project)
+    argv = [a.format(p=project, w=tmp_path) for a in case.argv]
+    with _held_lock(project) if case.id == "train-locked" else contextlib.nullcontext():
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's own refusals: exit 2 with a usage line
+            code = exc.code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    assert code == case.code, err
+    assert re.search(case.message, err), err
+    assert snapshot(project) == before, "the project changed"
+    siblings = sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".finn"))
+    assert not siblings, f"a refused command left {siblings} beside its input"
+
+
+def test_the_corpus_is_large_and_covers_every_verb() -> None:
+    verbs = {c.argv[0] for c in CASES}
+    assert len(CASES) >= 60
+    assert verbs >= {"new", "info", "train", "import", "prune", "quantize", "export", "estimate", "autofit", "build"}
