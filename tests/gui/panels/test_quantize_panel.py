@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, Qt
 import foldwise.core.quantize.inspect  # noqa: F401 - loaded up front, so the panel binds synchronously
 from foldwise.core.jobs import JobState
 from foldwise.core.project import Project
-from foldwise.core.quantize.config import LayerOverride, QuantConfig
+from foldwise.core.quantize.config import LayerOverride, QuantConfig, QuantizeSpec
 from foldwise.core.quantize.stage import quantize_iteration
 from foldwise.gui import main_window as main_window_module
 from foldwise.gui.main_window import MainWindow
@@ -53,7 +53,7 @@ def window(main_window: MainWindow, qtbot) -> Iterator[MainWindow]:
 def quantized_lenet(trained_lenet: Path) -> Path:
     """trained_lenet with a W8A8 iteration 0002 made by the core stage (current)."""
     with Project.open(trained_lenet) as project:
-        quantize_iteration(project, QuantConfig(calib_images=64))
+        quantize_iteration(project, QuantizeSpec(QuantConfig(calib_images=64)))
     return trained_lenet
 
 

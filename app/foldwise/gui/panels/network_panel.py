@@ -205,7 +205,7 @@ class NetworkPanel(StagePanel):
         )
 
     def start_training(self) -> Job | None:
-        from foldwise.core.training import train_iteration
+        from foldwise.core.training import TrainSpec, train_iteration
 
         if self.project is None:
             return None
@@ -225,8 +225,8 @@ class NetworkPanel(StagePanel):
             accuracy = iteration.metrics["accuracy"]["value"]
             self.services.status(f"{iteration.label}: test accuracy {accuracy:.1%} (measured)")
 
-        return self.run_job(f"{what} {arch}", lambda ctx: train_iteration(project, config, ctx), on_done=done,
-                            on_partial=self._ensure_curves().add_epoch)
+        return self.run_stage(f"{what} {arch}", train_iteration, TrainSpec(config), on_done=done,
+                              on_partial=self._ensure_curves().add_epoch)
 
     def import_dialog(self) -> None:
         if self.project is None:
@@ -239,7 +239,7 @@ class NetworkPanel(StagePanel):
             self.start_import(path)
 
     def start_import(self, path: str, arch: str | None = None) -> Job | None:
-        from foldwise.core.importing import import_iteration
+        from foldwise.core.importing import ImportSpec, import_iteration
 
         if self.project is None:
             return None
@@ -249,7 +249,7 @@ class NetworkPanel(StagePanel):
         def done(iteration: Any) -> None:
             self.services.undo.push(CommitIteration(project, iteration.id, previous, f"Import ({iteration.label})"))
 
-        return self.run_job(f"Import {path}", lambda ctx: import_iteration(project, path, arch, ctx), on_done=done)
+        return self.run_stage(f"Import {path}", import_iteration, ImportSpec(path, arch), on_done=done)
 
     def open_in_netron(self) -> Job | None:
         from foldwise.core.netron_view import NetronServer, onnx_for_viewing

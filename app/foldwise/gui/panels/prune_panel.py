@@ -3,6 +3,7 @@ and after, and scan each layer's sensitivity. Every prune is a job that ends in 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt
@@ -26,8 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from foldwise.core.errors import InputError
-from foldwise.core.jobs import Job, JobContext
-from foldwise.core.prune.config import CRITERIA, PruneSpec, QuantizedIterationError
+from foldwise.core.jobs import Job
+from foldwise.core.prune.config import CRITERIA, PruneSpec, QuantizedIterationError, ScanSpec
+from foldwise.core.prune.stage import prune_iteration, scan_iteration
 from foldwise.gui.panels.base import AppServices, StagePanel
 from foldwise.gui.undo import CommitIteration, SetCurrentIteration
 from foldwise.gui.widgets.figures import FigureStrip
@@ -36,18 +38,6 @@ from foldwise.gui.widgets.layer_table import LayerTable
 
 FIGURES = ["params", "macs", "weight_mb", "accuracy"]
 HINT = "Select layers in the table or graph (Ctrl/Shift for several)."
-
-
-def _prune_job(ctx: JobContext, project: Any, spec: PruneSpec, iteration_id: str) -> Any:
-    from foldwise.core.prune.stage import prune_iteration
-
-    return prune_iteration(project, spec, ctx, iteration=iteration_id)
-
-
-def _scan_job(ctx: JobContext, project: Any, iteration_id: str, criterion: str, max_images: int) -> Any:
-    from foldwise.core.prune.stage import scan_iteration
-
-    return scan_iteration(project, ctx, iteration=iteration_id, criterion=criterion, max_images=max_images)
 
 
 class SensitivityPlot(QWidget):
@@ -442,7 +432,7 @@ class PrunePanel(StagePanel):
         if target is None or self.busy:
             return None
         try:
-            spec = make_spec()
+            spec = replace(make_spec(), iteration=target.id)
         except InputError as exc:
             self.services.error("Cannot prune", exc)
             return None
@@ -455,8 +445,7 @@ class PrunePanel(StagePanel):
             after = iteration.metrics["accuracy"]["value"]
             self.services.status(f"{iteration.label}: test accuracy {before:.1%} → {after:.1%} (measured)")
 
-        return self.run_job(f"Prune {target.label}: {spec.default_name()}",
-                            lambda ctx: _prune_job(ctx, project, spec, target.id), on_done=done)
+        return self.run_stage(f"Prune {target.label}: {spec.default_name()}", prune_iteration, spec, on_done=done)
 
     def start_scan(self) -> Job | None:
         target = self._target()
@@ -464,16 +453,15 @@ class PrunePanel(StagePanel):
             return None
         plot = self._ensure_plot()
         plot.clear()
-        project, criterion, images = self.project, self.criterion.currentData(), self.scan_images.value()
+        spec = ScanSpec(target.id, self.criterion.currentData(), max_images=self.scan_images.value())
 
         def done(result: Any) -> None:
             self._scan = result
             plot.set_result(result)
             self.services.status(f"Sensitivity scan done: baseline {result.baseline:.1%} on {result.images} images")
 
-        return self.run_job(f"Sensitivity scan of {target.label}",
-                            lambda ctx: _scan_job(ctx, project, target.id, criterion, images), on_done=done,
-                            on_partial=plot.add_point)
+        return self.run_stage(f"Sensitivity scan of {target.label}", scan_iteration, spec, on_done=done,
+                              on_partial=plot.add_point)
 
     def show_job_error(self, job: Job) -> None:
         if isinstance(job.error, QuantizedIterationError):

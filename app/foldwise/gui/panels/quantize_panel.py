@@ -400,7 +400,7 @@ class QuantizePanel(StagePanel):
 
         if not self.ensure_core() or self.project is None or self.busy:
             return None
-        project, current, config = self.project, self.project.current, self._config_copy()
+        current, config = self.project.current, self._config_copy()
         if current is None or qi.is_quantized(current):
             self.services.error("Cannot preview", InputError("preview works on a float iteration"))
             return None
@@ -412,12 +412,13 @@ class QuantizePanel(StagePanel):
             accuracy = inspection.validation["compare"]["quantized"]["accuracy"]["value"]
             self.services.status(f"Preview of {current.label}: {accuracy:.1%} quantized (measured, not saved)")
 
-        return self.run_job(f"Preview calibration of {current.label}",
-                            lambda ctx: qi.preview(project, config, ctx, current), on_done=done)
+        return self.run_stage(f"Preview calibration of {current.label}", qi.preview, qi.PreviewSpec(config, current.id),
+                              on_done=done)
 
     def start_quantize(self, qat_epochs: int = 0) -> Job | None:
         """PTQ (+ QAT) of the current float iteration, or of a quantized one's float parent; undoable."""
         from foldwise.core.quantize import inspect as qi
+        from foldwise.core.quantize.config import QuantizeSpec
         from foldwise.core.quantize.stage import quantize_iteration
 
         if not self.ensure_core() or self.project is None or self.busy:
@@ -428,40 +429,39 @@ class QuantizePanel(StagePanel):
         if source is None:
             self.services.error("Cannot quantize", InputError("train or import a float network first"))
             return None
-        config = self._config_copy()
+        spec = QuantizeSpec(self._config_copy(), qat_epochs, iteration=source.id)
         if source.id != previous:
-            project.set_current(source.id)  # quantize_iteration works on the current iteration
+            project.set_current(source.id)  # show what is being quantized; back to ``previous`` if it fails
         if qat_epochs:
             self.qat_curves.clear()
             self.tabs.setCurrentWidget(self.qat_tab)
             self.qat_note.setText(f"QAT of {source.label}: {qat_epochs} epoch(s), live (measured).")
         what = f"Quantize {source.label}" + (f" + QAT {qat_epochs}" if qat_epochs else "")
 
-        def done(result: Any) -> None:
-            iteration = project.get(result["iteration"]["id"])
+        def done(iteration: Any) -> None:
             self.services.undo.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
-            acc = result["accuracy"]
-            check = result["qonnx_check"]
-            exact = ("bit-exact" if check["bit_exact"] else
-                     f"QONNX faithful ({check['rounding_ties']} rounding ties)" if check["faithful"] else
+            m = iteration.metrics
+            faithful = m["qonnx_faithful"]
+            exact = ("bit-exact" if m["qonnx_bit_exact"]["value"] else
+                     f"QONNX faithful ({faithful['rounding_ties']} rounding ties)" if faithful["value"] else
                      "QONNX MISMATCH")
-            self.services.status(f"{iteration.label}: {acc['float']:.1%} float → {acc['quantized']:.1%} quantized "
-                                 f"(measured); {result['weight_mb']['value']:.4g} MB (computed); {exact}")
+            self.services.status(f"{iteration.label}: {m['float_accuracy']['value']:.1%} float → "
+                                 f"{m['accuracy']['value']:.1%} quantized (measured); "
+                                 f"{m['weight_mb']['value']:.4g} MB (computed); {exact}")
 
         def failed(_job: Job) -> None:
             if project.current_id != previous:
                 project.set_current(previous)
 
-        return self.run_job(what, lambda ctx: quantize_iteration(project, config, ctx, qat_epochs=qat_epochs),
-                            on_done=done, on_failed=failed,
-                            on_partial=self.qat_curves.add_epoch if qat_epochs else None)
+        return self.run_stage(what, quantize_iteration, spec, on_done=done, on_failed=failed,
+                              on_partial=self.qat_curves.add_epoch if qat_epochs else None)
 
     def start_sensitivity(self) -> Job | None:
         from foldwise.core.quantize import inspect as qi
 
         if not self.ensure_core() or self.project is None or self.busy or self.inspection is None:
             return None
-        project, inspection, images = self.project, self.inspection, self.sensitivity_images.value()
+        inspection, images = self.inspection, self.sensitivity_images.value()
         self.tabs.setCurrentWidget(self.validate_tab)
 
         def done(rows: list[dict[str, Any]]) -> None:
@@ -472,8 +472,8 @@ class QuantizePanel(StagePanel):
             if worst is not None:
                 self.services.status(f"Most sensitive: {worst['layer']} ({worst['drop_points']:+.1f} points, measured)")
 
-        return self.run_job(f"Sensitivity of {inspection.source}",
-                            lambda ctx: qi.sensitivity(project, inspection, ctx, images), on_done=done)
+        return self.run_stage(f"Sensitivity of {inspection.source}", qi.sensitivity,
+                              qi.SensitivitySpec(inspection, images), on_done=done)
 
     def _export_path(self, suffix: str, title: str) -> str | None:
         current = self.project.current
@@ -484,37 +484,34 @@ class QuantizePanel(StagePanel):
     def export_qonnx(self, path: str | None = None) -> Job | None:
         from foldwise.core.quantize.stage import export_iteration
 
-        if not self.ensure_core() or self.project is None or self.busy:
-            return None
-        path = path or self._export_path(".qonnx.onnx", "Export QONNX")
-        if path is None:
-            return None
-        project = self.project
-
-        def done(result: dict[str, Any]) -> None:
-            text, value = qonnx_text(result["check"], Path(result["qonnx"]).name)
-            self.export_label.setText(f"{text}<br><span style='color:#555'>{result['qonnx']} (input UINT8)</span>")
+        def done(result: Any) -> None:
+            text, value = qonnx_text(result.check, Path(result.path).name)
+            self.export_label.setText(f"{text}<br><span style='color:#555'>{result.path} (input UINT8)</span>")
             self.qonnx_card.set_figure({"value": value, "source": "measured"})
 
-        return self.run_job(f"Export QONNX to {path}", lambda ctx: export_iteration(project, path, ctx), on_done=done)
+        return self._start_export("Export QONNX", ".qonnx.onnx", path, export_iteration, done)
 
     def export_qcdq(self, path: str | None = None) -> Job | None:
         from foldwise.core.quantize import inspect as qi
 
-        if not self.ensure_core() or self.project is None or self.busy:
-            return None
-        path = path or self._export_path(".qcdq.onnx", "Export QCDQ ONNX")
-        if path is None:
-            return None
-        project = self.project
-
-        def done(result: dict[str, Any]) -> None:
-            check = result["check"]
+        def done(result: Any) -> None:
+            check = result.check
             agree = check["top1_agreement"]
             colour = "#145a32" if agree == 1.0 else "#9a6700"
             self.export_label.setText(
-                f"<span style='color:{colour}'>QCDQ {Path(result['qcdq']).name}: top-1 agrees with torch on "
+                f"<span style='color:{colour}'>QCDQ {Path(result.path).name}: top-1 agrees with torch on "
                 f"{agree:.1%} of {check['images']} images, max |Δ| {check['max_abs_diff']:.3g}</span> "
-                f"<i>(measured, onnxruntime)</i><br><span style='color:#555'>{result['qcdq']}</span>")
+                f"<i>(measured, onnxruntime)</i><br><span style='color:#555'>{result.path}</span>")
 
-        return self.run_job(f"Export QCDQ to {path}", lambda ctx: qi.export_qcdq(project, path, ctx), on_done=done)
+        return self._start_export("Export QCDQ ONNX", ".qcdq.onnx", path, qi.export_qcdq, done)
+
+    def _start_export(self, what: str, suffix: str, path: str | None, stage: Any, done: Any) -> Job | None:
+        """Export the current quantized iteration to ``path`` (asked for when None) with ``stage``."""
+        from foldwise.core.quantize.config import ExportSpec
+
+        if not self.ensure_core() or self.project is None or self.busy:
+            return None
+        path = path or self._export_path(suffix, what)
+        if path is None:
+            return None
+        return self.run_stage(f"{what} to {path}", stage, ExportSpec(path), on_done=done)
