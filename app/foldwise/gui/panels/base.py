@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from foldwise.core.jobs import Job, JobContext, JobState
 from foldwise.core.project import Project
@@ -81,9 +90,9 @@ class StagePanel(QWidget):
         """The project, its current iteration or its manifest changed: refresh the view."""
 
     # ----------------------------------------------------------------- jobs
-    def add_inline_progress(self, layout: QBoxLayout,
+    def add_inline_progress(self, layout: QBoxLayout | QFormLayout,
                             tooltip: str = "Stop the running job; the project is left as it was") -> QHBoxLayout:
-        """Add the standard progress bar and Cancel button (hidden until a job runs) to ``layout``."""
+        """Add the standard progress bar and Cancel button (hidden until a job runs) to ``layout`` (as a row)."""
         bar = QProgressBar()
         bar.setRange(0, 1000)
         button = QPushButton("Cancel")
@@ -92,7 +101,10 @@ class StagePanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(bar, 1)
         row.addWidget(button)
-        layout.addLayout(row)
+        if isinstance(layout, QFormLayout):
+            layout.addRow(row)
+        else:
+            layout.addLayout(row)
         self.use_inline_progress(bar, button)
         return row
 

@@ -76,6 +76,7 @@ class NetworkPanel(StagePanel):
         buttons.addWidget(self.import_button)
         form.addRow(buttons)
         form.addRow(self.netron_button)
+        self.add_inline_progress(form, "Stop training or importing; the project is left as it was")
 
         self.table = LayerTable()
         self.graph = LayerGraphView()
