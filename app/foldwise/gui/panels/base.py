@@ -56,6 +56,13 @@ class StagePanel(QWidget):
     panel :attr:`busy` (calling :meth:`set_busy`, where subclasses enable or disable their buttons), routes
     progress to the inline bar of :meth:`add_inline_progress`, and when the job ends calls ``on_done(result)``,
     or ``on_failed(job)`` and then shows the error dialog chosen by the exception's type (none for a cancel).
+    A panel's whole job wiring is then, e.g.::
+
+        def start_probe(self) -> Job | None:
+            if self.busy or self.project is None:  # one job at a time is the panel's choice, not enforced
+                return None
+            return self.run_stage("Probe the board", probe_board, ProbeSpec(host), on_done=self._show_probe,
+                                  on_log=self.log_view.append)
     """
 
     title = "Stage"
