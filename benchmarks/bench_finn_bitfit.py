@@ -20,7 +20,7 @@ def main() -> None:
     from bench_prune_remove_layers import FINETUNE_EPOCHS, REMOVE, defect_splits, project_with, trained_defectnet
     from foldwise.core.finn.bitfit import autofit_bits
     from foldwise.core.prune.stage import PruneSpec, prune_iteration
-    from foldwise.core.quantize import QuantConfig
+    from foldwise.core.quantize import QuantConfig, QuantizeSpec
     from foldwise.core.quantize.stage import quantize_iteration
 
     splits = defect_splits()
@@ -29,7 +29,7 @@ def main() -> None:
         project = project_with(model, Path(tmp) / "project")
         with project:
             prune_iteration(project, PruneSpec(remove=REMOVE, finetune_epochs=FINETUNE_EPOCHS), splits=splits)
-            quantize_iteration(project, QuantConfig(weight_bits=4, act_bits=4, calib_images=256))
+            quantize_iteration(project, QuantizeSpec(QuantConfig(weight_bits=4, act_bits=4, calib_images=256)))
             start = time.perf_counter()
             result = autofit_bits(project, max_loss_points=1.0)
             seconds = time.perf_counter() - start

@@ -27,11 +27,11 @@ def _trained_lenet_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A lenet-digits project with one quickly trained iteration (made once per session)."""
     from foldwise.core.examples import create_from_example
     from foldwise.core.networks.train import TrainConfig
-    from foldwise.core.training import train_iteration
+    from foldwise.core.training import TrainSpec, train_iteration
 
     path = tmp_path_factory.mktemp("templates") / "lenet"
     with create_from_example(path, "lenet-digits") as project:
-        train_iteration(project, TrainConfig(epochs=3, patience=None))
+        train_iteration(project, TrainSpec(TrainConfig(epochs=3, patience=None)))
     return path
 
 

@@ -10,7 +10,7 @@ from foldwise.core.jobs import JobContext
 from foldwise.core.networks.store import load_model
 from foldwise.core.networks.train import TrainConfig
 from foldwise.core.project import Project
-from foldwise.core.training import MODEL_FILE, load_network, read_summary, train_iteration
+from foldwise.core.training import MODEL_FILE, TrainSpec, load_network, read_summary, train_iteration
 
 
 def test_training_makes_an_iteration_with_labelled_figures(trained_lenet: Path) -> None:
@@ -33,7 +33,8 @@ def test_training_makes_an_iteration_with_labelled_figures(trained_lenet: Path) 
 def test_fine_tuning_links_the_parent(trained_lenet: Path) -> None:
     epochs: list[int] = []
     with Project.open(trained_lenet) as project:
-        it = train_iteration(project, TrainConfig(epochs=1), on_epoch=lambda r: epochs.append(r.epoch))
+        it = train_iteration(project, TrainSpec(TrainConfig(epochs=1)),
+                             JobContext(on_partial=lambda r: epochs.append(r.epoch)))
         assert it.kind == "fine-tuned" and it.parent == "0001"
         assert epochs == [1]
         assert project.current_id == it.id
@@ -45,7 +46,7 @@ def test_cancel_leaves_the_project_unchanged(trained_lenet: Path) -> None:
     with Project.open(trained_lenet) as project:
         before = (trained_lenet / "manifest.json").read_text()
         with pytest.raises(Cancelled):
-            train_iteration(project, TrainConfig(epochs=5), ctx)
+            train_iteration(project, TrainSpec(TrainConfig(epochs=5)), ctx)
         assert [i.id for i in project.iterations] == ["0001"]
     assert (trained_lenet / "manifest.json").read_text() == before
     assert sorted(p.name for p in (trained_lenet / "iterations").iterdir()) == ["0001-trained-3ep"]

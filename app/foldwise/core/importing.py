@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +33,22 @@ def check_file(project: Project, path: str | os.PathLike[str], arch: str | None 
     return check_importable(path, arch=arch, spec=_project_spec(project, arch))
 
 
-def import_iteration(
-    project: Project,
-    path: str | os.PathLike[str],
-    arch: str | None = None,
-    ctx: JobContext | None = None,
-) -> Iteration:
-    """Import ``path`` as a new iteration; its test accuracy is measured when the project's data fits it."""
+@dataclass
+class ImportSpec:
+    """The network file to import and, for a bare state dict, the zoo ``arch`` it belongs to."""
+
+    path: str | os.PathLike[str]
+    arch: str | None = None
+
+
+def import_iteration(project: Project, spec: ImportSpec, ctx: JobContext | None = None) -> Iteration:
+    """Import ``spec.path`` as a new iteration; its test accuracy is measured when the project's data fits it."""
     from foldwise.core.networks.importers import import_network
     from foldwise.core.networks.summary import summarize
     from foldwise.core.networks.train import evaluate
 
     ctx = ctx or null_context()
-    source = Path(path)
+    source, arch = Path(spec.path), spec.arch
     if not source.is_file():
         raise InputError(f"{source} does not exist or is not a file")
     ctx.progress(0.05, f"reading {source.name}")

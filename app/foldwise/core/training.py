@@ -8,15 +8,17 @@ project's settings (``settings.network.arch``), trained on ``settings.dataset``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from foldwise.core.atomic import atomic_write_json
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, Project, figure
+
+if TYPE_CHECKING:
+    from foldwise.core.networks.train import TrainConfig
 
 MODEL_FILE = "model.pt"
 SUMMARY_FILE = "summary.json"
@@ -118,16 +120,19 @@ def read_summary(iteration: Iteration) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def train_iteration(
-    project: Project,
-    config: Any = None,
-    ctx: JobContext | None = None,
-    on_epoch: Callable[[Any], None] | None = None,
-    name: str | None = None,
-) -> Iteration:
+@dataclass
+class TrainSpec:
+    """What to train: the settings (None: the arch's recommended ones with the project's ``settings.train``)
+    and the new iteration's name (None: ``trained-<n>ep`` or ``finetuned-<n>ep``)."""
+
+    config: TrainConfig | None = None
+    name: str | None = None
+
+
+def train_iteration(project: Project, spec: TrainSpec, ctx: JobContext | None = None) -> Iteration:
     """Train (or fine-tune) the current network and store the result as a new iteration.
 
-    Each epoch's record goes to ``on_epoch`` if given, else to ``ctx.partial`` (the GUI's live curves).
+    Each epoch's record goes to ``ctx.partial`` (the GUI's live curves, the CLI's epoch lines).
     """
     from foldwise.core.networks.summary import summarize
     from foldwise.core.networks.train import evaluate, recommended_config, train
@@ -135,13 +140,14 @@ def train_iteration(
     ctx = ctx or null_context()
     ctx.progress(0.0, "loading the network")
     network = load_network(project)
-    config = config or recommended_config(network.arch, **project.settings.get("train", {}))
+    config = spec.config or recommended_config(network.arch, **project.settings.get("train", {}))
+    name = spec.name
     ctx.progress(0.01, "preparing data")
     splits = load_splits(project, ctx.sub(0.01, 0.15), network.spec)
     ctx.check_cancelled()
     ctx.progress(0.15, "training")
     result = train(
-        network.model, splits.train, splits.val, config, ctx.sub(0.15, 0.95), on_epoch or ctx.partial, network.spec
+        network.model, splits.train, splits.val, config, ctx.sub(0.15, 0.95), ctx.partial, network.spec
     )
     ctx.progress(0.95, "testing")
     test = evaluate(result.model, splits.test, spec=network.spec, ctx=ctx.sub(0.95, 0.99))

@@ -52,11 +52,11 @@ def grab_all(window: MainWindow, out_dir: Path) -> list[Path]:
 def prepare_example(path: Path, epochs: int = 4) -> None:
     """A defect-demo project with a briefly trained DefectNet, so the panels have something to show."""
     from foldwise.core.networks.train import TrainConfig
-    from foldwise.core.training import train_iteration
+    from foldwise.core.training import TrainSpec, train_iteration
 
     with create_from_example(path, "defect-demo") as project:
         print(f"training DefectNet for {epochs} epochs for the screenshots…", file=sys.stderr)
-        train_iteration(project, TrainConfig(epochs=epochs, patience=None))
+        train_iteration(project, TrainSpec(TrainConfig(epochs=epochs, patience=None)))
 
 
 def main(argv: list[str]) -> int:

@@ -20,11 +20,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from foldwise.core.quantize.config import ExportSpec
     from foldwise.core.quantize.export import check_verdict
     from foldwise.core.quantize.stage import export_iteration
 
     with Project.open(args.path, read_only=True) as project:
-        result = export_iteration(project, args.qonnx, console_context(args), images=args.images)
-    check = result["check"]
-    emit(result, args, text=f"{result['qonnx']}: {check_verdict(check)}")
-    return 1 if args.strict and not check["faithful"] else 0
+        result = export_iteration(project, ExportSpec(args.qonnx, args.images), console_context(args))
+    emit(result.to_dict(), args, text=f"{result.path}: {check_verdict(result.check)}")
+    return 1 if args.strict and not result.check["faithful"] else 0

@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from foldwise.core.importing import check_file, import_iteration
+    from foldwise.core.importing import ImportSpec, check_file, import_iteration
 
     if args.check:
         project = Project.open(args.path, read_only=True)
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
         emit(report.to_dict(), args, text=report.message())
         return 0 if report.ok else 1
     with Project.open(args.path) as project:
-        iteration = import_iteration(project, args.file, args.arch, console_context(args))
+        iteration = import_iteration(project, ImportSpec(args.file, args.arch), console_context(args))
         if "accuracy" not in iteration.metrics and not args.json:
             print("note: no test accuracy (the project's data set does not fit this network)")
         emit({"iteration": iteration.to_dict()}, args, text=f"imported as {iteration.label}")

@@ -64,19 +64,19 @@ def _layer_ratios(values: list[str] | None) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from foldwise.core.prune.stage import PruneSpec, plain, prune_iteration, scan_iteration
+    from foldwise.core.prune.stage import PruneSpec, plain, prune_iteration
 
     if args.scan:
-        return _scan(args, scan_iteration)
+        return _scan(args)
     remove, layer_ratios = _names(args.remove), _layer_ratios(args.layer_ratio)
     if not remove and args.channels is None and not layer_ratios:
         raise InputError("say what to prune: --remove LAYER[,LAYER...] or --channels RATIO (or --scan)")
     spec = PruneSpec(remove=remove, ratio=args.channels, layer_ratios=layer_ratios, criterion=args.criterion,
                      global_ranking=args.global_ranking, protect_input=not args.no_protect_input,
                      protected=_names(args.protect), steps=args.steps, round_to=args.round_to,
-                     finetune_epochs=args.finetune, finetune_lr=args.lr)
+                     finetune_epochs=args.finetune, finetune_lr=args.lr, iteration=args.iteration, name=args.name)
     with Project.open(args.path) as project:
-        iteration = prune_iteration(project, spec, console_context(args), iteration=args.iteration, name=args.name)
+        iteration = prune_iteration(project, spec, console_context(args))
         change = iteration.change
         before, after = plain(change["before"]), plain(change["after"])
         widths = (change.get("channels") or {}).get("widths", {})
@@ -121,7 +121,9 @@ def _text(label: str, result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _scan(args: argparse.Namespace, scan_iteration: Any) -> int:
+def _scan(args: argparse.Namespace) -> int:
+    from foldwise.core.prune.stage import ScanSpec, scan_iteration
+
     ratios = None
     if args.ratios:
         try:
@@ -129,8 +131,8 @@ def _scan(args: argparse.Namespace, scan_iteration: Any) -> int:
         except ValueError:
             raise InputError(f"--ratios takes numbers separated by commas, got {args.ratios!r}") from None
     with Project.open(args.path) as project:
-        result = scan_iteration(project, console_context(args), iteration=args.iteration, criterion=args.criterion,
-                                ratios=ratios, max_images=args.max_images)
+        spec = ScanSpec(args.iteration, args.criterion, ratios, args.max_images)
+        result = scan_iteration(project, spec, console_context(args))
         data = {**result.to_dict(), "tolerated_2pt": result.tolerated(0.02)}
         header = f"{'layer':<28} {'channels':>8} " + " ".join(f"{r:>6.0%}" for r in result.ratios)
         lines = [f"baseline accuracy {result.baseline:.2%} on {result.images} validation images (measured)", header]

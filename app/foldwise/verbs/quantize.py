@@ -27,9 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from foldwise.core.quantize.config import QuantConfig, load_layer_overrides
+    from foldwise.core.quantize.config import QuantConfig, QuantizeSpec, load_layer_overrides
     from foldwise.core.quantize.export import check_verdict
-    from foldwise.core.quantize.stage import quantize_iteration
+    from foldwise.core.quantize.stage import quantize_iteration, quantize_report
 
     config = QuantConfig(
         weight_bits=args.weights, act_bits=args.acts, calib_images=args.calib,
@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         layers=load_layer_overrides(args.per_layer) if args.per_layer else {},
     )
     with Project.open(args.path) as project:
-        result = quantize_iteration(project, config, console_context(args), qat_epochs=args.qat, name=args.name)
+        iteration = quantize_iteration(project, QuantizeSpec(config, args.qat, args.name), console_context(args))
+        result = quantize_report(iteration)
     acc = result["accuracy"]
     check = result["qonnx_check"]
     text = (f"{result['iteration']['id']} {result['iteration']['name']}: accuracy {acc['float']:.2%} float → "

@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from foldwise.core.networks.train import recommended_config
-    from foldwise.core.training import train_iteration
+    from foldwise.core.training import TrainSpec, train_iteration
 
     overrides = {
         key: value
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         arch = project.settings.get("network", {}).get("arch")
         config = recommended_config(arch, **{**project.settings.get("train", {}), **overrides})
         ctx = console_context(args)
-        iteration = train_iteration(project, config, ctx, name=args.name)
+        iteration = train_iteration(project, TrainSpec(config, args.name), ctx)
         result = {"iteration": iteration.to_dict(), "path": str(iteration.folder)}
         accuracy = iteration.metrics["accuracy"]["value"]
         emit(result, args, text=f"{iteration.label}: test accuracy {accuracy:.2%} (measured)")

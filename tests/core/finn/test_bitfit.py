@@ -11,7 +11,7 @@ from foldwise.cli import main
 from foldwise.core.errors import InputError
 from foldwise.core.finn.bitfit import autofit_bits
 from foldwise.core.project import Project
-from foldwise.core.quantize import QuantConfig
+from foldwise.core.quantize import QuantConfig, QuantizeSpec
 from foldwise.core.quantize.config import load_layer_overrides
 from foldwise.core.quantize.stage import quantize_iteration
 
@@ -21,7 +21,7 @@ LAYERS = ["features.conv1", "features.conv2", "classifier.fc1", "classifier.fc2"
 @pytest.fixture
 def quantized_lenet(trained_lenet: Path) -> Path:
     with Project.open(trained_lenet) as project:
-        quantize_iteration(project, QuantConfig(weight_bits=4, act_bits=4, calib_images=64))
+        quantize_iteration(project, QuantizeSpec(QuantConfig(weight_bits=4, act_bits=4, calib_images=64)))
     return trained_lenet
 
 

@@ -9,6 +9,7 @@ from foldwise.core.project import Project
 from foldwise.core.prune.stage import (
     PruneSpec,
     QuantizedIterationError,
+    ScanSpec,
     prune_iteration,
     read_scan,
     scan_iteration,
@@ -55,7 +56,7 @@ def test_channel_pruning_iteration_records_widths(project):
 def test_a_quantized_iteration_names_its_float_parent(project):
     before = folders(project)
     with pytest.raises(QuantizedIterationError) as err:
-        prune_iteration(project, PruneSpec(ratio=0.5), iteration="0002", splits=digits_splits())
+        prune_iteration(project, PruneSpec(ratio=0.5, iteration="0002"), splits=digits_splits())
     assert err.value.float_parent == "0001"
     assert "0002 int8 is quantized" in str(err.value) and "0001 trained-4ep" in str(err.value)
     assert folders(project) == before and len(project.iterations) == 2
@@ -89,13 +90,13 @@ def test_cancel_leaves_the_project_unchanged(project):
     ctx = JobContext()
     ctx.cancel()
     with pytest.raises(Cancelled):
-        prune_iteration(project, PruneSpec(ratio=0.5), ctx=ctx, splits=digits_splits())
+        prune_iteration(project, PruneSpec(ratio=0.5), ctx, splits=digits_splits())
     assert len(project.iterations) == 2 and not any(p.startswith(".draft") for p in folders(project))
 
 
 def test_scan_is_kept_in_the_cache(project):
-    result = scan_iteration(project, ratios=[0.5], max_images=50, splits=digits_splits())
+    result = scan_iteration(project, ScanSpec(ratios=[0.5], max_images=50), splits=digits_splits())
     again = read_scan(project, project.current)
     assert again is not None and again.curves == result.curves and again.ratios == [0.5]
     with pytest.raises(QuantizedIterationError):
-        scan_iteration(project, iteration="0002", splits=digits_splits())
+        scan_iteration(project, ScanSpec(iteration="0002"), splits=digits_splits())

@@ -257,13 +257,13 @@ def test_project_iteration_builds_are_kept_per_iteration(qtbot, panel: BuildPane
 
 def test_bit_width_autofit_loads_its_bits_into_quantize(qtbot, finn_worker, trained_lenet: Path) -> None:  # noqa: F811
     from foldwise.core.project import Project
-    from foldwise.core.quantize import QuantConfig
+    from foldwise.core.quantize import QuantConfig, QuantizeSpec
     from foldwise.core.quantize.stage import quantize_iteration
     from foldwise.gui.app import make_settings
     from foldwise.gui.main_window import MainWindow
 
     with Project.open(trained_lenet) as project:
-        quantize_iteration(project, QuantConfig(weight_bits=4, act_bits=4, calib_images=64))
+        quantize_iteration(project, QuantizeSpec(QuantConfig(weight_bits=4, act_bits=4, calib_images=64)))
     window = MainWindow(make_settings(), auto_prepare=False)
     qtbot.addWidget(window)
     window.show()

@@ -44,10 +44,12 @@ def test_train_button_makes_an_undoable_iteration(main_window: MainWindow, train
     panel.epochs.setValue(1)
     qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     job = panel._job
+    assert panel.busy and not panel.train_button.isEnabled() and not panel.progress.isHidden()
     qtbot.waitUntil(lambda: job.is_finished, timeout=60_000)
     assert job.state == JobState.DONE, job.error_message
     project = main_window.project
     qtbot.waitUntil(lambda: main_window.undo_stack.count() == 1, timeout=5000)
+    assert panel.progress.isHidden() and panel.train_button.isEnabled()
     assert project.current.kind == "fine-tuned"
     assert len(panel._curves.records) == 1  # live epoch records reached the plot
     main_window.undo_action.trigger()

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, Qt
 import foldwise.core.quantize.inspect  # noqa: F401 - loaded up front, so the panel binds synchronously
 from foldwise.core.jobs import JobState
 from foldwise.core.project import Project
-from foldwise.core.quantize.config import LayerOverride, QuantConfig
+from foldwise.core.quantize.config import LayerOverride, QuantConfig, QuantizeSpec
 from foldwise.core.quantize.stage import quantize_iteration
 from foldwise.gui import main_window as main_window_module
 from foldwise.gui.main_window import MainWindow
@@ -53,7 +53,7 @@ def window(main_window: MainWindow, qtbot) -> Iterator[MainWindow]:
 def quantized_lenet(trained_lenet: Path) -> Path:
     """trained_lenet with a W8A8 iteration 0002 made by the core stage (current)."""
     with Project.open(trained_lenet) as project:
-        quantize_iteration(project, QuantConfig(calib_images=64))
+        quantize_iteration(project, QuantizeSpec(QuantConfig(calib_images=64)))
     return trained_lenet
 
 
@@ -251,7 +251,7 @@ def test_cancelled_quantize_leaves_the_project_as_it_was(window: MainWindow, qua
     project = window.project
     job = panel.start_quantize()
     assert project.current_id == "0001"  # quantizing starts from the float parent
-    panel.cancel()
+    panel.cancel_job()
     qtbot.waitUntil(lambda: job.is_finished and not panel.busy, timeout=60_000)
     assert job.state == JobState.CANCELLED
     assert project.current_id == "0002" and [it.id for it in project.visible_iterations] == ["0001", "0002"]

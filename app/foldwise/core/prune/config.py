@@ -58,6 +58,8 @@ class PruneSpec:
     round_to: int | None = None
     finetune_epochs: int = 0
     finetune_lr: float | None = None
+    iteration: str | None = None  # the iteration to prune; None: the current one
+    name: str | None = None  # the new iteration's name; None: :meth:`default_name`
 
     def __post_init__(self) -> None:
         self.remove = [n.strip() for n in self.remove if n and n.strip()]
@@ -105,6 +107,18 @@ class PruneSpec:
         if self.finetune_epochs:
             parts.append(f"ft{self.finetune_epochs}")
         return re.sub(r"[^A-Za-z0-9.-]+", "-", "-".join(parts))
+
+
+@dataclass
+class ScanSpec:
+    """A sensitivity scan of ``iteration`` (None: the current one): each of ``layers`` (None: every prunable
+    one) pruned alone at each of ``ratios`` (None: 10-90 %) by ``criterion``, on up to ``max_images`` images."""
+
+    iteration: str | None = None
+    criterion: str = "l1"
+    ratios: list[float] | None = None
+    max_images: int | None = None
+    layers: list[str] | None = None
 
 
 @dataclass

@@ -19,9 +19,16 @@ from foldwise.core.atomic import atomic_write_json
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, Project, figure
-from foldwise.core.prune.config import QUANTIZED_KINDS, PruneSpec, QuantizedIterationError, SensitivityResult
+from foldwise.core.prune.config import (
+    QUANTIZED_KINDS,
+    PruneSpec,
+    QuantizedIterationError,
+    ScanSpec,
+    SensitivityResult,
+)
 
-__all__ = ["PruneSpec", "QuantizedIterationError", "check_prunable", "prune_iteration", "scan_iteration"]
+__all__ = ["PruneSpec", "QuantizedIterationError", "ScanSpec", "check_prunable", "prune_iteration",
+           "scan_iteration"]
 
 PRUNE_FILE = "prune.json"
 SCAN_DIR = "sensitivity"
@@ -72,18 +79,13 @@ def plain(figures: dict[str, Any]) -> dict[str, Any]:
     return {rename.get(k, k): (v.get("value") if isinstance(v, dict) else v) for k, v in figures.items()}
 
 
-def prune_iteration(
-    project: Project,
-    spec: PruneSpec,
-    ctx: JobContext | None = None,
-    iteration: Iteration | str | None = None,
-    name: str | None = None,
-    splits: Any = None,
-) -> Iteration:
-    """Prune ``iteration`` (default: current) as ``spec`` says and store the result as a new iteration.
+def prune_iteration(project: Project, spec: PruneSpec, ctx: JobContext | None = None, *,
+                    splits: Any = None) -> Iteration:
+    """Prune ``spec.iteration`` (default: current) as ``spec`` says and store the result as a new iteration.
 
     Checks everything it can before touching data (InputError, project unchanged): a quantized iteration,
-    unknown layer names, ratios outside (0, 1), layers that cannot be removed or rewired.
+    unknown layer names, ratios outside (0, 1), layers that cannot be removed or rewired. ``splits`` are
+    data already loaded (tests and benchmarks reuse them), instead of the project's.
     """
     from foldwise.core.networks.summary import summarize
     from foldwise.core.networks.train import TrainConfig, evaluate, train
@@ -92,9 +94,7 @@ def prune_iteration(
     from foldwise.core.prune.remove_layers import remove_layers
 
     ctx = ctx or null_context()
-    if isinstance(iteration, str):
-        iteration = project.get(iteration)
-    parent = check_prunable(project, iteration or project.current)
+    parent = check_prunable(project, project.get(spec.iteration) if spec.iteration else project.current)
     ctx.progress(0.0, f"loading {parent.label}")
     network = training.load_network(project, parent)
     found = quant_layers(network.model)
@@ -175,7 +175,7 @@ def prune_iteration(
         "pruned_accuracy": figure(round(pruned_test.accuracy, 6), "measured", split="test",
                                   note="after pruning, before fine-tuning"),
     }
-    with project.new_iteration("pruned", name or spec.default_name(), parent=parent, change=change) as draft:
+    with project.new_iteration("pruned", spec.name or spec.default_name(), parent=parent, change=change) as draft:
         training.write_network_files(draft.folder, network, model, summary)
         atomic_write_json(draft.folder / PRUNE_FILE, change)
         if history:
@@ -217,25 +217,15 @@ def read_scan(project: Project, iteration: Iteration, criterion: str = "l1") -> 
         return None
 
 
-def scan_iteration(
-    project: Project,
-    ctx: JobContext | None = None,
-    iteration: Iteration | str | None = None,
-    criterion: str = "l1",
-    ratios: Any = None,
-    max_images: int | None = None,
-    layers: list[str] | None = None,
-    splits: Any = None,
-) -> Any:
-    """Sensitivity scan of ``iteration`` (default: current) on the validation split; the result is also
+def scan_iteration(project: Project, spec: ScanSpec, ctx: JobContext | None = None, *,
+                   splits: Any = None) -> SensitivityResult:
+    """Sensitivity scan of ``spec.iteration`` (default: current) on the validation split; the result is also
     written to the project cache (``cache/sensitivity/<id>-<criterion>.json``) for the panel to show later."""
     from foldwise.core.prune._model import quant_layers
     from foldwise.core.prune.sensitivity import DEFAULT_MAX_IMAGES, DEFAULT_RATIOS, sensitivity_scan
 
     ctx = ctx or null_context()
-    if isinstance(iteration, str):
-        iteration = project.get(iteration)
-    target = check_prunable(project, iteration or project.current)
+    target = check_prunable(project, project.get(spec.iteration) if spec.iteration else project.current)
     network = training.load_network(project, target)
     found = quant_layers(network.model)
     if found:
@@ -243,9 +233,9 @@ def scan_iteration(
     ctx.progress(0.0, "preparing data")
     splits = splits if splits is not None else training.load_splits(project, ctx.sub(0.0, 0.1), network.spec)
     result = sensitivity_scan(
-        network.model, network.spec, splits.val, layers, ratios or DEFAULT_RATIOS, criterion,
-        max_images or DEFAULT_MAX_IMAGES, ctx.sub(0.1, 1.0),
-        taylor_batch=_taylor_batch(splits) if criterion == "taylor" else None,
+        network.model, network.spec, splits.val, spec.layers, spec.ratios or DEFAULT_RATIOS, spec.criterion,
+        spec.max_images or DEFAULT_MAX_IMAGES, ctx.sub(0.1, 1.0),
+        taylor_batch=_taylor_batch(splits) if spec.criterion == "taylor" else None,
     )
     path = scan_path(project, target, result.criterion)
     path.parent.mkdir(parents=True, exist_ok=True)

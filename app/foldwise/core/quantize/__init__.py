@@ -10,7 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 _LAZY = {
+    "ExportResult": "config",
+    "ExportSpec": "config",
     "LayerOverride": "config",
+    "QuantizeSpec": "config",
     "QuantConfig": "config",
     "ScaleType": "config",
     "WeightScaling": "config",

@@ -183,3 +183,46 @@ def load_layer_overrides(path: str | os.PathLike[str]) -> dict[str, LayerOverrid
     if not isinstance(data, dict):
         raise InputError(f"{source}: expected an object mapping layer names to settings")
     return {str(k): LayerOverride.from_dict(v, str(k)) for k, v in data.items()}
+
+
+@dataclass
+class QuantizeSpec:
+    """A quantize run: PTQ with ``config``, then ``qat_epochs`` of quantization-aware training (0: none), of
+    the float ``iteration`` (None: the current one) into a new iteration named ``name`` (None: ``w4a4-qat2``…)."""
+
+    config: QuantConfig = field(default_factory=QuantConfig)
+    qat_epochs: int = 0
+    name: str | None = None
+    iteration: str | None = None
+
+    def __post_init__(self) -> None:
+        if int(self.qat_epochs) < 0:
+            raise InputError(f"QAT epochs cannot be negative, got {self.qat_epochs}")
+
+
+@dataclass
+class ExportSpec:
+    """An export of the quantized ``iteration`` (None: the current one) to ``path``, checked against torch on
+    ``images`` test images."""
+
+    path: str | os.PathLike[str]
+    images: int = 64
+    iteration: str | None = None
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote (``format`` "qonnx" or "qcdq") and its check against torch (measured)."""
+
+    iteration: str
+    format: str
+    path: str
+    check: dict[str, Any]
+    input_datatype: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """As ``foldwise export --json`` prints it: the file under its format's name."""
+        data: dict[str, Any] = {"iteration": self.iteration, self.format: self.path}
+        if self.input_datatype is not None:
+            data["input_datatype"] = self.input_datatype
+        return {**data, "check": self.check}

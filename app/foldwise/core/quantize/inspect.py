@@ -17,7 +17,7 @@ from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, Project, figure
 from foldwise.core.quantize import store
-from foldwise.core.quantize.config import LayerOverride, QuantConfig, check_bits
+from foldwise.core.quantize.config import ExportResult, ExportSpec, LayerOverride, QuantConfig, check_bits
 from foldwise.core.quantize.stats import CalibrationStats, TensorStats, what_if
 
 PREVIEW_TEST_IMAGES = 500  # enough for a float-vs-quantized accuracy the user can trust at a glance
@@ -83,29 +83,38 @@ def load_iteration(project: Project, iteration: Iteration) -> Inspection | None:
                       class_names=class_names(project))
 
 
-def preview(project: Project, config: QuantConfig, ctx: JobContext | None = None,
-            iteration: Iteration | None = None, test_images: int = PREVIEW_TEST_IMAGES) -> Inspection:
-    """Calibrate ``config`` on a float iteration (default: current) and validate on part of the test split,
-    keeping everything in memory: nothing is written to the project."""
+@dataclass
+class PreviewSpec:
+    """A calibration-only run of ``config`` on the float ``iteration`` (None: the current one), validated on
+    ``test_images`` test images."""
+
+    config: QuantConfig
+    iteration: str | None = None
+    test_images: int = PREVIEW_TEST_IMAGES
+
+
+def preview(project: Project, spec: PreviewSpec, ctx: JobContext | None = None) -> Inspection:
+    """Calibrate ``spec.config`` on a float iteration and validate on part of the test split, keeping
+    everything in memory: nothing is written to the project."""
     from foldwise.core.quantize.ptq import quantize_network
     from foldwise.core.quantize.stage import calibration_images  # the same subset the real run picks
     from foldwise.core.quantize.validate import compare, weight_memory
     from foldwise.core.training import load_network, load_splits
 
     ctx = ctx or null_context()
-    iteration = iteration or project.current
+    iteration = project.get(spec.iteration) if spec.iteration else project.current
     if iteration is None:
         raise InputError(f"project {project.name} has no network yet: train or import one first")
     if is_quantized(iteration):
         raise InputError(f"iteration {iteration.label} is already quantized: preview its float parent instead")
-    config = QuantConfig.from_dict(config.to_dict())  # the job's own copy
+    config = QuantConfig.from_dict(spec.config.to_dict())  # the job's own copy
     ctx.progress(0.0, "loading the network and data")
     network = load_network(project, iteration)
     splits = load_splits(project, ctx.sub(0.0, 0.2), network.spec)
     calib = calibration_images(splits.train, config.calib_images)
     result = quantize_network(network.model, calib, config, ctx.sub(0.2, 0.8), spec=network.spec)
     ctx.progress(0.8, "validating the preview")
-    n = min(int(test_images), len(splits.test.images))
+    n = min(int(spec.test_images), len(splits.test.images))
     check = compare(network.model, result.network, splits.test.images[:n], splits.test.labels[:n], network.spec,
                     ctx.sub(0.8, 1.0))
     validation = {"compare": check, "weight_memory": weight_memory(result.network)}
@@ -256,38 +265,47 @@ def _network_of(project: Project, inspection: Inspection) -> tuple[Any, Any]:
     return store.load_network(iteration.folder)
 
 
-def sensitivity(project: Project, inspection: Inspection, ctx: JobContext | None = None,
-                images: int = SENSITIVITY_IMAGES) -> list[dict[str, Any]]:
+@dataclass
+class SensitivitySpec:
+    """Per-layer sensitivity of the network behind ``inspection`` on up to ``images`` test images."""
+
+    inspection: Inspection
+    images: int = SENSITIVITY_IMAGES
+
+
+def sensitivity(project: Project, spec: SensitivitySpec, ctx: JobContext | None = None) -> list[dict[str, Any]]:
     """Per-layer accuracy drop (measured, test split) with only that layer quantized."""
     from foldwise.core.quantize.validate import sensitivity as layer_sensitivity
     from foldwise.core.training import load_splits
 
     ctx = ctx or null_context()
     ctx.progress(0.0, "loading the quantized network")
-    network, spec = _network_of(project, inspection)
-    splits = load_splits(project, ctx.sub(0.0, 0.1), spec)
-    n = min(int(images), len(splits.test.images))
+    network, input_spec = _network_of(project, spec.inspection)
+    splits = load_splits(project, ctx.sub(0.0, 0.1), input_spec)
+    n = min(int(spec.images), len(splits.test.images))
     return layer_sensitivity(network, splits.test.images[:n], splits.test.labels[:n], ctx.sub(0.1, 1.0))
 
 
-def export_qcdq(project: Project, out_path: str, ctx: JobContext | None = None, images: int = 64) -> dict[str, Any]:
-    """Export the current quantized iteration as QCDQ ONNX and compare it in onnxruntime against torch."""
+def export_qcdq(project: Project, spec: ExportSpec, ctx: JobContext | None = None) -> ExportResult:
+    """Export the quantized ``spec.iteration`` (default: current) as QCDQ ONNX; compare it in onnxruntime
+    against torch."""
     from foldwise.core.quantize.export import check_qcdq, export_qcdq_file
     from foldwise.core.training import load_splits
 
     ctx = ctx or null_context()
-    iteration = project.current
+    iteration = project.get(spec.iteration) if spec.iteration else project.current
     if not is_quantized(iteration):
         label = iteration.label if iteration else "none"
         raise InputError(f"the current iteration ({label}) is not quantized: quantize it first")
     ctx.progress(0.0, "exporting QCDQ ONNX")
-    network, spec = store.load_network(iteration.folder)
-    path = export_qcdq_file(network, out_path)
+    network, input_spec = store.load_network(iteration.folder)
+    path = export_qcdq_file(network, spec.path)
     ctx.progress(0.6, "checking in onnxruntime")
-    splits = load_splits(project, ctx.sub(0.6, 0.7), spec)
-    check = check_qcdq(network, path, splits.test.images[:images], splits.test.labels[:images])
+    splits = load_splits(project, ctx.sub(0.6, 0.7), input_spec)
+    n = spec.images
+    check = check_qcdq(network, path, splits.test.images[:n], splits.test.labels[:n])
     ctx.progress(1.0, "QCDQ written")
-    return {"iteration": iteration.id, "qcdq": str(path), "check": check}
+    return ExportResult(iteration.id, "qcdq", str(path), check)
 
 
 def float_parent(project: Project, iteration: Iteration | None) -> Iteration | None:

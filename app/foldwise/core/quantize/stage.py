@@ -1,12 +1,14 @@
 """The quantize and export stages over a project (what ``foldwise quantize``/``export`` and the panel run).
 
-``quantize_iteration`` reads the current (float) iteration, quantizes it, optionally runs QAT, validates it
-on the test split, exports QONNX with its bit-exact check, and writes a new iteration of kind "quantized"
-(files: see :mod:`foldwise.core.quantize.store`).
+``quantize_iteration`` reads a float iteration (default: the current one), quantizes it, optionally runs QAT,
+validates it on the test split, exports QONNX with its bit-exact check, and writes a new iteration of kind
+"quantized" (files: see :mod:`foldwise.core.quantize.store`; ``validation.json`` holds the float-vs-quantized
+comparison, weight memory, QONNX check and QAT history, which :func:`quantize_report` reads back).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -14,9 +16,9 @@ import numpy as np
 from foldwise.core.atomic import atomic_write_json
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
-from foldwise.core.project import Project, figure
+from foldwise.core.project import Iteration, Project, figure
 from foldwise.core.quantize import store
-from foldwise.core.quantize.config import QuantConfig
+from foldwise.core.quantize.config import ExportResult, ExportSpec, QuantConfig, QuantizeSpec
 from foldwise.core.training import SUMMARY_FILE
 
 CHECK_IMAGES = 64
@@ -34,9 +36,11 @@ def calibration_images(train: Any, n: int, seed: int = 0) -> np.ndarray:
         return images[np.sort(pick)]
 
 
-def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | None = None,
-                       qat_epochs: int = 0, name: str | None = None) -> dict[str, Any]:
-    """Quantize the current iteration into a new one; returns the figures ``foldwise quantize --json`` prints."""
+VALIDATION_FILE = "validation.json"
+
+
+def quantize_iteration(project: Project, spec: QuantizeSpec, ctx: JobContext | None = None) -> Iteration:
+    """Quantize ``spec.iteration`` (default: the current one) into a new iteration, which becomes current."""
     from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
     from foldwise.core.quantize.ptq import quantize_network
     from foldwise.core.quantize.qat import qat
@@ -44,11 +48,12 @@ def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | 
     from foldwise.core.training import load_network, load_splits
 
     ctx = ctx or null_context()
-    parent = project.current
+    config, qat_epochs = spec.config, int(spec.qat_epochs)
+    parent = project.get(spec.iteration) if spec.iteration else project.current
     if parent is not None and parent.kind == "quantized":
         raise InputError(f"iteration {parent.label} is already quantized: make a float iteration current first")
     ctx.progress(0.0, "loading the network and data")
-    network = load_network(project)
+    network = load_network(project, parent)
     splits = load_splits(project, ctx.sub(0.0, 0.1), network.spec)
     calib = calibration_images(splits.train, config.calib_images)
     result = quantize_network(network.model, calib, config, ctx.sub(0.1, 0.4), spec=network.spec)
@@ -63,7 +68,7 @@ def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | 
     memory = weight_memory(quantized)
     arch = network.arch
     change = {"stage": "quantize", "config": config.to_dict(), "qat_epochs": qat_epochs}
-    with project.new_iteration("quantized", name or _default_name(config, qat_epochs), parent=parent,
+    with project.new_iteration("quantized", spec.name or _default_name(config, qat_epochs), parent=parent,
                                change=change) as draft:
         store.save_network(quantized, draft.folder, network.spec, arch)
         table = _layer_table(network, memory)
@@ -74,9 +79,10 @@ def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | 
         ctx.progress(0.9, "exporting QONNX")
         qonnx_path = export_qonnx_file(quantized, draft.folder / store.QONNX_FILE)
         exact = check_qonnx(quantized, qonnx_path, splits.test.images[:CHECK_IMAGES], ctx.sub(0.92, 1.0))
-        atomic_write_json(draft.folder / "validation.json", {"compare": check, "weight_memory": memory,
+        atomic_write_json(draft.folder / VALIDATION_FILE, {"compare": check, "weight_memory": memory,
                                                               "qonnx_check": exact,
-                                                              "qat": qat_record.to_dict() if qat_record else None})
+                                                              "qat": qat_record.to_dict() if qat_record else None,
+                                                              "seconds": result.seconds})
         float_acc = check["float"]["accuracy"]["value"]
         quant_acc = check["quantized"]["accuracy"]["value"]
         draft.metrics.update({
@@ -90,15 +96,30 @@ def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | 
             "qonnx_faithful": figure(exact["faithful"], "measured", images=exact["images"],
                                      rounding_ties=exact["rounding_ties"]),
         })
-    iteration = project.current
-    layers = [row for row in (result.stats.summary() if result.stats else []) if row["kind"] != "bias"]
+    return project.current
+
+
+def quantize_report(iteration: Iteration) -> dict[str, Any]:
+    """The figures ``foldwise quantize --json`` prints, read back from a quantized iteration's files."""
+    from foldwise.core.quantize.stats import CalibrationStats
+
+    folder = iteration.folder
+    try:
+        validation = json.loads((folder / VALIDATION_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"iteration {iteration.label} holds no readable {VALIDATION_FILE}: {exc}") from exc
+    compare, memory = validation["compare"], validation["weight_memory"]
+    stats_path = folder / store.STATS_FILE
+    rows = CalibrationStats.load(stats_path).summary() if stats_path.is_file() else []
     return {
-        "iteration": iteration.to_dict(), "path": str(iteration.folder),
-        "accuracy": {"float": float_acc, "quantized": quant_acc, "source": "measured", "split": "test"},
+        "iteration": iteration.to_dict(), "path": str(folder),
+        "accuracy": {"float": compare["float"]["accuracy"]["value"],
+                     "quantized": compare["quantized"]["accuracy"]["value"], "source": "measured", "split": "test"},
         "weight_mb": memory["total_mb"], "float_mb": memory["float_mb"], "layers_mb": memory["layers"],
         "clipped": [{k: row.get(k) for k in ("name", "layer", "kind", "bits", "lo", "hi", "clipped", "flushed")}
-                    for row in layers],
-        "qonnx_check": exact, "qat": qat_record.to_dict() if qat_record else None, "seconds": result.seconds,
+                    for row in rows if row["kind"] != "bias"],
+        "qonnx_check": validation["qonnx_check"], "qat": validation.get("qat"),
+        "seconds": validation.get("seconds"),
     }
 
 
@@ -122,19 +143,18 @@ def _default_name(config: QuantConfig, qat_epochs: int) -> str:
     return name + (f"-qat{qat_epochs}" if qat_epochs else "")
 
 
-def export_iteration(project: Project, out_path: str, ctx: JobContext | None = None,
-                     images: int = CHECK_IMAGES) -> dict[str, Any]:
-    """Export the current quantized iteration to ``out_path`` as QONNX and check it bit-exactly."""
+def export_iteration(project: Project, spec: ExportSpec, ctx: JobContext | None = None) -> ExportResult:
+    """Export the quantized ``spec.iteration`` (default: current) to ``spec.path`` as QONNX; check it bit-exactly."""
     from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
     from foldwise.core.training import load_splits
 
     ctx = ctx or null_context()
-    iteration = project.current
+    iteration = project.get(spec.iteration) if spec.iteration else project.current
     if iteration is None or not (iteration.folder / store.QUANT_FILE).exists():
         label = iteration.label if iteration else "none"
         raise InputError(f"the current iteration ({label}) is not quantized: run foldwise quantize first")
-    network, spec = store.load_network(iteration.folder)
-    path = export_qonnx_file(network, out_path, ctx.sub(0.0, 0.5))
-    splits = load_splits(project, ctx.sub(0.5, 0.6), spec)
-    exact = check_qonnx(network, path, splits.test.images[:images], ctx.sub(0.6, 1.0))
-    return {"iteration": iteration.id, "qonnx": str(path), "input_datatype": "UINT8", "check": exact}
+    network, input_spec = store.load_network(iteration.folder)
+    path = export_qonnx_file(network, spec.path, ctx.sub(0.0, 0.5))
+    splits = load_splits(project, ctx.sub(0.5, 0.6), input_spec)
+    exact = check_qonnx(network, path, splits.test.images[:spec.images], ctx.sub(0.6, 1.0))
+    return ExportResult(iteration.id, "qonnx", str(path), exact, input_datatype="UINT8")
