@@ -56,15 +56,16 @@ def _write(name: str, content: bytes) -> Prep:
     return prep
 
 
-def _in_project(name: str, content: bytes) -> Prep:
-    def prep(p: Path, _w: Path) -> None:
-        (p / name).write_bytes(content)
-
-    return prep
+def _first_iteration(p: Path) -> Path:
+    return next((p / "iterations").glob("0001-*"))
 
 
-def _remove_in_project(name: str) -> Prep:
-    return lambda p, _w: shutil.rmtree(p / name)
+def _in_first_iteration(name: str, content: bytes) -> Prep:
+    return lambda p, _w: (_first_iteration(p) / name).write_bytes(content)
+
+
+def _delete_first_iteration(p: Path, _w: Path) -> None:
+    shutil.rmtree(_first_iteration(p))
 
 
 def _image_folder(classes: dict[str, int]) -> Prep:
@@ -118,7 +119,6 @@ def _folder(key: str, value: str) -> Prep:
 
 
 RANDOM = bytes(np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8))
-FIRST = "iterations/0001-trained-2ep"
 
 CASES = [
     # new
@@ -137,7 +137,7 @@ CASES = [
     Case("info-not-a-project", None, ["info", "{w}"], 1, r"is not a Foldwise project"),
     Case("info-missing-folder", None, ["info", "{w}/none"], 1, r"does not exist"),
     Case("info-corrupt-manifest", "trained", ["info", "{p}"], 1, r"manifest.json is corrupt",
-         [_in_project(MANIFEST_NAME, b"{")]),
+         [lambda p, _w: (p / MANIFEST_NAME).write_bytes(b"{")]),
     Case("info-newer-format", "trained", ["info", "{p}"], 1, r"saved by a newer Foldwise",
          [_manifest_edit(lambda m: m.update(version=99))]),
     Case("info-metrics-not-a-dict", "trained", ["info", "{p}"], 1, r"manifest.json is corrupt .*metrics",
@@ -145,9 +145,9 @@ CASES = [
     Case("info-iterations-not-a-list", "trained", ["info", "{p}"], 1, r"manifest.json is corrupt",
          [_manifest_edit(lambda m: m.update(iterations=5))]),
     Case("info-summary-corrupt", "trained", ["info", "{p}"], 1, r"summary.json .*corrupt",
-         [_in_project(f"{FIRST}/summary.json", b"{")]),
-    Case("info-current-folder-deleted", "trained", ["info", "{p}"], 1, r"iteration 0001 .*folder .*is missing",
-         [_remove_in_project(FIRST)]),
+         [_in_first_iteration("summary.json", b"{")]),
+    Case("info-current-folder-deleted", "trained", ["info", "{p}"], 0, r"warning: iteration 0001 .*folder .*is missing",
+         [_delete_first_iteration]),
     Case("info-folder-outside-project", "trained", ["info", "{p}"], 1, r"corrupt .*outside the project",
          [_folder("folder", "../../victim/iterations/0002-w4a4")]),
     # train
@@ -162,7 +162,7 @@ CASES = [
          r"is quantized.*foldwise quantize .*--qat"),
     Case("train-read-only-project", "trained", ["train", "{p}", "--epochs", "1"], 1, r"is read-only", [_read_only]),
     Case("train-current-folder-deleted", "trained", ["train", "{p}", "--epochs", "1"], 1,
-         r"iteration 0001 .*folder .*is missing", [_remove_in_project(FIRST)]),
+         r"iteration 0001 .*folder .*is missing", [_delete_first_iteration]),
     Case("train-folder-outside-project", "trained", ["train", "{p}", "--epochs", "1"], 1, r"outside the project",
          [_folder("folder", "../../victim/iterations/0001-trained-2ep")]),
     Case("train-locked", "trained", ["train", "{p}", "--epochs", "1"], 1, r"is open in another Foldwise instance"),

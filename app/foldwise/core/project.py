@@ -117,6 +117,13 @@ class Iteration:
     def label(self) -> str:
         return f"{self.id} {self.name}"
 
+    @property
+    def missing(self) -> str | None:
+        """Why this iteration's files cannot be used (its folder was deleted or moved by hand), or None."""
+        if self.root is not None and not self.folder.is_dir():
+            return f"iteration {self.label}: its folder {ITERATIONS_DIR}/{self.folder_name} is missing"
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -479,6 +486,8 @@ class Project:
         data["path"] = str(self.path)
         for item, it in zip(data["iterations"], self.iterations, strict=True):
             item["path"] = str(it.folder)
+            if it.missing:
+                item["missing"] = it.missing
         return data
 
 
@@ -518,4 +527,27 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         isinstance(it, dict) and "id" in it and "folder" in it and "name" in it for it in iterations
     ):
         raise CorruptManifestError(f"{manifest_path} is corrupt (its iteration list is malformed)")
+    if not isinstance(data.get("settings") or {}, dict):
+        raise CorruptManifestError(f"{manifest_path} is corrupt (settings is not an object)")
+    for item in iterations:
+        problem = _iteration_record_problem(item)
+        if problem:
+            raise CorruptManifestError(f"{manifest_path} is corrupt (iteration {item.get('id')!r}: {problem})")
     return data
+
+
+_FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _iteration_record_problem(item: dict[str, Any]) -> str | None:
+    """Why one manifest record cannot be trusted, or None. Folders must be plain names under iterations/:
+    a manifest must never send a stage to write into another project."""
+    folder = item.get("folder")
+    if not isinstance(folder, str) or not _FOLDER_NAME.match(folder) or ".." in folder:
+        return f"its folder {folder!r} is outside the project's iterations/ folder"
+    for key in ("metrics", "change"):
+        if item.get(key) is not None and not isinstance(item[key], dict):
+            return f"{key} is not an object"
+    if item.get("parent") is not None and not isinstance(item["parent"], str):
+        return "parent is not an iteration id"
+    return None
