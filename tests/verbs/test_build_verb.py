@@ -13,8 +13,8 @@ import pytest
 from foldwise.cli import main
 from foldwise.core.finn.tools import what_is_missing
 from tests.core.remote.conftest import tfc_once
-from tests.sshd import SshServer, _skip_or_fail, sshd_available, start_sshd
 from tests.preconditions import NO_XILINX
+from tests.sshd import SshServer, _skip_or_fail, sshd_available, start_sshd
 
 #: FINN's estimate reports that must be byte-identical between a local and a remote build
 SAME_REPORTS = ("estimate_network_performance.json", "estimate_layer_cycles.json", "estimate_layer_resources.json",

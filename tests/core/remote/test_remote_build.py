@@ -23,8 +23,8 @@ from foldwise.core.finn.remote_build import (
 )
 from foldwise.core.jobs import JobContext
 from tests.core.remote.conftest import target_for
-from tests.sshd import SshServer
 from tests.preconditions import NO_XILINX
+from tests.sshd import SshServer
 
 
 @pytest.fixture
