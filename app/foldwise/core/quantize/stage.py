@@ -13,11 +13,11 @@ import numpy as np
 
 from foldwise.core.atomic import atomic_write_json
 from foldwise.core.errors import InputError
+from foldwise.core.iterations import SUMMARY_FILE, is_quantized
 from foldwise.core.jobs import JobContext, null_context
-from foldwise.core.project import Project, figure
+from foldwise.core.project import IterationKind, Project, figure
 from foldwise.core.quantize import store
 from foldwise.core.quantize.config import QuantConfig
-from foldwise.core.training import SUMMARY_FILE
 
 CHECK_IMAGES = 64
 
@@ -37,15 +37,15 @@ def calibration_images(train: Any, n: int, seed: int = 0) -> np.ndarray:
 def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | None = None,
                        qat_epochs: int = 0, name: str | None = None) -> dict[str, Any]:
     """Quantize the current iteration into a new one; returns the figures ``foldwise quantize --json`` prints."""
+    from foldwise.core.iterations import load_network, load_splits
     from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
     from foldwise.core.quantize.ptq import quantize_network
     from foldwise.core.quantize.qat import qat
     from foldwise.core.quantize.validate import compare, weight_memory
-    from foldwise.core.training import load_network, load_splits
 
     ctx = ctx or null_context()
     parent = project.current
-    if parent is not None and parent.kind == "quantized":
+    if is_quantized(parent):
         raise InputError(f"iteration {parent.label} is already quantized: make a float iteration current first")
     ctx.progress(0.0, "loading the network and data")
     network = load_network(project)
@@ -63,7 +63,7 @@ def quantize_iteration(project: Project, config: QuantConfig, ctx: JobContext | 
     memory = weight_memory(quantized)
     arch = network.arch
     change = {"stage": "quantize", "config": config.to_dict(), "qat_epochs": qat_epochs}
-    with project.new_iteration("quantized", name or _default_name(config, qat_epochs), parent=parent,
+    with project.new_iteration(IterationKind.QUANTIZED, name or _default_name(config, qat_epochs), parent=parent,
                                change=change) as draft:
         store.save_network(quantized, draft.folder, network.spec, arch)
         table = _layer_table(network, memory)
@@ -125,12 +125,12 @@ def _default_name(config: QuantConfig, qat_epochs: int) -> str:
 def export_iteration(project: Project, out_path: str, ctx: JobContext | None = None,
                      images: int = CHECK_IMAGES) -> dict[str, Any]:
     """Export the current quantized iteration to ``out_path`` as QONNX and check it bit-exactly."""
+    from foldwise.core.iterations import load_splits
     from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
-    from foldwise.core.training import load_splits
 
     ctx = ctx or null_context()
     iteration = project.current
-    if iteration is None or not (iteration.folder / store.QUANT_FILE).exists():
+    if not is_quantized(iteration):
         label = iteration.label if iteration else "none"
         raise InputError(f"the current iteration ({label}) is not quantized: run foldwise quantize first")
     network, spec = store.load_network(iteration.folder)
