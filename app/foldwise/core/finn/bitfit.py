@@ -92,8 +92,8 @@ def autofit_bits(
     """Greedy search of per-layer bit widths (and the folding for each) for the current iteration."""
     from foldwise.core.iterations import is_quantized, load_network, load_splits
     from foldwise.core.quantize import store
-    from foldwise.core.quantize._graph import quantizable_layers
     from foldwise.core.quantize.ptq import site_bits
+    from foldwise.core.quantize.quantizers import quantizable_layers
     from foldwise.core.quantize.stage import calibration_images
 
     ctx = ctx or null_context()

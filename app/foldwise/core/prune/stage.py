@@ -185,7 +185,7 @@ def _percent(before: dict[str, Any], after: dict[str, Any], key: str) -> str:
 
 
 def _taylor_batch(splits: Any, n: int = 64) -> Any:
-    from foldwise.core.networks._batches import as_tensors
+    from foldwise.core.networks.batches import as_tensors
 
     images, labels = as_tensors(splits.train, "training set")
     return images[:n], labels[:n]
