@@ -5,7 +5,7 @@ import pytest
 
 from foldwise.core.errors import Cancelled, InputError
 from foldwise.core.jobs import JobContext
-from foldwise.core.project import Project
+from foldwise.core.project import IterationKind, Project
 from foldwise.core.prune.stage import (
     PruneSpec,
     QuantizedIterationError,
@@ -30,7 +30,7 @@ def folders(project: Project) -> list[str]:
 def test_removing_layers_makes_an_iteration_with_before_and_after(project):
     spec = PruneSpec(remove=["classifier.fc2", "classifier.relu2"], finetune_epochs=1)
     it = prune_iteration(project, spec, splits=digits_splits())
-    assert (it.kind, it.parent, project.current_id) == ("pruned", "0001", it.id)
+    assert (it.kind, it.parent, project.current_id) == (IterationKind.PRUNED, "0001", it.id)
     change = it.change
     assert change["removed"] == ["classifier.fc2", "classifier.relu2"]
     assert change["recreated"] == ["classifier.fc3"] and "120" in change["recreated_why"]["classifier.fc3"]

@@ -41,11 +41,11 @@ def _quantized_error(project: Project, iteration: Iteration, why: str) -> Quanti
 
 def check_prunable(project: Project, iteration: Iteration | None) -> Iteration:
     """The iteration to prune, or InputError (QuantizedIterationError for a quantized one), from the
-    manifest alone: no model is loaded."""
+    manifest and the iteration's file list: no model is loaded."""
     if iteration is None:
         raise InputError(f"project {project.name} has no network to prune yet: train or import one first")
     if iterations.is_quantized(iteration):
-        why = f"its kind is {iteration.kind!r}" if iteration.kind == IterationKind.QUANTIZED else "it has quant.json"
+        why = f"its kind is {iteration.kind!r}" if iteration.kind == IterationKind.QUANTIZED else "it stores quant.json"
         raise _quantized_error(project, iteration, why)
     return iteration
 
