@@ -9,6 +9,7 @@ from foldwise.core.project import IterationKind, Project
 from foldwise.core.prune.stage import (
     PruneSpec,
     QuantizedIterationError,
+    check_prunable,
     prune_iteration,
     read_scan,
     scan_iteration,
@@ -59,6 +60,13 @@ def test_a_quantized_iteration_names_its_float_parent(project):
     assert err.value.float_parent == "0001"
     assert "0002 int8 is quantized" in str(err.value) and "0001 trained-4ep" in str(err.value)
     assert folders(project) == before and len(project.iterations) == 2
+
+
+def test_an_iteration_storing_a_quantized_network_is_refused_whatever_its_kind(project):
+    (project.get("0001").folder / "quant.json").write_text("{}")
+    with pytest.raises(QuantizedIterationError, match=r"it stores quant\.json") as err:
+        check_prunable(project, project.get("0001"))
+    assert err.value.float_parent is None
 
 
 @pytest.mark.parametrize(("spec", "words"), [
