@@ -33,7 +33,7 @@ test: setup lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff check app tests benchmarks
+	$(VENV)/bin/ruff check app tests benchmarks tools
 	$(VENV)/bin/lint-imports
 
 bench: setup

@@ -58,16 +58,16 @@ def trained_defectnet(splits: Any) -> tuple[Any, dict[str, Any]]:
 
 def project_with(model: Any, folder: Path) -> Any:
     """A temporary project whose iteration 0001 is ``model`` (DefectNet on the defect set)."""
+    from foldwise.core.iterations import ProjectNetwork, network_figures, write_network_files
     from foldwise.core.networks.summary import summarize
     from foldwise.core.networks.zoo import ZOO
-    from foldwise.core.project import Project
-    from foldwise.core.training import ProjectNetwork, network_figures, write_network_files
+    from foldwise.core.project import IterationKind, Project
 
     spec = ZOO["defectnet"].spec
     project = Project.create(folder, name="bench", settings={"network": {"arch": "defectnet"},
                                                              "dataset": {"name": "defects"}})
     summary = summarize(model, spec)
-    with project.new_iteration("trained", "defectnet", change={"stage": "train"}) as draft:
+    with project.new_iteration(IterationKind.TRAINED, "defectnet", change={"stage": "train"}) as draft:
         write_network_files(draft.folder, ProjectNetwork(model, spec, "defectnet", None), model, summary)
         draft.metrics.update(network_figures(summary))
     return project

@@ -14,7 +14,7 @@ from foldwise.core.errors import (
     ProjectLockedError,
     ReadOnlyProjectError,
 )
-from foldwise.core.project import FORMAT_VERSION, MANIFEST_NAME, Project, figure
+from foldwise.core.project import FORMAT_VERSION, MANIFEST_NAME, IterationKind, Project, figure
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -33,14 +33,15 @@ def test_create_open_roundtrip(project_path: Path) -> None:
 
 def test_new_iteration_is_atomic_and_becomes_current(project_path: Path) -> None:
     with Project.create(project_path) as project:
-        with project.new_iteration("trained", "Trained!", change={"epochs": 3}) as draft:
+        with project.new_iteration(IterationKind.TRAINED, "Trained!", change={"epochs": 3}) as draft:
             (draft.folder / "model.pt").write_bytes(b"weights")
             draft.metrics["accuracy"] = figure(0.97, "measured")
         it = project.current
         assert it is not None and it.id == "0001" and it.folder.name == "0001-trained"
         assert (it.folder / "model.pt").read_bytes() == b"weights"
         assert json.loads((it.folder / "metrics.json").read_text())["accuracy"]["source"] == "measured"
-        with pytest.raises(RuntimeError, match="mid-way"), project.new_iteration("pruned", "half", parent=it) as draft:
+        with (pytest.raises(RuntimeError, match="mid-way"),
+              project.new_iteration(IterationKind.PRUNED, "half", parent=it) as draft):
             (draft.folder / "partial").write_text("x")
             raise RuntimeError("cancelled mid-way")
         assert [i.id for i in project.iterations] == ["0001"]
@@ -54,15 +55,33 @@ def test_parent_must_exist(project_path: Path) -> None:
     with (
         Project.create(project_path) as project,
         pytest.raises(InputError, match="no iteration"),
-        project.new_iteration("pruned", "x", parent="0042"),
+        project.new_iteration(IterationKind.PRUNED, "x", parent="0042"),
     ):
         pass
+
+
+def test_kinds_are_stored_as_the_manifest_strings(project_path: Path) -> None:
+    assert [k.value for k in IterationKind] == ["trained", "fine-tuned", "imported", "pruned", "quantized"]
+    with Project.create(project_path) as project:
+        with project.new_iteration(IterationKind.TRAINED, "a"):
+            pass
+        assert type(project.current.kind) is str and project.current.kind == "trained"
+        with pytest.raises(ValueError, match="trainned"), project.new_iteration("trainned", "typo"):  # type: ignore[arg-type]
+            pass
+        assert [it.kind for it in project.iterations] == ["trained"]
+    on_disk = json.loads((project_path / MANIFEST_NAME).read_text())
+    assert on_disk["iterations"][0]["kind"] == "trained"
+    # A kind this version does not know (a newer Foldwise's) still opens, as a plain string.
+    on_disk["iterations"][0]["kind"] = "distilled"
+    (project_path / MANIFEST_NAME).write_text(json.dumps(on_disk))
+    with Project.open(project_path, read_only=True) as project:
+        assert project.current.kind == "distilled" and project.current.kind not in list(IterationKind)
 
 
 def test_edits_are_saved_at_once(project_path: Path) -> None:
     with Project.create(project_path) as project:
         project.rename("Renamed")
-        with project.new_iteration("trained", "a"):
+        with project.new_iteration(IterationKind.TRAINED, "a"):
             pass
         project.set_note("0001", "first try")
         project.set_hidden("0001", True)

@@ -6,17 +6,18 @@ import pytest
 import torch
 
 from foldwise.core.errors import Cancelled, InputError
+from foldwise.core.iterations import MODEL_FILE, load_network, read_summary
 from foldwise.core.jobs import JobContext
 from foldwise.core.networks.store import load_model
 from foldwise.core.networks.train import TrainConfig
-from foldwise.core.project import Project
-from foldwise.core.training import MODEL_FILE, TrainSpec, load_network, read_summary, train_iteration
+from foldwise.core.project import IterationKind, Project
+from foldwise.core.training import TrainSpec, train_iteration
 
 
 def test_training_makes_an_iteration_with_labelled_figures(trained_lenet: Path) -> None:
     with Project.open(trained_lenet) as project:
         it = project.current
-        assert it.kind == "trained" and it.parent is None
+        assert it.kind == IterationKind.TRAINED and it.parent is None
         assert it.metrics["accuracy"]["source"] == "measured"
         assert it.metrics["accuracy"]["value"] > 0.6  # 3 quick epochs of LeNet5 on digits
         assert it.metrics["params"]["source"] == "computed"
@@ -35,7 +36,7 @@ def test_fine_tuning_links_the_parent(trained_lenet: Path) -> None:
     with Project.open(trained_lenet) as project:
         it = train_iteration(project, TrainSpec(TrainConfig(epochs=1)),
                              JobContext(on_partial=lambda r: epochs.append(r.epoch)))
-        assert it.kind == "fine-tuned" and it.parent == "0001"
+        assert it.kind == IterationKind.FINE_TUNED and it.parent == "0001"
         assert epochs == [1]
         assert project.current_id == it.id
 

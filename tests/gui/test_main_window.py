@@ -5,7 +5,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from foldwise.core.jobs import Job, JobContext, JobState
-from foldwise.core.project import MANIFEST_NAME, Project
+from foldwise.core.project import MANIFEST_NAME, IterationKind, Project
 from foldwise.gui.about import AboutDialog, stack_versions
 from foldwise.gui.main_window import MainWindow
 from tests.gui.conftest import message_boxes
@@ -52,9 +52,9 @@ def test_locked_project_is_refused(main_window: MainWindow, project_path: Path) 
 
 def test_undo_redo_iteration_edits(main_window: MainWindow, project_path: Path) -> None:
     with Project.create(project_path) as project:
-        with project.new_iteration("trained", "base"):
+        with project.new_iteration(IterationKind.TRAINED, "base"):
             pass
-        with project.new_iteration("pruned", "half", parent="0001"):
+        with project.new_iteration(IterationKind.PRUNED, "half", parent="0001"):
             pass
     main_window.open_project(project_path)
     project = main_window.project

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from foldwise.cli import main
-from foldwise.core.project import MANIFEST_NAME, Project
+from foldwise.core.project import MANIFEST_NAME, IterationKind, Project
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,7 +71,7 @@ def test_new_refuses_existing_folder(tmp_path: Path) -> None:
 
 
 def test_info_text_lists_iterations(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    with Project.create(tmp_path / "p") as project, project.new_iteration("trained", "base") as draft:
+    with Project.create(tmp_path / "p") as project, project.new_iteration(IterationKind.TRAINED, "base") as draft:
         draft.metrics["accuracy"] = {"value": 0.971, "source": "measured"}
     assert main(["info", str(tmp_path / "p")]) == 0
     out = capsys.readouterr().out

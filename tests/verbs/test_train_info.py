@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from foldwise.cli import main
+from foldwise.core.project import IterationKind
 
 
 def test_info_json_has_layers_and_figures(trained_lenet: Path, capsys: pytest.CaptureFixture) -> None:
@@ -38,7 +39,7 @@ def test_import_torchscript_and_corrupt_files(trained_lenet: Path, tmp_path: Pat
     scripted.save(str(script_path))
     assert main(["import", str(trained_lenet), str(script_path), "--json"]) == 0
     imported = json.loads(capsys.readouterr().out)["iteration"]
-    assert imported["kind"] == "imported" and imported["metrics"]["accuracy"]["value"] > 0.6
+    assert imported["kind"] == IterationKind.IMPORTED and imported["metrics"]["accuracy"]["value"] > 0.6
 
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"\x08\x07garbage" * 10)

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.core.errors import InputError
+from foldwise.core.iterations import ProjectNetwork, load_network, load_splits, network_figures, write_network_files
 from foldwise.core.jobs import JobContext, null_context
-from foldwise.core.project import Iteration, Project, figure
-from foldwise.core.training import ProjectNetwork, load_network, load_splits, network_figures, write_network_files
+from foldwise.core.project import Iteration, IterationKind, Project, figure
 
 
 def _project_spec(project: Project, arch: str | None) -> Any:
@@ -65,7 +65,7 @@ def import_iteration(project: Project, spec: ImportSpec, ctx: JobContext | None 
     except InputError as exc:
         ctx.log(f"no accuracy for {source.name}: {exc}")
     with project.new_iteration(
-        "imported",
+        IterationKind.IMPORTED,
         f"import-{source.stem}",
         parent=project.current,
         change={"stage": "import", "file": str(source.absolute()), "format": loaded.extra.get("import_kind")},

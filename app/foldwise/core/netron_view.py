@@ -24,7 +24,7 @@ def onnx_for_viewing(project: Project, iteration: Iteration) -> Path:
         return target
     import torch
 
-    from foldwise.core.training import load_network
+    from foldwise.core.iterations import load_network
 
     network = load_network(project, iteration)
     target.parent.mkdir(parents=True, exist_ok=True)

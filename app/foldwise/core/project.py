@@ -29,6 +29,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,6 +87,16 @@ def figure(value: Any, source: str, unit: str = "", **extra: Any) -> dict[str, A
     return out
 
 
+class IterationKind(StrEnum):
+    """What made an iteration; the value is what the manifest stores (``"kind"``)."""
+
+    TRAINED = "trained"
+    FINE_TUNED = "fine-tuned"
+    IMPORTED = "imported"
+    PRUNED = "pruned"
+    QUANTIZED = "quantized"
+
+
 def slugify(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", text.strip()).strip("-").lower()
     return slug[:40] or "iteration"
@@ -93,7 +104,11 @@ def slugify(text: str) -> str:
 
 @dataclass
 class Iteration:
-    """One state of the network: its files live in ``folder``; the record lives in the manifest."""
+    """One state of the network: its files live in ``folder``; the record lives in the manifest.
+
+    ``kind`` compares equal to an :class:`IterationKind`; it stays a plain string so that a manifest from
+    another Foldwise version with a kind this one does not know still opens.
+    """
 
     id: str
     name: str
@@ -160,7 +175,7 @@ class IterationDraft:
     """A new iteration being written: put files in ``folder`` and figures in ``metrics``."""
 
     folder: Path
-    kind: str
+    kind: IterationKind
     name: str
     parent: str | None
     change: dict[str, Any]
@@ -407,7 +422,7 @@ class Project:
     @contextlib.contextmanager
     def new_iteration(
         self,
-        kind: str,
+        kind: IterationKind,
         name: str,
         parent: Iteration | str | None = None,
         change: dict[str, Any] | None = None,
@@ -418,6 +433,7 @@ class Project:
         an exception; on an exception (a cancel included) the draft is removed and the project is unchanged.
         """
         self._check_writable()
+        kind = IterationKind(kind)  # a typo fails here, before any file is written
         parent_id = parent.id if isinstance(parent, Iteration) else parent
         if parent_id is not None:
             self.get(parent_id)
@@ -448,7 +464,7 @@ class Project:
         iteration = Iteration(
             id=new_id,
             name=draft.name,
-            kind=draft.kind,
+            kind=str(draft.kind),
             parent=draft.parent,
             created=now_iso(),
             folder_name=folder_name,

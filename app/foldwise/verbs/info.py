@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from foldwise.core.iterations import read_summary
 from foldwise.core.project import Project
-from foldwise.core.training import read_summary
 from foldwise.verbs._common import add_json_flag, emit
 
 HELP = "show a project's manifest, iterations and metrics"

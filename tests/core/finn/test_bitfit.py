@@ -10,7 +10,7 @@ import pytest
 from foldwise.cli import main
 from foldwise.core.errors import InputError
 from foldwise.core.finn.bitfit import autofit_bits
-from foldwise.core.project import Project
+from foldwise.core.project import IterationKind, Project
 from foldwise.core.quantize import QuantConfig, QuantizeSpec
 from foldwise.core.quantize.config import load_layer_overrides
 from foldwise.core.quantize.stage import quantize_iteration
@@ -62,7 +62,7 @@ def test_the_per_layer_file_feeds_quantize(finn_worker, quantized_lenet: Path, t
         project.set_current(project.current.parent)
     assert main(["quantize", str(quantized_lenet), "--weights", "4", "--acts", "4", "--calib", "64",
                  "--per-layer", str(layers), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["iteration"]["kind"] == "quantized"
+    assert json.loads(capsys.readouterr().out)["iteration"]["kind"] == IterationKind.QUANTIZED
 
 
 def test_bad_requests_are_clear(trained_lenet: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from foldwise.core.data.dataset import ImageDataset, Splits
-from foldwise.core.project import Project, figure
+from foldwise.core.project import IterationKind, Project, figure
 
 SIZES = (600, 200, 300)
 
@@ -52,9 +52,9 @@ def lenet_model():
 def make_project(path: Path, quantized_child: bool = False) -> Project:
     """A project (settings: lenet5 on digits) with iteration 0001, the trained LeNet5; optionally 0002, a
     child of kind ``quantized`` (its network is the float one: the kind alone marks it)."""
+    from foldwise.core.iterations import ProjectNetwork, network_figures, write_network_files
     from foldwise.core.networks.summary import summarize
     from foldwise.core.networks.zoo import ZOO
-    from foldwise.core.training import ProjectNetwork, network_figures, write_network_files
 
     entry = ZOO["lenet5"]
     project = Project.create(path, name="digits", settings={"network": {"arch": "lenet5"},
@@ -63,10 +63,11 @@ def make_project(path: Path, quantized_child: bool = False) -> Project:
     model = lenet_model()
     summary = summarize(model, entry.spec)
     network = ProjectNetwork(model, entry.spec, "lenet5", None)
-    with project.new_iteration("trained", "trained-4ep", change={"stage": "train"}) as draft:
+    with project.new_iteration(IterationKind.TRAINED, "trained-4ep", change={"stage": "train"}) as draft:
         write_network_files(draft.folder, network, model, summary)
         draft.metrics.update({**network_figures(summary), "accuracy": figure(0.9, "measured", split="test")})
     if quantized_child:
-        with project.new_iteration("quantized", "int8", parent="0001", change={"stage": "quantize"}) as draft:
+        with project.new_iteration(IterationKind.QUANTIZED, "int8", parent="0001",
+                                   change={"stage": "quantize"}) as draft:
             write_network_files(draft.folder, network, model, summary)
     return project

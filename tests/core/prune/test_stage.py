@@ -5,11 +5,12 @@ import pytest
 
 from foldwise.core.errors import Cancelled, InputError
 from foldwise.core.jobs import JobContext
-from foldwise.core.project import Project
+from foldwise.core.project import IterationKind, Project
 from foldwise.core.prune.stage import (
     PruneSpec,
     QuantizedIterationError,
     ScanSpec,
+    check_prunable,
     prune_iteration,
     read_scan,
     scan_iteration,
@@ -31,7 +32,7 @@ def folders(project: Project) -> list[str]:
 def test_removing_layers_makes_an_iteration_with_before_and_after(project):
     spec = PruneSpec(remove=["classifier.fc2", "classifier.relu2"], finetune_epochs=1)
     it = prune_iteration(project, spec, splits=digits_splits())
-    assert (it.kind, it.parent, project.current_id) == ("pruned", "0001", it.id)
+    assert (it.kind, it.parent, project.current_id) == (IterationKind.PRUNED, "0001", it.id)
     change = it.change
     assert change["removed"] == ["classifier.fc2", "classifier.relu2"]
     assert change["recreated"] == ["classifier.fc3"] and "120" in change["recreated_why"]["classifier.fc3"]
@@ -60,6 +61,13 @@ def test_a_quantized_iteration_names_its_float_parent(project):
     assert err.value.float_parent == "0001"
     assert "0002 int8 is quantized" in str(err.value) and "0001 trained-4ep" in str(err.value)
     assert folders(project) == before and len(project.iterations) == 2
+
+
+def test_an_iteration_storing_a_quantized_network_is_refused_whatever_its_kind(project):
+    (project.get("0001").folder / "quant.json").write_text("{}")
+    with pytest.raises(QuantizedIterationError, match=r"it stores quant\.json") as err:
+        check_prunable(project, project.get("0001"))
+    assert err.value.float_parent is None
 
 
 @pytest.mark.parametrize(("spec", "words"), [

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from foldwise import cli
-from foldwise.core import training
+from foldwise.core import iterations
 from foldwise.core.project import Project
 from tests.core.prune._fixtures import digits_splits, make_project
 
@@ -12,7 +12,7 @@ from tests.core.prune._fixtures import digits_splits, make_project
 @pytest.fixture
 def project_dir(tmp_path: Path, monkeypatch) -> Path:
     make_project(tmp_path / "p", quantized_child=True).close()
-    monkeypatch.setattr(training, "load_splits", lambda *a, **k: digits_splits())
+    monkeypatch.setattr(iterations, "load_splits", lambda *a, **k: digits_splits())
     return tmp_path / "p"
 
 

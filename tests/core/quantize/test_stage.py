@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from foldwise.cli import main
+from foldwise.core.project import IterationKind
 from foldwise.core.quantize.stats import CalibrationStats
 
 
@@ -17,7 +18,7 @@ def test_quantize_then_export_verbs(trained_lenet: Path, tmp_path: Path, capsys:
     assert main(["quantize", str(trained_lenet), "--weights", "8", "--acts", "8", "--per-layer", str(layers),
                  "--calib", "64", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["iteration"]["kind"] == "quantized" and result["iteration"]["parent"] == "0001"
+    assert result["iteration"]["kind"] == IterationKind.QUANTIZED and result["iteration"]["parent"] == "0001"
     acc = result["accuracy"]
     assert abs(acc["float"] - acc["quantized"]) <= 0.03 and acc["source"] == "measured"
     assert result["weight_mb"]["source"] == "computed" and result["weight_mb"]["value"] > 0

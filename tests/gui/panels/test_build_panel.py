@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QMainWindow, QMessageBox
 
 from foldwise.core.finn.tools import what_is_missing
 from foldwise.core.jobs import JobState
+from foldwise.core.project import IterationKind
 from foldwise.gui.jobs import JobsController
 from foldwise.gui.panels.base import AppServices
 from foldwise.gui.panels.build_panel import BuildPanel
@@ -225,14 +226,15 @@ def test_project_iteration_builds_are_kept_per_iteration(qtbot, panel: BuildPane
 
     project = Project.create(tmp_path / "proj", name="tfc")
     try:
-        with project.new_iteration("trained", "float", change={"stage": "train"}):
+        with project.new_iteration(IterationKind.TRAINED, "float", change={"stage": "train"}):
             pass
         panel.set_project(project)
         assert panel.model_path is None
         assert "quantize it first" in panel.source_note.text() and panel.open_button.isEnabled()
         assert not panel.estimate_button.isEnabled()
 
-        with project.new_iteration("quantized", "w1a1", parent="0001", change={"stage": "quantize"}) as draft:
+        with project.new_iteration(IterationKind.QUANTIZED, "w1a1", parent="0001",
+                                   change={"stage": "quantize"}) as draft:
             shutil.copy(tfc_model, draft.folder / "model.qonnx.onnx")
         panel.project_changed()
         assert panel.source == "project" and panel.model_path == project.current.folder / "model.qonnx.onnx"

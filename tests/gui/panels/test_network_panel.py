@@ -3,6 +3,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from foldwise.core.jobs import JobState
+from foldwise.core.project import IterationKind
 from foldwise.gui.main_window import MainWindow
 from foldwise.gui.panels.network_panel import NetworkPanel
 
@@ -50,7 +51,7 @@ def test_train_button_makes_an_undoable_iteration(main_window: MainWindow, train
     project = main_window.project
     qtbot.waitUntil(lambda: main_window.undo_stack.count() == 1, timeout=5000)
     assert panel.progress.isHidden() and panel.train_button.isEnabled()
-    assert project.current.kind == "fine-tuned"
+    assert project.current.kind == IterationKind.FINE_TUNED
     assert len(panel._curves.records) == 1  # live epoch records reached the plot
     main_window.undo_action.trigger()
     assert project.current_id == "0001"
@@ -88,14 +89,14 @@ def test_example_project_prepares_itself_on_first_open(main_window: MainWindow, 
     assert job.title.startswith("Train lenet5")
     qtbot.waitUntil(lambda: job.is_finished, timeout=60_000)
     qtbot.waitUntil(lambda: main_window.project.current is not None, timeout=5000)
-    assert main_window.project.current.kind == "trained"
+    assert main_window.project.current.kind == IterationKind.TRAINED
 
 
 def test_an_iteration_without_a_layer_table_shows_its_float_ancestors(main_window: MainWindow,
                                                                        trained_lenet: Path) -> None:
     from foldwise.core.project import Project
 
-    with Project.open(trained_lenet) as project, project.new_iteration("quantized", "w4a4", parent="0001"):
+    with Project.open(trained_lenet) as project, project.new_iteration(IterationKind.QUANTIZED, "w4a4", parent="0001"):
         pass
     main_window.open_project(trained_lenet)
     panel = network_panel(main_window)

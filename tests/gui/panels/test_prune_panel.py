@@ -6,8 +6,9 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from foldwise.core import training
+from foldwise.core import iterations
 from foldwise.core.jobs import JobState
+from foldwise.core.project import IterationKind
 from foldwise.gui import main_window as main_window_module
 from foldwise.gui.main_window import MainWindow
 from foldwise.gui.panels.prune_panel import PrunePanel
@@ -32,7 +33,7 @@ def _prune_panel_wired(monkeypatch: pytest.MonkeyPatch) -> None:
         return [PrunePanel if cls.title == "Prune" else cls for cls in original()]
 
     monkeypatch.setattr(main_window_module, "stage_panel_classes", classes)
-    monkeypatch.setattr(training, "load_splits", lambda *a, **k: digits_splits())
+    monkeypatch.setattr(iterations, "load_splits", lambda *a, **k: digits_splits())
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def test_remove_selected_layers_shows_before_and_after_and_undoes(window: MainWi
     wait(qtbot, panel, job)
     assert job.state == JobState.DONE, job.error_message
     project = window.project
-    assert project.current.kind == "pruned" and project.current.parent == "0001"
+    assert project.current.kind == IterationKind.PRUNED and project.current.parent == "0001"
     assert "classifier.fc3" in panel.change_label.text() and "fresh weights" in panel.change_label.text()
     assert panel.before.cards["params"].source.text() == "computed"
     assert panel.after.cards["accuracy"].source.text() == "measured"
@@ -80,7 +81,7 @@ def test_remove_selected_layers_shows_before_and_after_and_undoes(window: MainWi
     window.undo_action.trigger()
     assert project.current_id == "0001"
     window.redo_action.trigger()
-    assert project.current.kind == "pruned"
+    assert project.current.kind == IterationKind.PRUNED
 
 
 def test_channel_pruning_and_block_selection(window: MainWindow, qtbot) -> None:

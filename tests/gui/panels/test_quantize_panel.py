@@ -13,7 +13,7 @@ from PySide6.QtCore import QPoint, Qt
 
 import foldwise.core.quantize.inspect  # noqa: F401 - loaded up front, so the panel binds synchronously
 from foldwise.core.jobs import JobState
-from foldwise.core.project import Project
+from foldwise.core.project import IterationKind, Project
 from foldwise.core.quantize.config import LayerOverride, QuantConfig, QuantizeSpec
 from foldwise.core.quantize.stage import quantize_iteration
 from foldwise.gui import main_window as main_window_module
@@ -92,7 +92,7 @@ def test_quantize_w8a8_makes_a_labelled_undoable_iteration(window: MainWindow, t
     wait(qtbot, panel, panel._job)
 
     current = project.current
-    assert current.kind == "quantized" and current.parent == "0001" and current.name == "w8a8"
+    assert current.kind == IterationKind.QUANTIZED and current.parent == "0001" and current.name == "w8a8"
     cards = panel.figures.cards
     assert cards["float_accuracy"].source.text() == "measured" and cards["accuracy"].source.text() == "measured"
     assert cards["weight_mb"].source.text() == "computed" and "MB" in cards["weight_mb"].value.text()
@@ -175,7 +175,7 @@ def test_preview_histograms_follow_bit_edits_instantly_and_feed_quantize(window:
     qtbot.mouseClick(panel.quantize_button, Qt.MouseButton.LeftButton)
     wait(qtbot, panel, panel._job)
     current = project.current
-    assert current.kind == "quantized" and current.name == "w8a8-mixed"
+    assert current.kind == IterationKind.QUANTIZED and current.name == "w8a8-mixed"
     saved = json.loads((current.folder / "quant.json").read_text())["config"]["layers"]
     assert saved["features.conv1"]["act_bits"] == 2 and saved["classifier.fc1"]["weight_bits"] == 4
     assert saved["classifier.fc3"]["quantize"] is False
@@ -217,7 +217,7 @@ def test_sensitivity_exports_and_qat_from_a_quantized_iteration(window: MainWind
                                                                 tmp_path: Path, qtbot) -> None:
     panel = open_panel(window, quantized_lenet)
     project = window.project
-    assert project.current.kind == "quantized" and not panel.preview_button.isEnabled()
+    assert project.current.kind == IterationKind.QUANTIZED and not panel.preview_button.isEnabled()
 
     panel.sensitivity_images.setValue(100)
     qtbot.mouseClick(panel.sensitivity_button, Qt.MouseButton.LeftButton)

@@ -90,11 +90,11 @@ def autofit_bits(
     max_rounds: int = 8, val_images: int = 1000, acts: bool = False, ctx: JobContext | None = None,
 ) -> BitFitResult:
     """Greedy search of per-layer bit widths (and the folding for each) for the current iteration."""
+    from foldwise.core.iterations import is_quantized, load_network, load_splits
     from foldwise.core.quantize import store
-    from foldwise.core.quantize._graph import quantizable_layers
     from foldwise.core.quantize.ptq import site_bits
+    from foldwise.core.quantize.quantizers import quantizable_layers
     from foldwise.core.quantize.stage import calibration_images
-    from foldwise.core.training import load_network, load_splits
 
     ctx = ctx or null_context()
     if not 1 <= min_bits <= 8:
@@ -102,7 +102,7 @@ def autofit_bits(
     if max_loss_points < 0:
         raise InputError(f"the accuracy loss allowed must be >= 0 points, got {max_loss_points}")
     current = project.current
-    if current is None or not (current.folder / store.QUANT_FILE).exists():
+    if not is_quantized(current):
         label = current.label if current else "none"
         raise InputError(f"the current iteration ({label}) is not quantized: the bit-width search starts from a "
                          "quantized iteration's settings (run foldwise quantize first)")

@@ -20,7 +20,7 @@ from torch import nn
 
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
-from foldwise.core.networks._batches import as_tensors, check_classes, check_shape, logits_of, to_input
+from foldwise.core.networks.batches import as_tensors, check_classes, check_shape, logits_of, to_input
 from foldwise.core.networks.spec import InputSpec
 
 

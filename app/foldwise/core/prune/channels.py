@@ -155,7 +155,7 @@ def _layer_step_ratios(the_plan: _Plan, original: dict[str, int], current: dict[
 def _taylor_grads(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor] | None, spec: InputSpec) -> None:
     if batch is None:
         raise InputError("the taylor criterion needs training images (none were given)")
-    from foldwise.core.networks._batches import logits_of, to_input
+    from foldwise.core.networks.batches import logits_of, to_input
 
     images, labels = batch
     model.zero_grad(set_to_none=True)

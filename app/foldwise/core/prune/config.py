@@ -10,8 +10,6 @@ from typing import Any
 
 from foldwise.core.errors import InputError
 
-QUANTIZED_KINDS = ("quantized",)
-
 CRITERIA = {
     "l1": "L1 magnitude of each channel's weights (sum of |w|)",
     "l2": "L2 magnitude of each channel's weights",

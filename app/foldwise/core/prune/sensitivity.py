@@ -16,7 +16,7 @@ from torch import nn
 
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
-from foldwise.core.networks._batches import as_tensors
+from foldwise.core.networks.batches import as_tensors
 from foldwise.core.networks.spec import InputSpec
 from foldwise.core.prune._model import WEIGHTED_TYPES, check_float, trace_calls, unknown_name_error
 from foldwise.core.prune.channels import out_width, prune_step

@@ -14,13 +14,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from foldwise.core import training
+from foldwise.core import iterations
 from foldwise.core.atomic import atomic_write_json
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
-from foldwise.core.project import Iteration, Project, figure
+from foldwise.core.project import Iteration, IterationKind, Project, figure
 from foldwise.core.prune.config import (
-    QUANTIZED_KINDS,
     PruneSpec,
     QuantizedIterationError,
     ScanSpec,
@@ -35,20 +34,8 @@ SCAN_DIR = "sensitivity"
 FIGURE_KEYS = ("params", "macs", "weight_mb", "accuracy")
 
 
-def is_quantized(iteration: Iteration) -> bool:
-    return iteration.kind in QUANTIZED_KINDS
-
-
-def float_ancestor(project: Project, iteration: Iteration) -> Iteration | None:
-    """The nearest ancestor of ``iteration`` that is not quantized (by kind), or None."""
-    for node in reversed(project.lineage(iteration)[:-1]):
-        if not is_quantized(node):
-            return node
-    return None
-
-
 def _quantized_error(project: Project, iteration: Iteration, why: str) -> QuantizedIterationError:
-    parent = float_ancestor(project, iteration)
+    parent = iterations.float_ancestor(project, iteration)
     offer = (f"; prune its float parent, iteration {parent.label}, then quantize the result"
              if parent is not None else "; import or train a float network to prune")
     return QuantizedIterationError(
@@ -60,16 +47,17 @@ def _quantized_error(project: Project, iteration: Iteration, why: str) -> Quanti
 
 def check_prunable(project: Project, iteration: Iteration | None) -> Iteration:
     """The iteration to prune, or InputError (QuantizedIterationError for a quantized one), from the
-    manifest alone: no model is loaded."""
+    manifest and the iteration's file list: no model is loaded."""
     if iteration is None:
         raise InputError(f"project {project.name} has no network to prune yet: train or import one first")
-    if is_quantized(iteration):
-        raise _quantized_error(project, iteration, f"its kind is {iteration.kind!r}")
+    if iterations.is_quantized(iteration):
+        why = f"its kind is {iteration.kind!r}" if iteration.kind == IterationKind.QUANTIZED else "it stores quant.json"
+        raise _quantized_error(project, iteration, why)
     return iteration
 
 
 def _figures(summary: Any, accuracy: Any) -> dict[str, Any]:
-    return {**training.network_figures(summary),
+    return {**iterations.network_figures(summary),
             "accuracy": figure(round(accuracy.accuracy, 6), "measured", split="test", images=accuracy.count)}
 
 
@@ -96,7 +84,7 @@ def prune_iteration(project: Project, spec: PruneSpec, ctx: JobContext | None = 
     ctx = ctx or null_context()
     parent = check_prunable(project, project.get(spec.iteration) if spec.iteration else project.current)
     ctx.progress(0.0, f"loading {parent.label}")
-    network = training.load_network(project, parent)
+    network = iterations.load_network(project, parent)
     found = quant_layers(network.model)
     if found:
         raise _quantized_error(project, parent, f"its network has Brevitas layers such as {found[0]}")
@@ -110,7 +98,7 @@ def prune_iteration(project: Project, spec: PruneSpec, ctx: JobContext | None = 
         plan(model, network.spec, spec.ratio, spec.layer_ratios, spec.protect_input, spec.protected)
 
     ctx.progress(0.02, "preparing data")
-    splits = splits if splits is not None else training.load_splits(project, ctx.sub(0.02, 0.12), network.spec)
+    splits = splits if splits is not None else iterations.load_splits(project, ctx.sub(0.02, 0.12), network.spec)
     ctx.check_cancelled()
     ctx.progress(0.12, "measuring the network before pruning")
     before_test = evaluate(network.model, splits.test, spec=network.spec, ctx=ctx.sub(0.12, 0.17))
@@ -175,11 +163,12 @@ def prune_iteration(project: Project, spec: PruneSpec, ctx: JobContext | None = 
         "pruned_accuracy": figure(round(pruned_test.accuracy, 6), "measured", split="test",
                                   note="after pruning, before fine-tuning"),
     }
-    with project.new_iteration("pruned", spec.name or spec.default_name(), parent=parent, change=change) as draft:
-        training.write_network_files(draft.folder, network, model, summary)
+    with project.new_iteration(IterationKind.PRUNED, spec.name or spec.default_name(), parent=parent,
+                               change=change) as draft:
+        iterations.write_network_files(draft.folder, network, model, summary)
         atomic_write_json(draft.folder / PRUNE_FILE, change)
         if history:
-            atomic_write_json(draft.folder / training.HISTORY_FILE,
+            atomic_write_json(draft.folder / iterations.HISTORY_FILE,
                               {"history": [asdict(r) for r in history], "stage": "prune fine-tune"})
         draft.metrics.update(after)
         draft.metrics["pruned_accuracy"] = change["pruned_accuracy"]
@@ -195,7 +184,7 @@ def _percent(before: dict[str, Any], after: dict[str, Any], key: str) -> str:
 
 
 def _taylor_batch(splits: Any, n: int = 64) -> Any:
-    from foldwise.core.networks._batches import as_tensors
+    from foldwise.core.networks.batches import as_tensors
 
     images, labels = as_tensors(splits.train, "training set")
     return images[:n], labels[:n]
@@ -226,12 +215,12 @@ def scan_iteration(project: Project, spec: ScanSpec, ctx: JobContext | None = No
 
     ctx = ctx or null_context()
     target = check_prunable(project, project.get(spec.iteration) if spec.iteration else project.current)
-    network = training.load_network(project, target)
+    network = iterations.load_network(project, target)
     found = quant_layers(network.model)
     if found:
         raise _quantized_error(project, target, f"its network has Brevitas layers such as {found[0]}")
     ctx.progress(0.0, "preparing data")
-    splits = splits if splits is not None else training.load_splits(project, ctx.sub(0.0, 0.1), network.spec)
+    splits = splits if splits is not None else iterations.load_splits(project, ctx.sub(0.0, 0.1), network.spec)
     result = sensitivity_scan(
         network.model, network.spec, splits.val, spec.layers, spec.ratios or DEFAULT_RATIOS, spec.criterion,
         spec.max_images or DEFAULT_MAX_IMAGES, ctx.sub(0.1, 1.0),

@@ -13,19 +13,13 @@ from brevitas.nn.quant_layer import QuantWeightBiasInputOutputLayer
 from torch import fx, nn
 
 from foldwise.core.errors import InputError
-from foldwise.core.quantize.quantizers import COMPUTE_TYPES, UNSIGNED_ACT_TYPES
+from foldwise.core.quantize.quantizers import COMPUTE_TYPES
 
 # Modules and calls that pass quantized values through unchanged (FX walks look through them).
 _PASS_MODULES = (nn.MaxPool1d, nn.MaxPool2d, nn.Dropout, nn.Dropout2d, nn.Identity, nn.Flatten)
 _PASS_FUNCTIONS = (torch.flatten, torch.reshape, torch.transpose)
 _PASS_METHODS = ("view", "reshape", "flatten", "permute", "t")
 ACT_TYPES = (qnn.QuantReLU, qnn.QuantIdentity)
-
-
-def quantizable_layers(model: nn.Module) -> list[str]:
-    """Names of the float network's weight layers and activations, in module order."""
-    types = (*COMPUTE_TYPES, *UNSIGNED_ACT_TYPES)
-    return [name for name, m in model.named_modules() if name and isinstance(m, types)]
 
 
 def weight_layers(model: nn.Module) -> list[str]:

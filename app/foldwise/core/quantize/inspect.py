@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from foldwise.core.errors import InputError
+from foldwise.core.iterations import is_quantized
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, Project, figure
 from foldwise.core.quantize import store
@@ -23,10 +24,6 @@ from foldwise.core.quantize.stats import CalibrationStats, TensorStats, what_if
 PREVIEW_TEST_IMAGES = 500  # enough for a float-vs-quantized accuracy the user can trust at a glance
 SENSITIVITY_IMAGES = 500
 KEEP = object()  # "leave this override field as it is" in :func:`with_override`
-
-
-def is_quantized(iteration: Iteration | None) -> bool:
-    return iteration is not None and (iteration.kind == "quantized" or (iteration.folder / store.QUANT_FILE).exists())
 
 
 @dataclass
@@ -96,10 +93,10 @@ class PreviewSpec:
 def preview(project: Project, spec: PreviewSpec, ctx: JobContext | None = None) -> Inspection:
     """Calibrate ``spec.config`` on a float iteration and validate on part of the test split, keeping
     everything in memory: nothing is written to the project."""
+    from foldwise.core.iterations import load_network, load_splits
     from foldwise.core.quantize.ptq import quantize_network
     from foldwise.core.quantize.stage import calibration_images  # the same subset the real run picks
     from foldwise.core.quantize.validate import compare, weight_memory
-    from foldwise.core.training import load_network, load_splits
 
     ctx = ctx or null_context()
     iteration = project.get(spec.iteration) if spec.iteration else project.current
@@ -275,8 +272,8 @@ class SensitivitySpec:
 
 def sensitivity(project: Project, spec: SensitivitySpec, ctx: JobContext | None = None) -> list[dict[str, Any]]:
     """Per-layer accuracy drop (measured, test split) with only that layer quantized."""
+    from foldwise.core.iterations import load_splits
     from foldwise.core.quantize.validate import sensitivity as layer_sensitivity
-    from foldwise.core.training import load_splits
 
     ctx = ctx or null_context()
     ctx.progress(0.0, "loading the quantized network")
@@ -289,8 +286,8 @@ def sensitivity(project: Project, spec: SensitivitySpec, ctx: JobContext | None 
 def export_qcdq(project: Project, spec: ExportSpec, ctx: JobContext | None = None) -> ExportResult:
     """Export the quantized ``spec.iteration`` (default: current) as QCDQ ONNX; compare it in onnxruntime
     against torch."""
+    from foldwise.core.iterations import load_splits
     from foldwise.core.quantize.export import check_qcdq, export_qcdq_file
-    from foldwise.core.training import load_splits
 
     ctx = ctx or null_context()
     iteration = project.get(spec.iteration) if spec.iteration else project.current
@@ -307,12 +304,3 @@ def export_qcdq(project: Project, spec: ExportSpec, ctx: JobContext | None = Non
     ctx.progress(1.0, "QCDQ written")
     return ExportResult(iteration.id, "qcdq", str(path), check)
 
-
-def float_parent(project: Project, iteration: Iteration | None) -> Iteration | None:
-    """The nearest float ancestor of a quantized ``iteration`` (``iteration`` itself if it is float)."""
-    if iteration is None:
-        return None
-    for node in reversed(project.lineage(iteration)):
-        if not is_quantized(node):
-            return node
-    return None

@@ -24,7 +24,13 @@ from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.quantize import _graph
 from foldwise.core.quantize.config import QuantConfig
-from foldwise.core.quantize.quantizers import layer_maps, signed_act_quant, unsigned_act_quant, weight_quant
+from foldwise.core.quantize.quantizers import (
+    layer_maps,
+    quantizable_layers,
+    signed_act_quant,
+    unsigned_act_quant,
+    weight_quant,
+)
 
 CALIB_BATCH = 128
 
@@ -81,7 +87,7 @@ def check_images(images: Any, input_shape: tuple[int, ...], what: str = "calibra
 def prepare(float_model: nn.Module, config: QuantConfig, input_shape: tuple[int, int, int],
             spec: Any = None) -> QuantizedNetwork:
     """Build the (uncalibrated) quantized network; the float model is left untouched."""
-    config.validate(_graph.quantizable_layers(float_model))
+    config.validate(quantizable_layers(float_model))
     _graph.check_finite(float_model)
     input_shape = tuple(int(v) for v in input_shape)
     model = copy.deepcopy(float_model).eval()

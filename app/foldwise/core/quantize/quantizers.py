@@ -34,6 +34,13 @@ COMPUTE_TYPES: dict[type[nn.Module], type[nn.Module]] = {
 UNSIGNED_ACT_TYPES: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6)
 
 
+def quantizable_layers(model: nn.Module) -> list[str]:
+    """Names of the float network's layers these quantizers replace (weight layers and activations), in
+    module order: the names per-layer bit settings may use."""
+    types = (*COMPUTE_TYPES, *UNSIGNED_ACT_TYPES)
+    return [name for name, m in model.named_modules() if name and isinstance(m, types)]
+
+
 def weight_quant(bits: int, config: QuantConfig) -> type:
     if bits == 1:
         return SignedBinaryWeightPerTensorConst

@@ -15,11 +15,11 @@ import numpy as np
 
 from foldwise.core.atomic import atomic_write_json
 from foldwise.core.errors import InputError
+from foldwise.core.iterations import SUMMARY_FILE, is_quantized
 from foldwise.core.jobs import JobContext, null_context
-from foldwise.core.project import Iteration, Project, figure
+from foldwise.core.project import Iteration, IterationKind, Project, figure
 from foldwise.core.quantize import store
 from foldwise.core.quantize.config import ExportResult, ExportSpec, QuantConfig, QuantizeSpec
-from foldwise.core.training import SUMMARY_FILE
 
 CHECK_IMAGES = 64
 
@@ -41,16 +41,18 @@ VALIDATION_FILE = "validation.json"
 
 def quantize_iteration(project: Project, spec: QuantizeSpec, ctx: JobContext | None = None) -> Iteration:
     """Quantize ``spec.iteration`` (default: the current one) into a new iteration, which becomes current."""
+    from foldwise.core.iterations import load_network, load_splits
     from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
     from foldwise.core.quantize.ptq import quantize_network
     from foldwise.core.quantize.qat import qat
     from foldwise.core.quantize.validate import compare, weight_memory
-    from foldwise.core.training import load_network, load_splits
 
     ctx = ctx or null_context()
     config, qat_epochs = spec.config, int(spec.qat_epochs)
     parent = project.get(spec.iteration) if spec.iteration else project.current
-    if parent is not None and parent.kind == "quantized":
+    if parent is None:
+        raise InputError(f"project {project.name} has no network to quantize yet: train or import one first")
+    if is_quantized(parent):
         raise InputError(f"iteration {parent.label} is already quantized: make a float iteration current first")
     ctx.progress(0.0, "loading the network and data")
     network = load_network(project, parent)
@@ -68,7 +70,7 @@ def quantize_iteration(project: Project, spec: QuantizeSpec, ctx: JobContext | N
     memory = weight_memory(quantized)
     arch = network.arch
     change = {"stage": "quantize", "config": config.to_dict(), "qat_epochs": qat_epochs}
-    with project.new_iteration("quantized", spec.name or _default_name(config, qat_epochs), parent=parent,
+    with project.new_iteration(IterationKind.QUANTIZED, spec.name or _default_name(config, qat_epochs), parent=parent,
                                change=change) as draft:
         store.save_network(quantized, draft.folder, network.spec, arch)
         table = _layer_table(network, memory)
@@ -145,12 +147,12 @@ def _default_name(config: QuantConfig, qat_epochs: int) -> str:
 
 def export_iteration(project: Project, spec: ExportSpec, ctx: JobContext | None = None) -> ExportResult:
     """Export the quantized ``spec.iteration`` (default: current) to ``spec.path`` as QONNX; check it bit-exactly."""
+    from foldwise.core.iterations import load_splits
     from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
-    from foldwise.core.training import load_splits
 
     ctx = ctx or null_context()
     iteration = project.get(spec.iteration) if spec.iteration else project.current
-    if iteration is None or not (iteration.folder / store.QUANT_FILE).exists():
+    if not is_quantized(iteration):
         label = iteration.label if iteration else "none"
         raise InputError(f"the current iteration ({label}) is not quantized: run foldwise quantize first")
     network, input_spec = store.load_network(iteration.folder)

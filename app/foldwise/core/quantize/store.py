@@ -20,12 +20,11 @@ from typing import Any
 
 from foldwise.core.atomic import atomic_write_json
 from foldwise.core.errors import InputError
+from foldwise.core.iterations import MODEL_FILE, QUANT_FILE
 from foldwise.core.quantize._graph import ActSite
 from foldwise.core.quantize.config import QuantConfig
 from foldwise.core.quantize.ptq import QuantizedNetwork
 
-MODEL_FILE = "model.pt"
-QUANT_FILE = "quant.json"
 STATS_FILE = "calibration/stats.npz"
 QONNX_FILE = "model.qonnx.onnx"
 

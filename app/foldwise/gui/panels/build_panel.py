@@ -30,6 +30,7 @@ from foldwise.core.finn.folding import save_folding
 from foldwise.core.finn.reports import BuildReport, read_build_reports
 from foldwise.core.finn.tools import what_is_missing
 from foldwise.core.finn.worker import FinnWorker, get_worker
+from foldwise.core.iterations import is_quantized
 from foldwise.core.jobs import Job, JobContext, JobState
 from foldwise.gui.build.builds import builds_for
 from foldwise.gui.build.folding_table import FoldingModel
@@ -151,7 +152,7 @@ class BuildPanel(StagePanel):
         has_model, busy = self.model_path is not None, self.busy
         for w in (self.estimate_button, self.autofit_button, self.codegen_button):
             w.setEnabled(has_model and not busy)
-        quantized = self.source == "project" and self.iteration is not None and self.iteration.kind == "quantized"
+        quantized = self.source == "project" and is_quantized(self.iteration)
         self.bitfit_button.setEnabled(has_model and not busy and quantized)
         self.bitfit_button.setToolTip(BITFIT_TIP if quantized else
                                       f"{BITFIT_TIP} [needs the project's quantized iteration as the model]")
@@ -551,7 +552,7 @@ class BuildPanel(StagePanel):
         from foldwise.core.finn.bitfit import autofit_bits
 
         project, iteration = self.project, self.iteration
-        if project is None or iteration is None or self.busy or iteration.kind != "quantized":
+        if project is None or iteration is None or self.busy or not is_quantized(iteration):
             return None
         board, clock, budget, loss = self.board, self.clock_mhz, self._budget(), self.bitfit_loss.value()
         rounds, acts = self.bitfit_rounds, self.bitfit_acts.isChecked()

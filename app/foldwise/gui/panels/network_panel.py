@@ -111,7 +111,7 @@ class NetworkPanel(StagePanel):
         return self._curves
 
     def project_changed(self) -> None:
-        from foldwise.core.training import HISTORY_FILE, read_summary
+        from foldwise.core.iterations import HISTORY_FILE, read_summary
 
         project = self.project
         busy = self.busy

@@ -273,8 +273,8 @@ class PrunePanel(StagePanel):
         return self._plot
 
     def project_changed(self) -> None:
+        from foldwise.core.iterations import read_summary
         from foldwise.core.prune.stage import check_prunable
-        from foldwise.core.training import read_summary
 
         project = self.project
         current = project.current if project is not None else None
@@ -392,7 +392,7 @@ class PrunePanel(StagePanel):
         box.open()
 
     def go_to_float_parent(self) -> None:
-        from foldwise.core.prune.stage import float_ancestor
+        from foldwise.core.iterations import float_ancestor
 
         if self.project is None or self.project.current is None:
             return

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from foldwise.core import iterations
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import Job
 from foldwise.gui.panels.base import AppServices, StagePanel
@@ -208,7 +209,7 @@ class QuantizePanel(StagePanel):
             return None
         if current.id == self._shown[0] and self._shown[1] is not None and self._shown[1].kind == "iteration":
             return self._shown[1]
-        if qi.is_quantized(current):
+        if iterations.is_quantized(current):
             try:
                 return qi.load_iteration(self.project, current)
             except Exception as exc:  # a damaged stats file: say so, show nothing
@@ -293,7 +294,7 @@ class QuantizePanel(StagePanel):
             metrics = {"float_accuracy": {**compare["float"]["accuracy"]},
                        "accuracy": {**compare["quantized"]["accuracy"]},
                        "weight_mb": inspection.validation["weight_memory"]["total_mb"]}
-        elif current is not None and current.kind == "quantized":
+        elif current is not None and iterations.is_quantized(current):
             metrics = current.metrics
             check = (inspection.validation or {}).get("qonnx_check") if inspection is not None else None
         elif current is not None:
@@ -314,7 +315,7 @@ class QuantizePanel(StagePanel):
         inspection = self.inspection
         if current is None:
             text = "Train or import a float network first (Network stage)."
-        elif inspection is None and qi.is_quantized(current):
+        elif inspection is None and iterations.is_quantized(current):
             text = f"Iteration {current.label} holds no calibration statistics."
         elif inspection is None:
             text = (f"<b>Preview calibration</b> calibrates {self.config.calib_images} images in memory (nothing is "
@@ -324,7 +325,7 @@ class QuantizePanel(StagePanel):
             text = (f"Preview of {current.label} (not saved). Edit bits in the table: histograms and clipped/flushed "
                     "fractions follow at once (no re-calibration). <b>Quantize</b> commits these settings.")
         else:
-            parent = qi.float_parent(self.project, current)
+            parent = iterations.float_source(self.project, current)
             again = f" <b>Quantize</b> starts again from float iteration {parent.label}." if parent else ""
             text = (f"Statistics measured on {inspection.config.calib_images} calibration images of {current.label}. "
                     f"Editing bits shows what-ifs at once.{again}")
@@ -339,10 +340,8 @@ class QuantizePanel(StagePanel):
         current = self.project.current if self.project is not None else None
         ready = self.config is not None and current is not None and not self.busy
         if self.config is not None and current is not None:
-            from foldwise.core.quantize import inspect as qi
-
-            from_quantized = qi.is_quantized(current)
-            parent = qi.float_parent(self.project, current) if from_quantized else current
+            from_quantized = iterations.is_quantized(current)
+            parent = iterations.float_source(self.project, current)
             self.quantize_button.setText(f"Quantize from {parent.id}" if from_quantized and parent else "Quantize")
             can_quantize = parent is not None
         else:
@@ -401,7 +400,7 @@ class QuantizePanel(StagePanel):
         if not self.ensure_core() or self.project is None or self.busy:
             return None
         current, config = self.project.current, self._config_copy()
-        if current is None or qi.is_quantized(current):
+        if current is None or iterations.is_quantized(current):
             self.services.error("Cannot preview", InputError("preview works on a float iteration"))
             return None
 
@@ -417,7 +416,6 @@ class QuantizePanel(StagePanel):
 
     def start_quantize(self, qat_epochs: int = 0) -> Job | None:
         """PTQ (+ QAT) of the current float iteration, or of a quantized one's float parent; undoable."""
-        from foldwise.core.quantize import inspect as qi
         from foldwise.core.quantize.config import QuantizeSpec
         from foldwise.core.quantize.stage import quantize_iteration
 
@@ -425,7 +423,7 @@ class QuantizePanel(StagePanel):
             return None
         project = self.project
         previous = project.current_id
-        source = qi.float_parent(project, project.current)
+        source = iterations.float_source(project, project.current)
         if source is None:
             self.services.error("Cannot quantize", InputError("train or import a float network first"))
             return None

@@ -1,0 +1,1 @@
+"""Development tools for the Foldwise checkout (not shipped in the wheel)."""
