@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from foldwise.core import project as project_mod
-from foldwise.core.project import MANIFEST_NAME, Project
+from foldwise.core.project import MANIFEST_NAME, IterationKind, Project
 from tests.core.test_project import snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _one_iteration(path: Path) -> None:
-    with Project.create(path) as project, project.new_iteration("trained", "first") as draft:
+    with Project.create(path) as project, project.new_iteration(IterationKind.TRAINED, "first") as draft:
         (draft.folder / "model.pt").write_bytes(b"w" * 100)
 
 
@@ -38,12 +38,13 @@ def test_a_failed_manifest_write_leaves_no_orphan_and_the_next_commit_works(proj
 
     with Project.open(project_path) as project:
         monkeypatch.setattr(project_mod, "atomic_write_json", full_disk)
-        with pytest.raises(OSError, match="No space left"), project.new_iteration("finetuned", "second") as draft:
+        with pytest.raises(OSError, match="No space left"), \
+                project.new_iteration(IterationKind.FINE_TUNED, "second") as draft:
             (draft.folder / "model.pt").write_bytes(b"x" * 100)
         assert [it.id for it in project.iterations] == ["0001"] and project.current_id == "0001"
         monkeypatch.setattr(project_mod, "atomic_write_json", real_write)
     assert snapshot(project_path) == before  # byte for byte: no orphan folder, no draft, same manifest
-    with Project.open(project_path) as project, project.new_iteration("finetuned", "second") as draft:
+    with Project.open(project_path) as project, project.new_iteration(IterationKind.FINE_TUNED, "second") as draft:
         (draft.folder / "model.pt").write_bytes(b"x" * 100)
     with Project.open(project_path) as project:
         assert [it.folder_name for it in project.iterations] == ["0001-first", "0002-second"]
@@ -52,7 +53,7 @@ def test_a_failed_manifest_write_leaves_no_orphan_and_the_next_commit_works(proj
 def test_an_orphan_folder_on_disk_is_never_reused(project_path: Path) -> None:
     _one_iteration(project_path)
     (project_path / "iterations" / "0002-left-by-an-old-version").mkdir()
-    with Project.open(project_path) as project, project.new_iteration("pruned", "next") as draft:
+    with Project.open(project_path) as project, project.new_iteration(IterationKind.PRUNED, "next") as draft:
         (draft.folder / "model.pt").write_bytes(b"p")
     with Project.open(project_path) as project:
         assert project.current.folder_name == "0003-next" and project.current.id == "0003"
@@ -96,12 +97,12 @@ def test_a_really_full_disk_leaves_the_project_as_it_was(tiny_disk: Path) -> Non
     finally:
         os.close(fd)
     with Project.open(path) as project:
-        with pytest.raises(OSError), project.new_iteration("finetuned", "big") as draft:
+        with pytest.raises(OSError), project.new_iteration(IterationKind.FINE_TUNED, "big") as draft:
             (draft.folder / "model.pt").write_bytes(b"m" * 200_000)
         assert len(project.iterations) == 1
     assert snapshot(path) == before
     filler.unlink()
-    with Project.open(path) as project, project.new_iteration("finetuned", "big") as draft:
+    with Project.open(path) as project, project.new_iteration(IterationKind.FINE_TUNED, "big") as draft:
         (draft.folder / "model.pt").write_bytes(b"m" * 200_000)
     with Project.open(path) as project:
         assert [it.id for it in project.iterations] == ["0001", "0002"]
@@ -129,7 +130,7 @@ _WRITES_A_DRAFT_THEN_WAITS = """
 import sys, time
 from foldwise.core.project import Project
 
-with Project.open(sys.argv[1]) as project, project.new_iteration("finetuned", "slow") as draft:
+with Project.open(sys.argv[1]) as project, project.new_iteration("fine-tuned", "slow") as draft:
     (draft.folder / "model.pt").write_bytes(b"half")
     print("writing", flush=True)
     time.sleep(60)

@@ -70,6 +70,8 @@ def load_network(project: Project, iteration: Iteration | None = None) -> Projec
 
     iteration = iteration or project.current
     if iteration is not None:
+        if iteration.missing:
+            raise InputError(f"{iteration.missing} (deleted or moved by hand?): make another iteration current")
         path = iteration.folder / MODEL_FILE
         if not path.exists():
             raise InputError(f"iteration {iteration.label} has no network ({MODEL_FILE} is missing)")
@@ -107,7 +109,14 @@ def read_summary(iteration: Iteration) -> dict[str, Any] | None:
     path = iteration.folder / SUMMARY_FILE
     if not path.exists():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"iteration {iteration.label}: {SUMMARY_FILE} is corrupt ({exc}); "
+                         "re-run the stage that made it, or delete the iteration") from exc
+    if not isinstance(summary, dict):
+        raise InputError(f"iteration {iteration.label}: {SUMMARY_FILE} is corrupt (not a layer table)")
+    return summary
 
 
 # ------------------------------------------------------------------------------------------------ the data

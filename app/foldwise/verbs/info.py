@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from foldwise.core.iterations import read_summary
@@ -21,8 +22,11 @@ def run(args: argparse.Namespace) -> int:
     # Read-only: info never takes the lock, so it works beside an open GUI and on read-only media.
     project = Project.open(args.path, read_only=True)
     info = project.summary()
+    for iteration in project.iterations:
+        if iteration.missing:
+            print(f"foldwise: warning: {iteration.missing} (deleted or moved by hand?)", file=sys.stderr)
     current = project.current
-    info["network"] = read_summary(current) if current is not None else None
+    info["network"] = read_summary(current) if current is not None and not current.missing else None
     emit(info, args, text=_as_text(info))
     return 0
 
