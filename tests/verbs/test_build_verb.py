@@ -13,8 +13,8 @@ import pytest
 from foldwise.cli import main
 from foldwise.core.finn.tools import what_is_missing
 from tests.core.remote.conftest import tfc_once
-from tests.sshd import SshServer, _skip_or_fail, sshd_available, start_sshd
 from tests.preconditions import NO_XILINX
+from tests.sshd import SshServer, _skip_or_fail, sshd_available, start_sshd
 
 #: FINN's estimate reports that must be byte-identical between a local and a remote build
 SAME_REPORTS = ("estimate_network_performance.json", "estimate_layer_cycles.json", "estimate_layer_resources.json",
@@ -105,3 +105,19 @@ def test_bad_remote_arguments(tfc: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert main(["build", str(tfc), "--out", str(tmp_path / "b"), *closed]) == 1
     assert "cannot reach 127.0.0.1:1: connection refused" in capsys.readouterr().err
     assert os.environ["FOLDWISE_SSH_PASSWORD"] == "x"
+
+
+def test_saved_build_host_is_used_by_name(tfc: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from foldwise.core.finn.hosts import find_host
+
+    closed = ["--known-hosts", str(tmp_path / "kh"), "--connect-timeout", "2", "--remote-python", "/opt/finn/py"]
+    assert main(["build", str(tfc), "--out", str(tmp_path / "b"), "--remote", "me@127.0.0.1:1", "--save-host",
+                 "lab", *closed]) == 1
+    assert "cannot reach 127.0.0.1:1" in capsys.readouterr().err
+    saved = find_host("lab")
+    assert (saved.display, saved.python, saved.target.known_hosts) == ("me@127.0.0.1:1", "/opt/finn/py",
+                                                                      tmp_path / "kh")
+    assert main(["build", str(tfc), "--out", str(tmp_path / "b"), "--remote", "lab"]) == 1  # the list the panel uses
+    assert "cannot reach 127.0.0.1:1: connection refused" in capsys.readouterr().err
+    assert main(["build", str(tfc), "--save-host"]) == 1
+    assert "--save-host only applies with --remote" in capsys.readouterr().err

@@ -9,7 +9,6 @@ from foldwise.core.networks.train import TrainConfig, evaluate, recommended_conf
 from foldwise.core.networks.zoo import ZOO, build
 
 
-
 def test_defectnet_trains_on_generated_defects():
     data = defects.generate_defect_set(40, seed=3)
     spec = ZOO["defectnet"].spec

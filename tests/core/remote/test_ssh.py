@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 import os
 import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,6 @@ from foldwise.core.remote.ssh import (
 )
 from tests.core.remote.conftest import target_for
 from tests.sshd import TEST_PASSWORD, SshServer, free_port
-
 
 
 def needs_root(test: Callable[..., None]) -> Callable[..., None]:
