@@ -39,6 +39,10 @@ class ToolMissingError(FoldwiseError):
     """An external tool (Vivado, vitis_hls, finn-plus, ssh) that a request needs is not available."""
 
 
+class SshError(FoldwiseError):
+    """Something went wrong talking to a remote machine over SSH (subclasses in ``core.remote.target``)."""
+
+
 class Cancelled(FoldwiseError):
     """The user cancelled a job; raised from ``JobContext.check_cancelled``."""
 

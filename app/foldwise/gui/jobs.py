@@ -59,13 +59,18 @@ class JobsController(QObject):
         on_error: Callable[[Job], None] | None = None,
         on_progress: Callable[[float, str], None] | None = None,
         on_partial: Callable[[Any], None] | None = None,
+        on_log: Callable[[str], None] | None = None,
     ) -> Job:
+        """Run ``job`` in a thread; every callback is called on the GUI thread. ``on_error`` gets the job when it
+        failed or was cancelled; ``on_log`` each log line as it comes (they also go to the log dock)."""
         relay = _JobRelay(job)
         self._relays.append(relay)
         if on_progress is not None:
             relay.progressed.connect(on_progress)
         if on_partial is not None:
             relay.partial.connect(on_partial)
+        if on_log is not None:
+            relay.logged.connect(on_log)
         relay.logged.connect(lambda line: self.log_line.emit(job.title, line))
 
         def finished() -> None:

@@ -251,7 +251,7 @@ def test_cancelled_quantize_leaves_the_project_as_it_was(window: MainWindow, qua
     project = window.project
     job = panel.start_quantize()
     assert project.current_id == "0001"  # quantizing starts from the float parent
-    panel.cancel()
+    panel.cancel_job()
     qtbot.waitUntil(lambda: job.is_finished and not panel.busy, timeout=60_000)
     assert job.state == JobState.CANCELLED
     assert project.current_id == "0002" and [it.id for it in project.visible_iterations] == ["0001", "0002"]

@@ -10,15 +10,11 @@ from typing import Any
 
 import paramiko
 
-from foldwise.core.errors import FoldwiseError, InputError
+from foldwise.core.errors import InputError, SshError
 from foldwise.core.user_config import config_dir
 
 DEFAULT_PORT = 22
 _SPEC_RE = re.compile(r"^(?:(?P<user>[^@\s]+)@)?(?P<host>\[[^\]]+\]|[^:@\s]+)(?::(?P<port>\d+))?$")
-
-
-class SshError(FoldwiseError):
-    """Something went wrong talking to a remote machine over SSH."""
 
 
 class HostUnreachableError(SshError):

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from foldwise.core.jobs import Job, JobContext, JobState
 from foldwise.core.project import Project
+from foldwise.gui import errors
 
 if TYPE_CHECKING:
     from foldwise.gui.jobs import JobsController
     from foldwise.gui.project_relay import ProjectRelay
+
+S = TypeVar("S")  # a stage's spec
+T = TypeVar("T")  # a job's result
 
 
 @dataclass
@@ -25,9 +31,7 @@ class AppServices:
     auto_prepare: bool = True  # example projects train their network on first open
 
     def error(self, title: str, exc: BaseException) -> None:
-        from foldwise.gui.errors import show_error
-
-        show_error(self.window, title, exc)
+        errors.show_error(self.window, title, exc)
 
     def status(self, text: str, msecs: int = 5000) -> None:
         bar = getattr(self.window, "statusBar", None)
@@ -36,7 +40,14 @@ class AppServices:
 
 
 class StagePanel(QWidget):
-    """Base of stage panels. Subclasses set ``title``/``icon`` and override :meth:`project_changed`."""
+    """Base of stage panels. Subclasses set ``title``/``icon`` and override :meth:`project_changed`.
+
+    It owns starting jobs (Orange's ``ConcurrentWidgetMixin``): :meth:`run_stage` hands a core stage function
+    to a job as it is, :meth:`run_job` any ``work(ctx)``. Either one shows the job in the Jobs dock, marks the
+    panel :attr:`busy` (calling :meth:`set_busy`, where subclasses enable or disable their buttons), routes
+    progress to the inline bar of :meth:`add_inline_progress`, and when the job ends calls ``on_done(result)``,
+    or ``on_failed(job)`` and then shows the error dialog chosen by the exception's type (none for a cancel).
+    """
 
     title = "Stage"
     icon = "stage"
@@ -46,6 +57,10 @@ class StagePanel(QWidget):
         super().__init__(parent)
         self.services = services
         self.project: Project | None = None
+        self._job: Job | None = None  # the job this panel started last
+        self._running: list[Job] = []  # started here, their end not handled yet
+        self.progress: QProgressBar | None = None
+        self.cancel_button: QPushButton | None = None
         self.setObjectName(f"{self.title.lower()}Panel")
 
     def set_project(self, project: Project | None, relay: ProjectRelay | None = None) -> None:
@@ -65,25 +80,114 @@ class StagePanel(QWidget):
     def project_changed(self) -> None:
         """The project, its current iteration or its manifest changed: refresh the view."""
 
+    # ----------------------------------------------------------------- jobs
+    def add_inline_progress(self, layout: QBoxLayout,
+                            tooltip: str = "Stop the running job; the project is left as it was") -> QHBoxLayout:
+        """Add the standard progress bar and Cancel button (hidden until a job runs) to ``layout``."""
+        bar = QProgressBar()
+        bar.setRange(0, 1000)
+        button = QPushButton("Cancel")
+        button.setObjectName("cancelButton")
+        button.setToolTip(tooltip)
+        row = QHBoxLayout()
+        row.addWidget(bar, 1)
+        row.addWidget(button)
+        layout.addLayout(row)
+        self.use_inline_progress(bar, button)
+        return row
 
-class InlineJobMixin:
-    """For panels showing their running job inline: they own ``progress`` (a QProgressBar, range 0..1000),
-    ``cancel_button`` and ``_job``; this routes progress there, cancels, and tidies up when the job ends."""
+    def use_inline_progress(self, bar: QProgressBar, cancel_button: QPushButton) -> None:
+        """Show inline jobs on widgets the panel made itself (range 0..1000); Cancel cancels this panel's jobs."""
+        self.progress, self.cancel_button = bar, cancel_button
+        bar.setRange(0, 1000)
+        bar.hide()
+        cancel_button.hide()
+        cancel_button.clicked.connect(self.cancel_job)
 
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        if message:
-            self.progress.setFormat(f"%p% {message}")
+    @property
+    def busy(self) -> bool:
+        """A job started by this panel is running (or its end is not handled yet)."""
+        return bool(self._running)
 
-    def _finish(self) -> None:
-        self.progress.hide()
-        self.cancel_button.hide()
-        self.project_changed()
+    def set_busy(self, busy: bool) -> None:
+        """Called when the panel becomes busy or idle: enable or disable buttons here."""
 
-    def cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
+    def cancel_job(self) -> None:
+        """Cancel every job this panel started that still runs."""
+        for job in self._running:
+            job.cancel()
+        if self.cancel_button is not None:
             self.cancel_button.setEnabled(False)
+
+    def run_stage(self, title: str, stage: Callable[[Project, S, JobContext], T], spec: S, *,
+                  on_done: Callable[[T], None] | None = None, on_partial: Callable[[Any], None] | None = None,
+                  on_log: Callable[[str], None] | None = None, on_failed: Callable[[Job], None] | None = None,
+                  inline: bool = True) -> Job:
+        """Run ``stage(project, spec, ctx)`` on the open project as a job (see :meth:`run_job`)."""
+        project = self.project
+        if project is None:
+            raise RuntimeError(f"{type(self).__name__}: no project to run {title!r} on")
+        return self.run_job(title, lambda ctx: stage(project, spec, ctx), on_done=on_done, on_partial=on_partial,
+                            on_log=on_log, on_failed=on_failed, inline=inline)
+
+    def run_job(self, title: str, work: Callable[[JobContext], T], *, on_done: Callable[[T], None] | None = None,
+                on_partial: Callable[[Any], None] | None = None, on_log: Callable[[str], None] | None = None,
+                on_failed: Callable[[Job], None] | None = None, inline: bool = True) -> Job:
+        """Run ``work(ctx)`` in a thread as a job of this panel; every callback runs on the GUI thread.
+
+        ``on_failed(job)`` runs when it failed or was cancelled (undo what the panel changed beforehand); then a
+        failure shows the error dialog for its exception's type (:meth:`show_job_error`). ``inline`` routes
+        progress to this panel's bar, when it has one; the Jobs dock shows every job either way.
+        """
+        job = Job(title, work)
+        self._job = job
+        self._running.append(job)
+        bar = self.progress if inline else None
+        if bar is not None:
+            bar.setValue(0)
+            bar.setFormat("%p%")
+            bar.show()
+            if self.cancel_button is not None:
+                self.cancel_button.show()
+                self.cancel_button.setEnabled(True)
+        if len(self._running) == 1:
+            self.set_busy(True)
+
+        def ended() -> None:
+            self._running.remove(job)
+            if not self._running:
+                for widget in (self.progress, self.cancel_button):
+                    if widget is not None:
+                        widget.hide()
+                self.set_busy(False)
+
+        def done(result: T) -> None:
+            ended()
+            if on_done is not None:
+                on_done(result)
+
+        def failed(failed_job: Job) -> None:
+            ended()
+            if on_failed is not None:
+                on_failed(failed_job)
+            if failed_job.state == JobState.CANCELLED:
+                self.services.status(f"{failed_job.title}: cancelled; the project is unchanged")
+            else:
+                self.show_job_error(failed_job)
+
+        progress = self._show_progress if bar is not None else None
+        return self.services.jobs.start(job, on_done=done, on_error=failed, on_progress=progress,
+                                        on_partial=on_partial, on_log=on_log)
+
+    def show_job_error(self, job: Job) -> None:
+        """The dialog for a failed job, chosen by exception type; override to offer more (keep the default)."""
+        errors.show_job_error(self.services.window, job)
+
+    def _show_progress(self, fraction: float, message: str) -> None:
+        if self.progress is not None:
+            self.progress.setValue(int(fraction * 1000))
+            if message:
+                self.progress.setFormat(f"%p% {message}")
 
 
 class PlaceholderPanel(StagePanel):

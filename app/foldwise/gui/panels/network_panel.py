@@ -34,7 +34,6 @@ class NetworkPanel(StagePanel):
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
-        self._job: Job | None = None
         self._curves = None
 
         self.heading = QLabel()
@@ -114,7 +113,7 @@ class NetworkPanel(StagePanel):
         from foldwise.core.training import HISTORY_FILE, read_summary
 
         project = self.project
-        busy = self._job is not None and not self._job.is_finished
+        busy = self.busy
         self.train_button.setEnabled(project is not None and not busy)
         self.import_button.setEnabled(project is not None and not busy)
         self.netron_button.setEnabled(project is not None and project.current is not None)
@@ -155,6 +154,9 @@ class NetworkPanel(StagePanel):
         history = current.folder / HISTORY_FILE if current is not None else None
         if history is not None and history.exists() and not busy:
             self._ensure_curves().set_history(json.loads(history.read_text())["history"])
+
+    def set_busy(self, busy: bool) -> None:
+        self.project_changed()
 
     def set_project(self, project, relay=None) -> None:
         self.stop_netron()
@@ -217,24 +219,14 @@ class NetworkPanel(StagePanel):
         self._ensure_curves().clear()
         what = "Fine-tune" if project.current else "Train"
         arch = project.settings.get("network", {}).get("arch", "network")
-        self._job = Job(f"{what} {arch}", lambda ctx: train_iteration(project, config, ctx))
-        self.train_button.setEnabled(False)
-        self.import_button.setEnabled(False)
 
         def done(iteration: Any) -> None:
             self.services.undo.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
             accuracy = iteration.metrics["accuracy"]["value"]
             self.services.status(f"{iteration.label}: test accuracy {accuracy:.1%} (measured)")
-            self.project_changed()
 
-        def failed(job: Job) -> None:
-            self.project_changed()
-            if job.state.value == "failed":
-                self.services.error("Training failed", job.error)
-
-        return self.services.jobs.start(
-            self._job, on_done=done, on_error=failed, on_partial=self._ensure_curves().add_epoch
-        )
+        return self.run_job(f"{what} {arch}", lambda ctx: train_iteration(project, config, ctx), on_done=done,
+                            on_partial=self._ensure_curves().add_epoch)
 
     def import_dialog(self) -> None:
         if self.project is None:
@@ -253,17 +245,11 @@ class NetworkPanel(StagePanel):
             return None
         project = self.project
         previous = project.current_id
-        self._job = Job(f"Import {path}", lambda ctx: import_iteration(project, path, arch, ctx))
 
         def done(iteration: Any) -> None:
             self.services.undo.push(CommitIteration(project, iteration.id, previous, f"Import ({iteration.label})"))
-            self.project_changed()
 
-        def failed(job: Job) -> None:
-            self.project_changed()
-            self.services.error("Cannot import network", job.error)
-
-        return self.services.jobs.start(self._job, on_done=done, on_error=failed)
+        return self.run_job(f"Import {path}", lambda ctx: import_iteration(project, path, arch, ctx), on_done=done)
 
     def open_in_netron(self) -> Job | None:
         from foldwise.core.netron_view import NetronServer, onnx_for_viewing
@@ -288,11 +274,7 @@ class NetworkPanel(StagePanel):
             self.services.status(f"Netron serves {iteration.label} at {server.url}", 15000)
             QDesktopServices.openUrl(QUrl(server.url))
 
-        return self.services.jobs.start(
-            Job(f"Netron {iteration.label}", serve),
-            on_done=done,
-            on_error=lambda job: self.services.error("Cannot open in Netron", job.error),
-        )
+        return self.run_job(f"Netron {iteration.label}", serve, on_done=done, inline=False)
 
     def stop_netron(self) -> None:
         if self._netron is not None:

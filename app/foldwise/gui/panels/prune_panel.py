@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import Job, JobContext
 from foldwise.core.prune.config import CRITERIA, PruneSpec, QuantizedIterationError
-from foldwise.gui.panels.base import AppServices, InlineJobMixin, StagePanel
+from foldwise.gui.panels.base import AppServices, StagePanel
 from foldwise.gui.undo import CommitIteration, SetCurrentIteration
 from foldwise.gui.widgets.figures import FigureStrip
 from foldwise.gui.widgets.graph_view import LayerGraphView
@@ -109,13 +108,12 @@ class SensitivityPlot(QWidget):
                 self.add_point({"layer": layer, "ratio": ratio, "accuracy": accuracy, "baseline": result.baseline})
 
 
-class PrunePanel(InlineJobMixin, StagePanel):
+class PrunePanel(StagePanel):
     title = "Prune"
     icon = "prune"
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
-        self._job: Job | None = None
         self._plot: SensitivityPlot | None = None
         self._scan: Any = None
         self._rows: list[dict[str, Any]] = []
@@ -264,29 +262,17 @@ class PrunePanel(InlineJobMixin, StagePanel):
         other_form.addRow("Scan images:", self.scan_images)
         other_form.addRow(self.scan_button)
 
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.hide()
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the running prune or scan; the project is left as it was")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.cancel_button.hide()
-        job_row = QHBoxLayout()
-        job_row.addWidget(self.progress, 1)
-        job_row.addWidget(self.cancel_button)
-
         column = QVBoxLayout()
         column.addWidget(remove_box)
         column.addWidget(channels_box)
         column.addWidget(other)
-        column.addLayout(job_row)
+        self.add_inline_progress(column, "Stop the running prune or scan; the project is left as it was")
         column.addStretch(1)
         return column
 
     # ----------------------------------------------------------------- view
-    @property
-    def busy(self) -> bool:
-        return self._job is not None and not self._job.is_finished
+    def set_busy(self, busy: bool) -> None:
+        self.project_changed()  # enables the actions again, and shows a finished scan
 
     def _ensure_plot(self) -> SensitivityPlot:
         if self._plot is None:
@@ -462,7 +448,6 @@ class PrunePanel(InlineJobMixin, StagePanel):
             return None
         project = self.project
         previous = project.current_id
-        job = Job(f"Prune {target.label}: {spec.default_name()}", _prune_job, project, spec, target.id)
 
         def done(iteration: Any) -> None:
             self.services.undo.push(CommitIteration(project, iteration.id, previous, f"Prune ({iteration.label})"))
@@ -470,7 +455,8 @@ class PrunePanel(InlineJobMixin, StagePanel):
             after = iteration.metrics["accuracy"]["value"]
             self.services.status(f"{iteration.label}: test accuracy {before:.1%} → {after:.1%} (measured)")
 
-        return self._run(job, done)
+        return self.run_job(f"Prune {target.label}: {spec.default_name()}",
+                            lambda ctx: _prune_job(ctx, project, spec, target.id), on_done=done)
 
     def start_scan(self) -> Job | None:
         target = self._target()
@@ -478,38 +464,19 @@ class PrunePanel(InlineJobMixin, StagePanel):
             return None
         plot = self._ensure_plot()
         plot.clear()
-        criterion = self.criterion.currentData()
-        job = Job(f"Sensitivity scan of {target.label}", _scan_job, self.project, target.id, criterion,
-                  self.scan_images.value())
+        project, criterion, images = self.project, self.criterion.currentData(), self.scan_images.value()
 
         def done(result: Any) -> None:
             self._scan = result
             plot.set_result(result)
             self.services.status(f"Sensitivity scan done: baseline {result.baseline:.1%} on {result.images} images")
 
-        return self._run(job, done, on_partial=plot.add_point)
+        return self.run_job(f"Sensitivity scan of {target.label}",
+                            lambda ctx: _scan_job(ctx, project, target.id, criterion, images), on_done=done,
+                            on_partial=plot.add_point)
 
-    def _run(self, job: Job, done: Any, on_partial: Any = None) -> Job:
-        self._job = job
-        self.progress.setValue(0)
-        self.progress.show()
-        self.cancel_button.show()
-        self.cancel_button.setEnabled(True)
-        self.project_changed()
-
-        def finished_ok(result: Any) -> None:
-            self._finish()
-            done(result)
-
-        def failed(failed_job: Job) -> None:
-            self._finish()
-            if isinstance(failed_job.error, QuantizedIterationError):
-                self._offer_float_parent(failed_job.error)
-            elif failed_job.state.value == "failed":
-                self.services.error("Prune failed" if "Prune" in failed_job.title else "Scan failed",
-                                    failed_job.error)
-            else:
-                self.services.status(f"{failed_job.title}: cancelled; the project is unchanged")
-
-        return self.services.jobs.start(job, on_done=finished_ok, on_error=failed, on_progress=self._on_progress,
-                                        on_partial=on_partial)
+    def show_job_error(self, job: Job) -> None:
+        if isinstance(job.error, QuantizedIterationError):
+            self._offer_float_parent(job.error)  # a dialog that can also switch to the float parent
+        else:
+            super().show_job_error(job)

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from foldwise.core.errors import InputError
-from foldwise.core.jobs import Job, JobState
-from foldwise.gui.panels.base import AppServices, InlineJobMixin, StagePanel
+from foldwise.core.jobs import Job
+from foldwise.gui.panels.base import AppServices, StagePanel
 from foldwise.gui.quantize.controls import QuantizeControls, qonnx_text
 from foldwise.gui.undo import CommitIteration
 from foldwise.gui.widgets.figures import FigureCard, FigureStrip
@@ -35,13 +35,12 @@ CORE = "foldwise.core.quantize.inspect"
 FIGURES = {"float_accuracy": "Float accuracy", "accuracy": "Quantized accuracy", "weight_mb": "Weights"}
 
 
-class QuantizePanel(InlineJobMixin, StagePanel):
+class QuantizePanel(StagePanel):
     title = "Quantize"
     icon = "quantize"
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
-        self._job: Job | None = None
         self._loading: Job | None = None
         self.config: Any = None  # the evented QuantConfig the widgets edit (made when the core is loaded)
         self.inspection: Any = None  # the statistics on display (an iteration's or a preview's)
@@ -83,9 +82,9 @@ class QuantizePanel(InlineJobMixin, StagePanel):
 
         self.controls = QuantizeControls()
         for name in ("defaults", "overrides_label", "load_button", "clear_button", "preview_button", "quantize_button",
-                     "qat_epochs", "qat_button", "qonnx_button", "qcdq_button", "export_label", "progress",
-                     "cancel_button"):
+                     "qat_epochs", "qat_button", "qonnx_button", "qcdq_button", "export_label"):
             setattr(self, name, getattr(self.controls, name))
+        self.use_inline_progress(self.controls.progress, self.controls.cancel_button)
         self.defaults.invalid.connect(lambda exc: self.services.error("Invalid setting", exc))
         self.load_button.clicked.connect(lambda: self.load_overrides())
         self.clear_button.clicked.connect(self.clear_overrides)
@@ -94,7 +93,6 @@ class QuantizePanel(InlineJobMixin, StagePanel):
         self.qat_button.clicked.connect(lambda: self.start_quantize(self.qat_epochs.value()))
         self.qonnx_button.clicked.connect(lambda: self.export_qonnx())
         self.qcdq_button.clicked.connect(lambda: self.export_qcdq())
-        self.cancel_button.clicked.connect(self.cancel)
         middle = QHBoxLayout()
         middle.addWidget(self.tabs, 1)
         middle.addWidget(self.controls)
@@ -153,10 +151,10 @@ class QuantizePanel(InlineJobMixin, StagePanel):
             self._core_loaded()
             return True
         if self._loading is None:
-            self._loading = Job("Load torch and Brevitas (first use)", lambda _ctx: importlib.import_module(CORE))
             self.notice.setText("Loading torch and Brevitas (first use)…")
-            self.services.jobs.start(self._loading, on_done=lambda _m: self._core_loaded(),
-                                     on_error=lambda job: self.services.error("Cannot load Brevitas", job.error))
+            self._loading = self.run_job("Load torch and Brevitas (first use)",
+                                         lambda _ctx: importlib.import_module(CORE),
+                                         on_done=lambda _module: self._core_loaded(), inline=False)
         return False
 
     def _core_loaded(self) -> None:
@@ -174,9 +172,11 @@ class QuantizePanel(InlineJobMixin, StagePanel):
         self._config_changed()
 
     # ----------------------------------------------------------------- view
-    @property
-    def busy(self) -> bool:
-        return self._job is not None and not self._job.is_finished
+    def set_busy(self, busy: bool) -> None:
+        if busy:
+            self._update_buttons()
+        else:
+            self.project_changed()
 
     def project_changed(self) -> None:
         project = self.project
@@ -412,8 +412,8 @@ class QuantizePanel(InlineJobMixin, StagePanel):
             accuracy = inspection.validation["compare"]["quantized"]["accuracy"]["value"]
             self.services.status(f"Preview of {current.label}: {accuracy:.1%} quantized (measured, not saved)")
 
-        job = Job(f"Preview calibration of {current.label}", lambda ctx: qi.preview(project, config, ctx, current))
-        return self._run(job, done, "Preview failed")
+        return self.run_job(f"Preview calibration of {current.label}",
+                            lambda ctx: qi.preview(project, config, ctx, current), on_done=done)
 
     def start_quantize(self, qat_epochs: int = 0) -> Job | None:
         """PTQ (+ QAT) of the current float iteration, or of a quantized one's float parent; undoable."""
@@ -448,13 +448,13 @@ class QuantizePanel(InlineJobMixin, StagePanel):
             self.services.status(f"{iteration.label}: {acc['float']:.1%} float → {acc['quantized']:.1%} quantized "
                                  f"(measured); {result['weight_mb']['value']:.4g} MB (computed); {exact}")
 
-        def failed() -> None:
+        def failed(_job: Job) -> None:
             if project.current_id != previous:
                 project.set_current(previous)
 
-        job = Job(what, lambda ctx: quantize_iteration(project, config, ctx, qat_epochs=qat_epochs))
-        return self._run(job, done, "Quantize failed", on_failed=failed,
-                         on_partial=self.qat_curves.add_epoch if qat_epochs else None)
+        return self.run_job(what, lambda ctx: quantize_iteration(project, config, ctx, qat_epochs=qat_epochs),
+                            on_done=done, on_failed=failed,
+                            on_partial=self.qat_curves.add_epoch if qat_epochs else None)
 
     def start_sensitivity(self) -> Job | None:
         from foldwise.core.quantize import inspect as qi
@@ -472,8 +472,8 @@ class QuantizePanel(InlineJobMixin, StagePanel):
             if worst is not None:
                 self.services.status(f"Most sensitive: {worst['layer']} ({worst['drop_points']:+.1f} points, measured)")
 
-        job = Job(f"Sensitivity of {inspection.source}", lambda ctx: qi.sensitivity(project, inspection, ctx, images))
-        return self._run(job, done, "Sensitivity scan failed")
+        return self.run_job(f"Sensitivity of {inspection.source}",
+                            lambda ctx: qi.sensitivity(project, inspection, ctx, images), on_done=done)
 
     def _export_path(self, suffix: str, title: str) -> str | None:
         current = self.project.current
@@ -496,8 +496,7 @@ class QuantizePanel(InlineJobMixin, StagePanel):
             self.export_label.setText(f"{text}<br><span style='color:#555'>{result['qonnx']} (input UINT8)</span>")
             self.qonnx_card.set_figure({"value": value, "source": "measured"})
 
-        return self._run(Job(f"Export QONNX to {path}", lambda ctx: export_iteration(project, path, ctx)), done,
-                         "QONNX export failed")
+        return self.run_job(f"Export QONNX to {path}", lambda ctx: export_iteration(project, path, ctx), on_done=done)
 
     def export_qcdq(self, path: str | None = None) -> Job | None:
         from foldwise.core.quantize import inspect as qi
@@ -518,30 +517,4 @@ class QuantizePanel(InlineJobMixin, StagePanel):
                 f"{agree:.1%} of {check['images']} images, max |Δ| {check['max_abs_diff']:.3g}</span> "
                 f"<i>(measured, onnxruntime)</i><br><span style='color:#555'>{result['qcdq']}</span>")
 
-        return self._run(Job(f"Export QCDQ to {path}", lambda ctx: qi.export_qcdq(project, path, ctx)), done,
-                         "QCDQ export failed")
-
-    def _run(self, job: Job, done: Any, failure: str, on_failed: Any = None, on_partial: Any = None) -> Job:
-        self._job = job
-        self.progress.setValue(0)
-        self.progress.setFormat("%p%")
-        self.progress.show()
-        self.cancel_button.show()
-        self.cancel_button.setEnabled(True)
-        self._update_buttons()
-
-        def finished_ok(result: Any) -> None:
-            self._finish()
-            done(result)
-
-        def failed(failed_job: Job) -> None:
-            if on_failed is not None:
-                on_failed()
-            self._finish()
-            if failed_job.state == JobState.FAILED:
-                self.services.error(failure, failed_job.error)
-            else:
-                self.services.status(f"{failed_job.title}: cancelled; the project is unchanged")
-
-        return self.services.jobs.start(job, on_done=finished_ok, on_error=failed, on_progress=self._on_progress,
-                                        on_partial=on_partial)
+        return self.run_job(f"Export QCDQ to {path}", lambda ctx: qi.export_qcdq(project, path, ctx), on_done=done)
