@@ -244,7 +244,8 @@ def remote_build(model: str | Path, config: BuildConfig, build_dir: Path, ctx: J
                   "runtime": remote.runtime, "kind": kind.value, "board": board, "clock_mhz": config.clock_mhz,
                   "local_model": str(local_model), "start_step": start_step,
                   "host_fingerprint": session.host_fingerprint, "finn_version": check.finn_version,
-                  "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "status": "running"}
+                  "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "status": "running",
+                  "config": {**config.to_dict(), "host": None}}
         _write_json(record_path, record)
         events = RunnerEvents(ctx.sub(0.1, 0.95), build_dir / REMOTE_LOG, remote.display)
         hint = f" [build host {remote.display}, folder {rb}; log copied to {build_dir}]"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from foldwise.core.atomic import atomic_write_json
 from foldwise.core.errors import InputError
 from foldwise.core.finn import build as worker_builds
 from foldwise.core.finn.build_config import BuildConfig
@@ -33,6 +34,8 @@ from foldwise.core.project import MANIFEST_NAME, Iteration, Project
 QONNX_NAME = "model.qonnx.onnx"
 BUILDS_DIR = "builds"
 BUILD_RECORD = "foldwise_build.json"
+#: the BuildConfig a local build was started with (a remote build keeps it in its ``foldwise_remote.json``)
+CONFIG_RECORD = "foldwise_config.json"
 _NAME_RE = re.compile(r"(?:^|-)(estimate|hls|codegen|bitfile)-(.+)-(\d+(?:\.\d+)?)MHz(?:-\d+)?$")
 _STEP_RE = re.compile(r"Running step: (step_\w+) \[\d+/\d+\]")
 
@@ -169,6 +172,13 @@ class BuildRecord:
                 break
         return last
 
+    def config(self) -> BuildConfig | None:
+        """The configuration the build was started with (to resume it as it was), if it was recorded."""
+        data = read_json(self.folder / CONFIG_RECORD) or self.remote.get("config")
+        if not data:
+            return None
+        return BuildConfig.from_dict({**data, "host": None}).with_(host=self.build_host())
+
     def build_host(self) -> RemoteBuildHost | None:
         """The build host a remote build ran on: the saved one for that machine, else the recorded settings."""
         if not self.remote.get("host"):
@@ -259,6 +269,8 @@ def build(target: BuildTarget, config: BuildConfig, ctx: JobContext | None = Non
     folder = build_folder(model, iteration, config)
     if config.host is not None:
         return remote_build(model, config, folder, ctx)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / CONFIG_RECORD, {**config.to_dict(), "out_dir": str(folder)})
     if config.start_step:
         return local_resume(model, config, folder, ctx)
     if worker is None and config.kind is BuildKind.BITFILE:
