@@ -100,7 +100,7 @@ def remote_host(args: argparse.Namespace) -> RemoteBuildHost | None:
                                      password=password, known_hosts=args.known_hosts,
                                      connect_timeout=args.connect_timeout)
     if args.save_host is not None:
-        save_host(replace(host, name=args.save_host or host.display))
+        save_host(replace(host, name=args.save_host or host.name))
     return host
 
 
