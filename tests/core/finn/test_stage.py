@@ -113,3 +113,18 @@ def test_saved_hosts_round_trip_without_passwords(tmp_path: Path) -> None:
     hosts.hosts_path().write_text("{not json")
     with pytest.raises(InputError, match="cannot be read"):
         hosts.saved_hosts()
+
+
+def test_a_local_build_records_its_config_and_resumes_through_the_same_call(finn_worker, tfc_model,
+                                                                            tmp_path: Path) -> None:
+    from foldwise.core.finn.stage import build
+
+    config = BuildConfig(target_fps=100_000, keep_intermediate=True, out_dir=tmp_path / "b")
+    report = build(tfc_model, config)
+    record = BuildRecord.read(tmp_path / "b")
+    assert record.ok and record.kind is BuildKind.ESTIMATE and record.record["kind"] == "estimate"
+    again = record.config()
+    assert (again.target_fps, again.keep_intermediate, again.host) == (100_000, True, None)
+    resumed = build(tfc_model, again.with_(start_step="step_generate_estimate_reports"))
+    assert resumed.fps.value == pytest.approx(report.fps.value)
+    assert "step_generate_estimate_reports" in (tmp_path / "b" / "resume_build.log").read_text()
