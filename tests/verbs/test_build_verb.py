@@ -105,3 +105,19 @@ def test_bad_remote_arguments(tfc: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert main(["build", str(tfc), "--out", str(tmp_path / "b"), *closed]) == 1
     assert "cannot reach 127.0.0.1:1: connection refused" in capsys.readouterr().err
     assert os.environ["FOLDWISE_SSH_PASSWORD"] == "x"
+
+
+def test_saved_build_host_is_used_by_name(tfc: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from foldwise.core.finn.hosts import find_host
+
+    closed = ["--known-hosts", str(tmp_path / "kh"), "--connect-timeout", "2", "--remote-python", "/opt/finn/py"]
+    assert main(["build", str(tfc), "--out", str(tmp_path / "b"), "--remote", "me@127.0.0.1:1", "--save-host",
+                 "lab", *closed]) == 1
+    assert "cannot reach 127.0.0.1:1" in capsys.readouterr().err
+    saved = find_host("lab")
+    assert (saved.display, saved.python, saved.target.known_hosts) == ("me@127.0.0.1:1", "/opt/finn/py",
+                                                                      tmp_path / "kh")
+    assert main(["build", str(tfc), "--out", str(tmp_path / "b"), "--remote", "lab"]) == 1  # the list the panel uses
+    assert "cannot reach 127.0.0.1:1: connection refused" in capsys.readouterr().err
+    assert main(["build", str(tfc), "--save-host"]) == 1
+    assert "--save-host only applies with --remote" in capsys.readouterr().err

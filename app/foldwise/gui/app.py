@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 import traceback
@@ -12,14 +11,13 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from foldwise.core.user_config import config_dir
+
 log = logging.getLogger("foldwise.gui")
 
 
 def settings_path() -> Path:
-    base = os.environ.get("FOLDWISE_CONFIG_DIR") or os.path.join(
-        os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "foldwise"
-    )
-    return Path(base) / "foldwise.ini"
+    return config_dir() / "foldwise.ini"
 
 
 def make_settings() -> QSettings:

@@ -1,7 +1,8 @@
 """``foldwise build PATH``: a FINN build (estimate, HLS code, bitfile) here or on a build host over SSH.
 
 ``--remote user@host[:port]`` runs it on a build host that has finn-plus (``--remote-python``) and, for
-bitfiles, Vivado; ``--start-step STEP`` resumes a failed build from that FINN step in the same build dir.
+bitfiles, Vivado; ``--remote NAME`` uses a saved build host (the list the Build panel offers; ``--save-host``
+adds one); ``--start-step STEP`` resumes a failed build from that FINN step in the same build dir.
 The SSH password, if one is needed, comes from ``$FOLDWISE_SSH_PASSWORD`` or ``--ask-password``, never from the
 command line.
 """
@@ -12,15 +13,16 @@ import argparse
 import getpass
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from foldwise.core.errors import InputError
-from foldwise.core.finn import build as finn_build
-from foldwise.core.finn.remote_build import KINDS, RemoteBuildHost, build_kind, run_build
+from foldwise.core.finn.build_config import BuildConfig
+from foldwise.core.finn.hosts import RemoteBuildHost, find_host, save_host
+from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.finn.reports import BuildReport
-from foldwise.core.finn.stage import is_project, list_builds, resolve_target
-from foldwise.core.project import Project
-from foldwise.core.remote.ssh import UnknownHostKeyError
+from foldwise.core.finn.stage import build
+from foldwise.core.remote.target import UnknownHostKeyError
 from foldwise.verbs._common import add_json_flag, console_context, emit
 from foldwise.verbs.estimate import add_target_args, format_text, summary
 
@@ -30,7 +32,8 @@ PASSWORD_ENV = "FOLDWISE_SSH_PASSWORD"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_target_args(parser)
-    parser.add_argument("--outputs", nargs="+", choices=list(KINDS), default=["estimate"], metavar="OUTPUT",
+    parser.add_argument("--outputs", nargs="+", choices=[k.value for k in BuildKind], default=["estimate"],
+                        metavar="OUTPUT",
                         help="what to build: estimate (no Xilinx tools), hls (HLS C++ code), bitfile (needs "
                              "Vivado); default estimate")
     parser.add_argument("--folding", type=Path, help="FINN folding config JSON to apply (validated first)")
@@ -44,11 +47,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="keep FINN's intermediate models so the build can be resumed (default: on for hls "
                              "and bitfile builds)")
     remote = parser.add_argument_group("build host (SSH)")
-    remote.add_argument("--remote", metavar="USER@HOST[:PORT]", help="run the build on this host over SSH")
-    remote.add_argument("--remote-python", default="python3", metavar="CMD",
+    remote.add_argument("--remote", metavar="USER@HOST[:PORT] | NAME",
+                        help="run the build on this host over SSH, or on the saved build host called NAME")
+    remote.add_argument("--save-host", nargs="?", const="", metavar="NAME",
+                        help="save this build host's settings (never its password) to the build host list the Build "
+                             "panel and --remote NAME use (default name user@host:port)")
+    remote.add_argument("--remote-python", metavar="CMD",
                         help="the host's Python that has finn-plus: a path, or a shell prefix such as "
                              "'. ~/finn/bin/activate && python' (default python3)")
-    remote.add_argument("--remote-dir", default="~/.foldwise", metavar="DIR",
+    remote.add_argument("--remote-dir", metavar="DIR",
                         help="where Foldwise keeps its runner and builds on the host (default ~/.foldwise)")
     remote.add_argument("--remote-env", action="append", default=[], metavar="NAME=VALUE",
                         help="environment for the build on the host (e.g. FINN_DEPS=..., XILINX_VIVADO=...)")
@@ -65,10 +72,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def remote_host(args: argparse.Namespace) -> RemoteBuildHost | None:
-    """The build host the arguments describe, or None for a local build."""
+    """The build host the arguments describe (a saved one by name, or user@host[:port]), or None for local."""
     if not args.remote:
-        for flag in ("identity", "known_hosts", "trust_host_key"):
-            if getattr(args, flag):
+        for flag in ("identity", "known_hosts", "trust_host_key", "save_host"):
+            if getattr(args, flag) is not None:
                 raise InputError(f"--{flag.replace('_', '-')} only applies with --remote")
         return None
     env = {}
@@ -79,29 +86,22 @@ def remote_host(args: argparse.Namespace) -> RemoteBuildHost | None:
         env[name] = value
     password = getpass.getpass(f"SSH password for {args.remote}: ") if args.ask_password else os.environ.get(
         PASSWORD_ENV)
-    return RemoteBuildHost.parse(args.remote, python=args.remote_python, remote_dir=args.remote_dir, env=env,
-                                 identity=args.identity, password=password, known_hosts=args.known_hosts,
-                                 connect_timeout=args.connect_timeout)
-
-
-def _resume_dir(args: argparse.Namespace, kind: str, model: Path) -> Path:
-    """The build a ``--start-step`` resumes: ``--out``, the project's newest matching build, or the default."""
-    if args.out is not None:
-        found = args.out
-    elif is_project(args.model):
-        project = Project.open(args.model, read_only=True)
-        suffix = re.compile(rf"-{re.escape(kind)}-{re.escape(args.board)}-{args.clock_mhz:g}MHz(-\d+)?$")
-        builds = [b.folder for b in list_builds(project.current)] if project.current else []
-        matching = [f for f in builds if suffix.search(f.name)]
-        if not matching:
-            raise InputError(f"no {kind} build for {args.board} at {args.clock_mhz:g} MHz to resume in the "
-                             f"current iteration of {args.model}; give the build folder with --out")
-        found = matching[0]
+    saved = find_host(args.remote)
+    if saved is not None:  # the flags given override the saved settings
+        target = saved.target
+        for flag in ("identity", "known_hosts"):
+            if getattr(args, flag) is not None:
+                target = replace(target, **{flag: getattr(args, flag)})
+        host = replace(saved, target=replace(target, password=password), env={**saved.env, **env},
+                       python=args.remote_python or saved.python, remote_dir=args.remote_dir or saved.remote_dir)
     else:
-        found = finn_build.default_build_dir(model, kind, args.board, args.clock_mhz)
-    if not found.is_dir():
-        raise InputError(f"no build to resume at {found}")
-    return found
+        host = RemoteBuildHost.parse(args.remote, python=args.remote_python or "python3",
+                                     remote_dir=args.remote_dir or "~/.foldwise", env=env, identity=args.identity,
+                                     password=password, known_hosts=args.known_hosts,
+                                     connect_timeout=args.connect_timeout)
+    if args.save_host is not None:
+        save_host(replace(host, name=args.save_host or host.name))
+    return host
 
 
 def _extra_outputs(report: BuildReport) -> dict[str, str]:
@@ -112,29 +112,25 @@ def _extra_outputs(report: BuildReport) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    kind = build_kind(args.outputs)
-    if args.folding is not None and args.target_fps is not None:
-        raise InputError("give either --folding or --target-fps, not both")
+    kind = BuildKind.for_outputs(args.outputs)
     host = remote_host(args)
-    model, project_build_dir = resolve_target(args.model, kind, args.board, args.clock_mhz)
-    build_dir = _resume_dir(args, kind, model) if args.start_step else (args.out or project_build_dir)
+    config = BuildConfig(kind=kind, board=args.board, clock_mhz=args.clock_mhz, folding=args.folding,
+                         target_fps=args.target_fps, host=host, start_step=args.start_step,
+                         keep_intermediate=args.keep_intermediate, out_dir=args.out,
+                         trust_fingerprint=args.trust_host_key)
     try:
-        report = run_build(
-            model, kind=kind, host=host, board=args.board, clock_mhz=args.clock_mhz, folding=args.folding,
-            target_fps=args.target_fps, build_dir=build_dir, start_step=args.start_step,
-            keep_intermediate=args.keep_intermediate, trust_fingerprint=args.trust_host_key, ctx=console_context(args),
-        )
+        report = build(args.model, config, console_context(args))
     except UnknownHostKeyError as exc:
         raise UnknownHostKeyError(
             f"{exc} To trust it, run again with --trust-host-key {exc.fingerprint}", host=exc.host,
             key_type=exc.key_type, fingerprint=exc.fingerprint, known_hosts=exc.known_hosts,
         ) from None
-    result = {**summary(report), "kind": kind, "outputs": list(args.outputs),
-              "remote": host.target.display if host else None, "start_step": args.start_step,
+    result = {**summary(report), "kind": kind.value, "outputs": list(args.outputs),
+              "remote": host.display if host else None, "start_step": args.start_step,
               **_extra_outputs(report)}
     text = format_text(report)
     if host:
-        text += f"\nbuilt on    {host.target.display} (remote log: {report.build_dir}/remote_build.log)"
+        text += f"\nbuilt on    {host.display} (remote log: {report.build_dir}/remote_build.log)"
     for key, path in _extra_outputs(report).items():
         text += f"\n{key:<11} {path}"
     emit(result, args, text=text)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from foldwise.core.errors import InputError
-from foldwise.core.finn import build
 from foldwise.core.finn.boards import BOARDS, DEFAULT_BOARD
+from foldwise.core.finn.build_config import BuildConfig
+from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.finn.reports import BuildReport
-from foldwise.core.finn.stage import resolve_target
+from foldwise.core.finn.stage import build, resolve
 from foldwise.verbs._common import add_json_flag, console_context, emit
 
 HELP = "estimate throughput, latency and FPGA resources of a QONNX model with FINN (no Vivado needed)"
@@ -17,7 +17,7 @@ HELP = "estimate throughput, latency and FPGA resources of a QONNX model with FI
 
 def resolve_model(arg: str) -> Path:
     """The QONNX file a verb works on: the file itself, or a project's current iteration's export."""
-    return resolve_target(arg, "estimate", DEFAULT_BOARD, 100.0)[0]
+    return resolve(arg)[0]
 
 
 def add_target_args(parser: argparse.ArgumentParser) -> None:
@@ -75,12 +75,8 @@ def format_text(report: BuildReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    model, project_build_dir = resolve_target(args.model, "estimate", args.board, args.clock_mhz)
-    if args.folding is not None and args.target_fps is not None:
-        raise InputError("give either --folding or --target-fps, not both")
-    report = build.estimate(
-        model, board=args.board, clock_mhz=args.clock_mhz, target_fps=args.target_fps, folding=args.folding,
-        build_dir=args.out or project_build_dir, ctx=console_context(args),
-    )
+    config = BuildConfig(kind=BuildKind.ESTIMATE, board=args.board, clock_mhz=args.clock_mhz,
+                         target_fps=args.target_fps, folding=args.folding, out_dir=args.out)
+    report = build(args.model, config, console_context(args))
     emit(summary(report), args, text=format_text(report))
     return 0

@@ -11,6 +11,7 @@ import pytest
 from foldwise.core.finn import worker as worker_mod
 from foldwise.core.finn.worker import FinnWorker
 from foldwise.core.jobs import JobContext
+from tests.core.remote.conftest import build_sshd, tfc  # noqa: F401 - remote builds: the test sshd, TFC once
 
 DIRECT_FINN = Path(__file__).with_name("direct_finn.py")
 

@@ -37,6 +37,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from foldwise.core.errors import FoldwiseError, InputError, ToolMissingError
 from foldwise.core.finn import _worker_legal as legal
 from foldwise.core.finn import config_schema
+from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.finn.tools import find_vitis_hls, find_vivado, finn_version
 
 _PREP_STEPS = estimate_only_dataflow_steps[: estimate_only_dataflow_steps.index("step_specialize_layers") + 1]
@@ -214,8 +215,8 @@ def _build(params: dict[str, Any], step_names: list[str], outputs: list[Dataflow
     if not params.get("keep_intermediate"):
         shutil.rmtree(out / "intermediate_models", ignore_errors=True)
     seconds = time.time() - started
-    _write_meta(out, kind=kind, model=str(model), model_sha256=key[0][:64], board=board, part=part,
-                settings=settings,
+    _write_meta(out, kind=BuildKind.parse(kind).value, model=str(model), model_sha256=key[0][:64], board=board,
+                part=part, settings=settings,
                 clock_ns=cfg.synth_clk_period_ns, target_fps=cfg.target_fps,
                 folding_file=str(extra.get("folding_config_file") or "") or None, cpu_nodes=cpu,
                 finn_version=finn_version(), seconds=seconds, steps=[s.__name__ for s in cfg.steps])

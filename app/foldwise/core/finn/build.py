@@ -1,9 +1,11 @@
-"""FINN builds as core functions over the shared worker: estimate, hardware nodes, re-estimate, codegen, full.
+"""FINN work in the local worker: builds (:func:`worker_build`), hardware nodes, re-estimates, option tables.
 
-Each takes the QONNX model path, a board name and a clock, runs in the FINN worker process (see
-``worker.FinnWorker``), reports progress/log through ``ctx`` and returns labelled results
-(:class:`~foldwise.core.finn.reports.BuildReport`). A build directory keeps FINN's ``report/*.json``, its
-``build_dataflow.log``, ``folding_config.json`` (the folding used, if given) and ``foldwise_build.json``.
+The Build stage's one call is :func:`foldwise.core.finn.stage.build` (local or on a build host, fresh or
+resumed); it runs fresh local builds through :func:`worker_build`. ``estimate``, ``hls_codegen`` and
+``full_build`` are that call for one kind, for scripts and benchmarks that hold a worker. Each function runs in
+the FINN worker process (see ``worker.FinnWorker``), reports progress/log through ``ctx`` and returns labelled
+results (:class:`~foldwise.core.finn.reports.BuildReport`). A build directory keeps FINN's ``report/*.json``,
+its ``build_dataflow.log``, ``folding_config.json`` (the folding used, if given) and ``foldwise_build.json``.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from typing import Any
 
 from foldwise.core.errors import InputError, ToolMissingError
 from foldwise.core.finn.boards import DEFAULT_BOARD, get_board
-from foldwise.core.finn.folding import FoldingConfig, check_against, load_folding
+from foldwise.core.finn.build_config import BuildConfig
+from foldwise.core.finn.folding import FoldingConfig, FoldingLike, check_against, folding_dict
+from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.finn.reports import BuildReport, read_build_reports, report_from_estimates
 from foldwise.core.finn.tools import what_is_missing
 from foldwise.core.finn.worker import FinnWorker, get_worker
 from foldwise.core.jobs import JobContext
-
-FoldingLike = FoldingConfig | dict[str, Any] | str | Path | None
 
 
 @dataclass
@@ -55,20 +57,10 @@ def _clock_ns(clock_mhz: float) -> float:
     return 1000.0 / float(clock_mhz)
 
 
-def _folding_dict(folding: FoldingLike) -> dict[str, Any] | None:
-    if folding is None:
-        return None
-    if isinstance(folding, str | Path):
-        folding = load_folding(folding)
-    if isinstance(folding, dict):
-        folding = FoldingConfig.from_dict(folding)
-    return folding.to_dict()
-
-
-def default_build_dir(model: str | Path, kind: str, board: str, clock_mhz: float) -> Path:
-    """``<model dir>/<stem>.finn/<kind>-<board>-<MHz>MHz`` (the lead maps this into projects later)."""
+def default_build_dir(model: str | Path, kind: str | BuildKind, board: str, clock_mhz: float) -> Path:
+    """``<model dir>/<stem>.finn/<kind>-<board>-<MHz>MHz``: where a model file's builds go."""
     model = Path(model)
-    return model.parent / f"{model.stem}.finn" / f"{kind}-{board}-{clock_mhz:g}MHz"
+    return model.parent / f"{model.stem}.finn" / f"{BuildKind.parse(kind).value}-{board}-{clock_mhz:g}MHz"
 
 
 def _params(model: str | Path, board: str, clock_mhz: float, **extra: Any) -> dict[str, Any]:
@@ -76,26 +68,69 @@ def _params(model: str | Path, board: str, clock_mhz: float, **extra: Any) -> di
     return {"model": _model(model), "board": get_board(board).name, "clock_ns": _clock_ns(clock_mhz), **extra}
 
 
+def params_for(model: str | Path, config: BuildConfig, output_dir: str) -> dict[str, Any]:
+    """The worker's parameters for a build of ``model`` as ``config`` says, into ``output_dir``."""
+    params = _params(model, config.board, config.clock_mhz, output_dir=output_dir, target_fps=config.target_fps,
+                     folding=config.folding_dict(), keep_intermediate=config.keep,
+                     allow_cpu_compute=config.allow_cpu_compute)
+    if config.start_step:
+        params["start_step"] = config.start_step
+    if config.settings:
+        params["settings"] = dict(config.settings)
+    return params
+
+
+def bitfile_tools_missing(board: str) -> ToolMissingError | None:
+    """Why this machine cannot build a bitfile for ``board`` (and what to do instead), or None if it can."""
+    needs = what_is_missing(board)["outputs"]["bitfile"]
+    if needs["available"]:
+        return None
+    return ToolMissingError(
+        f"a bitfile build for {board} needs {', '.join(needs['missing'])}, not found on this machine "
+        "(Vivado/Vitis HLS 2022.2 or 2024.2, then `finn deps update`). FINN's estimate needs none of them: "
+        "run `foldwise estimate MODEL` or build with outputs estimate (foldwise build MODEL --outputs estimate), "
+        "or run the bitfile build on a build host that has Vivado (--remote user@host, or a build host picked "
+        "in the Build panel).")
+
+
+def worker_build(
+    model: str | Path, config: BuildConfig, build_dir: str | Path, *, worker: FinnWorker | None = None,
+    ctx: JobContext | None = None,
+) -> dict[str, Any]:
+    """A fresh build of ``config.kind`` in a local FINN worker; the worker's result plus its ``report``.
+
+    Estimate: FINN's ``estimate_only_dataflow_steps`` (ESTIMATE_REPORTS). With ``target_fps`` FINN's SetFolding
+    picks the folding; a ``folding`` is validated (InputError listing legal values) and applied; with neither,
+    FINN's defaults (PE=SIMD=1). Compute nodes FINN leaves on the CPU (MatMul, Conv, ...) are an InputError
+    listing them, unless ``allow_cpu_compute``. HLS: the estimate plus ``step_hw_codegen`` (sources under
+    ``<build>/codegen``). Bitfile: FINN's default steps; ToolMissingError, offering the estimate, without
+    Vivado/HLS here.
+    """
+    config.check()
+    if config.kind is BuildKind.BITFILE and (missing := bitfile_tools_missing(config.board)) is not None:
+        raise missing
+    params = params_for(model, config, str(Path(build_dir).resolve()))
+    result = (worker or get_worker()).request(config.kind.request, params, ctx)
+    result["report"] = read_build_reports(result["build_dir"], board=config.board)
+    return result
+
+
+def _one(kind: BuildKind, model: str | Path, build_dir: str | Path | None, worker: FinnWorker | None,
+         ctx: JobContext | None, **config: Any) -> dict[str, Any]:
+    cfg = BuildConfig(kind=kind, **config)
+    folder = Path(build_dir) if build_dir else default_build_dir(model, kind, cfg.board, cfg.clock_mhz)
+    return worker_build(model, cfg, folder, worker=worker, ctx=ctx)
+
+
 def estimate(
     model: str | Path, *, board: str = DEFAULT_BOARD, clock_mhz: float = 100.0, target_fps: int | None = None,
     folding: FoldingLike = None, build_dir: str | Path | None = None, keep_intermediate: bool = False,
     allow_cpu_compute: bool = False, worker: FinnWorker | None = None, ctx: JobContext | None = None,
 ) -> BuildReport:
-    """FINN's estimate-only build (``estimate_only_dataflow_steps``, ESTIMATE_REPORTS) into ``build_dir``.
-
-    With ``target_fps`` FINN's SetFolding picks the folding; with ``folding`` (config, dict or JSON path) it
-    is validated (InputError listing legal values) and applied; with neither, FINN's defaults (PE=SIMD=1).
-    Compute nodes FINN leaves on the CPU (MatMul, Conv, ...) are an InputError listing them, unless
-    ``allow_cpu_compute``; edge nodes such as the input Transpose are listed in ``report.cpu_nodes``.
-    """
-    if target_fps is not None and target_fps <= 0:
-        raise InputError(f"target FPS must be positive, got {target_fps}")
-    build_dir = Path(build_dir) if build_dir else default_build_dir(model, "estimate", board, clock_mhz)
-    params = _params(model, board, clock_mhz, output_dir=str(build_dir.resolve()), target_fps=target_fps,
-                     folding=_folding_dict(folding), keep_intermediate=keep_intermediate,
-                     allow_cpu_compute=allow_cpu_compute)
-    result = (worker or get_worker()).request("estimate", params, ctx)
-    return read_build_reports(result["build_dir"], board=board)
+    """An estimate build in the worker (:func:`worker_build`); the Build stage's call is ``stage.build``."""
+    return _one(BuildKind.ESTIMATE, model, build_dir, worker, ctx, board=board, clock_mhz=clock_mhz,
+                target_fps=target_fps, folding=folding, keep_intermediate=keep_intermediate,
+                allow_cpu_compute=allow_cpu_compute)["report"]
 
 
 def hw_nodes(
@@ -109,7 +144,7 @@ def hw_nodes(
 
 def validate_folding(folding: FoldingLike, nodes: HwNodes) -> FoldingConfig:
     """Parent-side check of a folding against :func:`hw_nodes`; returns the parsed config or InputError."""
-    data = _folding_dict(folding) or {}
+    data = folding_dict(folding) or {}
     check_against(data, nodes.nodes)
     return FoldingConfig.from_dict(data)
 
@@ -119,7 +154,7 @@ def reestimate(
     worker: FinnWorker | None = None, ctx: JobContext | None = None,
 ) -> BuildReport:
     """Fast what-if in the warm worker: FINN's folding step + estimate analyses on the cached model."""
-    params = _params(model, board, clock_mhz, folding=_folding_dict(folding) or {})
+    params = _params(model, board, clock_mhz, folding=folding_dict(folding) or {})
     result = (worker or get_worker()).request("reestimate", params, ctx)
     rep = report_from_estimates(result["node_cycles"], result["node_resources"], result["performance"],
                                 params["clock_ns"], board)
@@ -160,12 +195,8 @@ def hls_codegen(
     worker: FinnWorker | None = None, ctx: JobContext | None = None,
 ) -> dict[str, Any]:
     """Estimate build plus ``step_hw_codegen`` (HLS C++ / filled RTL templates under ``<build>/codegen``)."""
-    build_dir = Path(build_dir) if build_dir else default_build_dir(model, "codegen", board, clock_mhz)
-    params = _params(model, board, clock_mhz, output_dir=str(build_dir.resolve()), target_fps=target_fps,
-                     folding=_folding_dict(folding), keep_intermediate=keep_intermediate)
-    result = (worker or get_worker()).request("hls_codegen", params, ctx)
-    result["report"] = read_build_reports(result["build_dir"], board=board)
-    return result
+    return _one(BuildKind.HLS, model, build_dir, worker, ctx, board=board, clock_mhz=clock_mhz, folding=folding,
+                target_fps=target_fps, keep_intermediate=keep_intermediate)
 
 
 def full_build(
@@ -174,15 +205,5 @@ def full_build(
     worker: FinnWorker | None = None, ctx: JobContext | None = None,
 ) -> BuildReport:
     """Bitfile build (FINN's default steps). ToolMissingError, offering the estimate, without Vivado/HLS."""
-    missing = what_is_missing(board)["outputs"]["bitfile"]
-    if not missing["available"]:
-        raise ToolMissingError(
-            f"a bitfile build for {board} needs {', '.join(missing['missing'])}, not found on this machine "
-            "(Vivado/Vitis HLS 2022.2 or 2024.2, then `finn deps update`). FINN's estimates need none of "
-            f"these: run `foldwise estimate {Path(model).name} --board {board}` instead."
-        )
-    build_dir = Path(build_dir) if build_dir else default_build_dir(model, "bitfile", board, clock_mhz)
-    params = _params(model, board, clock_mhz, output_dir=str(build_dir.resolve()), target_fps=target_fps,
-                     folding=_folding_dict(folding), keep_intermediate=keep_intermediate)
-    result = (worker or get_worker()).request("full_build", params, ctx)
-    return read_build_reports(result["build_dir"], board=board)
+    return _one(BuildKind.BITFILE, model, build_dir, worker, ctx, board=board, clock_mhz=clock_mhz,
+                folding=folding, target_fps=target_fps, keep_intermediate=keep_intermediate)["report"]

@@ -4,7 +4,7 @@ The schema is built inside the worker (mashumaro's ``build_json_schema`` on the 
 field's ``#:`` doc comment as its description), so a new finn-plus brings its new settings without code here.
 :func:`fields_from_schema` turns it into :class:`SettingField` s a GUI can render; fields Foldwise sets
 itself (board, clock, folding, outputs, steps, ...) or that hold callables/nested objects are left out.
-Chosen values travel with build requests as ``params["settings"]`` (:class:`WithSettings`) and the worker
+Chosen values travel with build requests as ``params["settings"]`` (``BuildConfig.settings``) and the worker
 applies them to its config (:func:`apply_settings`). This module never imports FINN at import time.
 """
 
@@ -27,8 +27,6 @@ MANAGED = frozenset({
     "target_fps", "board", "fpga_part", "shell_flow_type", "steps", "start_step", "stop_step",
     "save_intermediate_models", "enable_build_pdb_debug",
 })
-#: request kinds that run FINN's builder (and so take settings)
-BUILD_KINDS = frozenset({"estimate", "hls_codegen", "full_build"})
 
 #: display groups, first match wins; fields no rule matches go to "Other"
 GROUPS: tuple[tuple[str, str], ...] = (
@@ -130,22 +128,6 @@ def fetch_schema(worker: Any = None, ctx: JobContext | None = None) -> dict[str,
     from foldwise.core.finn.worker import get_worker
 
     return (worker or get_worker()).request("config_schema", {}, ctx)["schema"]
-
-
-class WithSettings:
-    """A FINN worker stand-in that adds ``settings`` to build requests; pass it as ``worker=`` to
-    :func:`foldwise.core.finn.build.estimate`, ``hls_codegen`` or ``full_build``."""
-
-    def __init__(self, worker: Any, settings: dict[str, Any] | None) -> None:
-        self.worker = worker
-        self.settings = dict(settings or {})
-
-    def request(self, kind: str, params: dict[str, Any] | None = None, ctx: JobContext | None = None,
-                timeout: float | None = None) -> dict[str, Any]:
-        params = dict(params or {})
-        if kind in BUILD_KINDS and self.settings:
-            params["settings"] = self.settings
-        return self.worker.request(kind, params, ctx, timeout)
 
 
 # ------------------------------------------------------------------------------------------- worker side

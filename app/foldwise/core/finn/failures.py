@@ -314,10 +314,15 @@ def model_layers(model: str | Path) -> list[tuple[str, str]]:
 
 
 def read_build_log(build_dir: str | Path, max_chars: int = 2_000_000) -> str:
-    """FINN's ``build_dataflow.log`` of a build folder (its tail if very long), or '' if there is none."""
-    path = Path(build_dir) / "build_dataflow.log"
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return text[-max_chars:]
+    """FINN's ``build_dataflow.log`` of a build folder (its tail if very long), or '' if there is none.
+
+    A remote build cancelled before its log came back has only the lines streamed from the build host
+    (``remote_build.log``): those are read then.
+    """
+    for name in ("build_dataflow.log", "remote_build.log"):
+        try:
+            text = (Path(build_dir) / name).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        return text[-max_chars:]
+    return ""

@@ -125,3 +125,17 @@ def apply_ties(folding: FoldingConfig, nodes: list[dict[str, Any]]) -> FoldingCo
 def current_folding(nodes: list[dict[str, Any]]) -> FoldingConfig:
     """The folding a ``hw_nodes`` result describes (each node's current attributes)."""
     return FoldingConfig(nodes={n["name"]: dict(n["attrs"]) for n in nodes})
+
+
+FoldingLike = FoldingConfig | dict[str, Any] | str | Path | None
+
+
+def folding_dict(folding: FoldingLike) -> dict[str, Any] | None:
+    """FINN's JSON form of a folding given as a config, a dict or a JSON file path (None stays None)."""
+    if folding is None:
+        return None
+    if isinstance(folding, str | Path):
+        folding = load_folding(folding)
+    if isinstance(folding, dict):
+        folding = FoldingConfig.from_dict(folding)
+    return folding.to_dict()

@@ -243,3 +243,13 @@ def read_build_reports(
     rep.cpu_nodes = list(meta.get("cpu_nodes", []))
     _finish(rep, _resolve_board(board))
     return rep
+
+
+def estimated_fps(build_dir: str | Path) -> float | None:
+    """FINN's estimated throughput of the build in ``build_dir`` (None if it left no performance estimate)."""
+    path = Path(build_dir) / "report" / "estimate_network_performance.json"
+    try:
+        fps = json.loads(path.read_text(encoding="utf-8")).get("estimated_throughput_fps")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(fps) if fps is not None else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import paramiko
 
 from foldwise.core.errors import InputError, SshError
+from foldwise.core.user_config import config_dir
 
 DEFAULT_PORT = 22
 _SPEC_RE = re.compile(r"^(?:(?P<user>[^@\s]+)@)?(?P<host>\[[^\]]+\]|[^:@\s]+)(?::(?P<port>\d+))?$")
@@ -54,10 +54,7 @@ class RemoteCommandError(SshError):
 
 def default_known_hosts() -> Path:
     """Foldwise's own known_hosts (``$FOLDWISE_CONFIG_DIR`` or ``~/.config/foldwise``), not OpenSSH's."""
-    base = os.environ.get("FOLDWISE_CONFIG_DIR") or os.path.join(
-        os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "foldwise"
-    )
-    return Path(base) / "known_hosts"
+    return config_dir() / "known_hosts"
 
 
 def fingerprint(key: paramiko.PKey) -> str:

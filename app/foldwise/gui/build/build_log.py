@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from foldwise.core.finn.failures import Explanation
+from foldwise.core.finn.stage import BuildRecord
 
 STEP_RE = re.compile(r"(?:Running step: )?(step_\w+) \[(\d+)/(\d+)\]")
 ISSUE_RE = re.compile(r"\b(ERROR|CRITICAL|WARNING|Traceback|Exception|Error:|failed)\b", re.IGNORECASE)
@@ -277,34 +278,44 @@ class ExplanationsView(QFrame):
 
 
 class BuildsList(QTreeWidget):
-    """Builds kept for this model (newest first); double-click (or Open) reopens one."""
+    """Builds kept for this model (newest first), as core reads them; double-click (or Open) reopens one."""
 
     reopen = Signal(object)  # Path
+    COLUMNS = ("When", "Kind", "Board", "Clock", "FPS (est.)", "On", "Result")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("buildsList")
-        self.setHeaderLabels(["When", "Kind", "Board", "Clock", "FPS (est.)", "Result"])
+        self.setHeaderLabels(list(self.COLUMNS))
         self.setRootIsDecorated(False)
         self.setAlternatingRowColors(True)
-        for col in range(6):
+        for col in range(len(self.COLUMNS)):
             self.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.header().setStretchLastSection(True)
+        self.records: dict[str, BuildRecord] = {}
         self.itemDoubleClicked.connect(lambda item, _col: self.reopen.emit(item.data(0, Qt.ItemDataRole.UserRole)))
 
-    def set_builds(self, builds: list[dict[str, Any]]) -> None:
-        """``builds``: dicts with folder, name, kind, board, clock_mhz, fps, ok (see the panel's summary)."""
+    def set_builds(self, builds: list[BuildRecord]) -> None:
         self.clear()
+        self.records = {str(b.folder): b for b in builds}
         for b in builds:
-            fps = f"{b['fps']:,.0f}" if b.get("fps") else "–"
-            clock = f"{b['clock_mhz']:g} MHz" if b.get("clock_mhz") else "–"
-            item = QTreeWidgetItem([b.get("when") or b["name"], b.get("kind") or "–", b.get("board") or "–", clock, fps,
-                                    "ok" if b.get("ok") else "failed"])
-            item.setData(0, Qt.ItemDataRole.UserRole, str(b["folder"]))  # a str: no PyObject in a QVariant
-            item.setForeground(5, QColor("#1e7e34" if b.get("ok") else "#b03a2e"))
-            item.setToolTip(0, f"{b['name']}\n{b['folder']}")
+            fps = b.fps
+            when = time.strftime("%d %b %H:%M:%S", time.localtime(b.modified)) if b.modified else b.name
+            item = QTreeWidgetItem([when, b.kind.value if b.kind else "–", b.board or "–",
+                                    f"{b.clock_mhz:g} MHz" if b.clock_mhz else "–",
+                                    f"{fps:,.0f}" if fps else "–", b.host or "here",
+                                    "ok" if b.ok else b.status])
+            item.setData(0, Qt.ItemDataRole.UserRole, str(b.folder))  # a str: no PyObject in a QVariant
+            item.setForeground(6, QColor("#1e7e34" if b.ok else "#b03a2e"))
+            item.setToolTip(0, f"{b.name}\n{b.folder}")
+            if b.resume_step:
+                item.setToolTip(6, f"stopped in {b.resume_step}")
             self.addTopLevelItem(item)
 
     def selected_folder(self) -> Any:
         item = self.currentItem()
         return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def selected_record(self) -> BuildRecord | None:
+        folder = self.selected_folder()
+        return self.records.get(str(folder)) if folder is not None else None

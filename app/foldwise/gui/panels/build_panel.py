@@ -1,9 +1,12 @@
 """Build stage: FINN (finn-plus) estimates in seconds, a folding editor that re-estimates as you edit, auto-fit,
-HLS code generation and full bitfile builds where the Xilinx tools exist.
+HLS code generation and full bitfile builds where the Xilinx tools exist, here or on a build host over SSH.
 
 The model is the current iteration's QONNX export (once it is quantized) or any QONNX file opened here. Every
-figure is labelled with its source (estimated / simulated / synthesized). Long work runs as jobs with
-progress and cancel; FINN itself only ever runs in the FINN worker process (``foldwise.core.finn.worker``).
+figure is labelled with its source (estimated / simulated / synthesized). Builds go through the Build stage's
+one call (:func:`foldwise.core.finn.stage.build` with a :class:`~foldwise.core.finn.build_config.BuildConfig`),
+which also picks their folders; the panel starts every job through its base class, and a build's log lines
+(FINN's, streamed from the build host for remote builds) arrive through the jobs controller. FINN itself only
+ever runs in a FINN worker process (``foldwise.core.finn.worker``) or the runner on the build host.
 """
 
 from __future__ import annotations
@@ -13,42 +16,39 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QLabel,
+    QMessageBox,
     QWidget,
 )
 
 from foldwise.core.errors import FoldwiseError, InputError
 from foldwise.core.finn import build, stage
 from foldwise.core.finn.boards import get_board
-from foldwise.core.finn.config_schema import WithSettings, fetch_schema, fields_from_schema
+from foldwise.core.finn.build_config import BuildConfig
+from foldwise.core.finn.config_schema import fetch_schema, fields_from_schema
 from foldwise.core.finn.failures import explain, model_layers, read_build_log
 from foldwise.core.finn.folding import save_folding
+from foldwise.core.finn.hosts import HostCheck, RemoteBuildHost, remove_host, save_host, saved_hosts
+from foldwise.core.finn.kinds import BuildKind
+from foldwise.core.finn.remote_build import check_build_host
 from foldwise.core.finn.reports import BuildReport, read_build_reports
 from foldwise.core.finn.tools import what_is_missing
 from foldwise.core.finn.worker import FinnWorker, get_worker
 from foldwise.core.iterations import is_quantized
 from foldwise.core.jobs import Job, JobContext, JobState
-from foldwise.gui.build.builds import builds_for
+from foldwise.core.remote.target import UnknownHostKeyError
 from foldwise.gui.build.folding_table import FoldingModel
+from foldwise.gui.build.host_dialog import BuildHostDialog
 from foldwise.gui.build.live_estimate import LiveEstimator
 from foldwise.gui.build.missing_view import missing_reason
 from foldwise.gui.build.panel_ui import BITFIT_TIP, setup_ui
 from foldwise.gui.build.results import autofit_text, bitfit_text, origin_text, show_figures
 from foldwise.gui.panels.base import AppServices, StagePanel
-
-
-class _LineRelay(QObject):
-    """Brings a job's log lines (emitted on its thread) onto the GUI thread."""
-
-    line = Signal(str)
-
-    def __init__(self, job: Job) -> None:
-        super().__init__()
-        job.logged.connect(self.line.emit)
 
 
 class BuildPanel(StagePanel):
@@ -66,10 +66,10 @@ class BuildPanel(StagePanel):
         self.report: BuildReport | None = None
         self.hw: build.HwNodes | None = None
         self.worker: FinnWorker | None = None  # None: the shared worker
-        self._job: Job | None = None
-        self._relay: _LineRelay | None = None
-        self._current_build_dir: Path | None = None
         self._tools_state: dict[str, Any] = {}
+        self._hosts: dict[str, RemoteBuildHost] = {}  # the saved build hosts, by name
+        self._passwords: dict[str, str] = {}  # typed this session, never saved
+        self._host_checks: dict[tuple[str, str], HostCheck] = {}  # (host name, board) -> what a Check found
         self._skip_live = False
         self.folding_model = FoldingModel(services.undo)
         self.folding_model.folding_changed.connect(self._folding_edited)
@@ -78,6 +78,7 @@ class BuildPanel(StagePanel):
         self.live.failed.connect(self._live_failed)
         setup_ui(self)
         self._connect()
+        self.refresh_hosts()
         self.refresh_tools()
         self._update_source()
         self._update_enabled()
@@ -99,7 +100,12 @@ class BuildPanel(StagePanel):
         self.bitfit_rounds = 8  # bits taken off at most, in all
         self.codegen_button.clicked.connect(self.start_codegen)
         self.full_build_button.clicked.connect(self.start_full_build)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.host_combo.currentIndexChanged.connect(self._host_changed)
+        self.check_host_button.clicked.connect(lambda: self.check_host())
+        self.add_host_button.clicked.connect(self.add_host_dialog)
+        self.remove_host_button.clicked.connect(self.remove_current_host)
+        self.resume_button.clicked.connect(lambda: self.resume_build())
+        self.builds_list.currentItemChanged.connect(lambda *_: self._update_enabled())
         self.undo_button.clicked.connect(self.services.undo.undo)
         self.services.undo.canUndoChanged.connect(self.undo_button.setEnabled)
         self.services.undo.undoTextChanged.connect(self._undo_text)
@@ -138,15 +144,11 @@ class BuildPanel(StagePanel):
     def clock_mhz(self) -> float:
         return float(self.clock_spin.value())
 
-    @property
-    def busy(self) -> bool:
-        return self._job is not None  # cleared on the GUI thread once the job's outcome is shown
-
-    def _worker(self) -> FinnWorker:
-        return self.worker or get_worker()
-
     def _budget(self) -> float:
         return self.budget_spin.value() / 100.0
+
+    def set_busy(self, busy: bool) -> None:
+        self._update_enabled()
 
     def _update_enabled(self) -> None:
         has_model, busy = self.model_path is not None, self.busy
@@ -157,18 +159,36 @@ class BuildPanel(StagePanel):
         self.bitfit_button.setToolTip(BITFIT_TIP if quantized else
                                       f"{BITFIT_TIP} [needs the project's quantized iteration as the model]")
         self.use_bits_button.setEnabled(not busy and self._bits_file is not None)
-        for w in (self.board_combo, self.clock_spin, self.open_button, self.project_button):
+        for w in (self.board_combo, self.clock_spin, self.open_button, self.project_button, self.host_combo,
+                  self.add_host_button):
             w.setEnabled(not busy)
+        remote = self.build_host is not None
+        self.check_host_button.setEnabled(remote and not busy)
+        self.remove_host_button.setEnabled(remote and not busy)
+        record = self.builds_list.selected_record()
+        self.resume_button.setEnabled(not busy and record is not None and record.resume_step is not None)
         self.compare_box.setEnabled(not busy)
         has_nodes = bool(self.folding_model.nodes)
         self.save_folding_button.setEnabled(has_nodes)
         self.load_folding_file_button.setEnabled(has_nodes)
         self.target_fps.setEnabled(self.mode_target.isChecked())
-        reason = missing_reason(self._tools_state, "bitfile")
+        reason = self._bitfile_reason()
         self.full_build_button.setEnabled(has_model and not busy and not reason)
         self.full_build_button.setToolTip(reason or "Vivado/Vitis HLS build of the accelerator: 15 min to hours")
-        self.full_build_reason.setText(f"Full build unavailable: {reason} See the Tools tab." if reason else "")
+        where = "" if self.build_host is not None else " See the Tools tab."
+        self.full_build_reason.setText(f"Full build unavailable: {reason}{where}" if reason else "")
         self.full_build_reason.setVisible(bool(reason))
+
+    def _bitfile_reason(self) -> str:
+        """Why a bitfile cannot be built where builds run now ('' if it can): Vivado here, or on the host."""
+        host = self.build_host
+        if host is None:
+            return missing_reason(self._tools_state, "bitfile")
+        check = self._host_checks.get((host.name, self.board))
+        if check is None:
+            return f"check the build host {host.display} first: Check shows whether it has Vivado."
+        missing = check.missing_for(BuildKind.BITFILE)
+        return f"build host {host.display} lacks {', '.join(missing)}; an estimate needs none." if missing else ""
 
     def refresh_tools(self) -> None:
         """Look for Vivado, Vitis HLS and FINN's dependencies again (file-system look-ups only)."""
@@ -259,77 +279,159 @@ class BuildPanel(StagePanel):
                 pass
         self.project_button.setVisible(has_project_model)
 
-    def _new_build_dir(self, kind: str) -> Path | None:
-        """Project builds are kept per iteration; a file's next to it (``<stem>.finn/``)."""
+    def _target(self) -> Any:
+        """What a build builds: the iteration (its builds are kept under it) or the opened file."""
         if self.source == "project" and self.iteration is not None:
-            return stage.new_build_dir(self.iteration, kind, self.board, self.clock_mhz)
-        return None
+            return self.iteration
+        return self.model_path
 
     def refresh_builds(self) -> None:
         iteration = self.iteration if self.source == "project" else None
         try:
-            builds = builds_for(self.model_path, iteration)
+            builds = stage.builds_for(self.model_path, iteration)
         except OSError:
             builds = []
         self.builds_list.set_builds(builds)
-
-    # ================================================================= jobs
-    def _start(self, job: Job, on_done: Any, error_title: str, build_dir: Path | None = None,
-               log: bool = False) -> Job:
-        self._job = job
-        self.progress_row.show()
-        self.progress.setValue(0)
-        self.progress_label.setText(f"{job.title}: starting…")
-        self.cancel_button.setEnabled(True)
-        if log:
-            self._current_build_dir = build_dir
-            self.steps.start()
-            self.log_view.clear()
-            self.explanations.set_explanations([])
-            self._relay = _LineRelay(job)
-            self._relay.line.connect(self.log_view.append)
         self._update_enabled()
 
-        def progress(fraction: float, message: str) -> None:
-            self.progress.setValue(int(fraction * 1000))
-            if message:
-                self.progress_label.setText(f"{job.title}: {message}")
-            if log:
-                self.steps.on_progress(message)
+    # ================================================================= build hosts
+    def refresh_hosts(self, select: str | None = None) -> None:
+        """Fill the host picker from the saved build hosts (the list `foldwise build --remote NAME` reads)."""
+        current = select if select is not None else (self.host_combo.currentData() or "")
+        try:
+            hosts = saved_hosts()
+        except InputError as exc:
+            hosts = []
+            self.services.status(str(exc), 15000)
+        self._hosts = {h.name: h for h in hosts}
+        with QSignalBlocker(self.host_combo):
+            self.host_combo.clear()
+            self.host_combo.addItem("This machine", "")
+            for h in hosts:
+                self.host_combo.addItem(h.name if h.name == h.display else f"{h.name} ({h.display})", h.name)
+                self.host_combo.setItemData(self.host_combo.count() - 1, f"{h.display}, Python: {h.python}, "
+                                            f"folder {h.remote_dir}", Qt.ItemDataRole.ToolTipRole)
+            self.host_combo.setCurrentIndex(max(self.host_combo.findData(current), 0))
+        self._host_changed()
 
-        def done(result: Any) -> None:
-            self._finished(job)
-            on_done(result)
+    @property
+    def build_host(self) -> RemoteBuildHost | None:
+        """The build host picked (None: builds run on this machine), with this session's password if any."""
+        host = self._hosts.get(self.host_combo.currentData() or "")
+        if host is not None and host.name in self._passwords:
+            host = host.with_password(self._passwords[host.name])
+        return host
 
-        def failed(failed_job: Job) -> None:
-            self._finished(job)
-            if log:
-                self.steps.finish(failed_job.state.value)
-                self._explain_failure(failed_job)
-                self.refresh_builds()
-            if failed_job.state == JobState.FAILED:
-                self.services.error(error_title, failed_job.error or FoldwiseError("failed"))
-            else:
-                self.services.status(f"{job.title}: cancelled")
-
-        return self.services.jobs.start(job, on_done=done, on_error=failed, on_progress=progress)
-
-    def _finished(self, job: Job) -> None:
-        if self._job is job:
-            self._job = None
-        self.progress_row.hide()
+    def _host_changed(self) -> None:
+        host = self.build_host
+        if host is None:
+            self._note(self.host_status, "")
+        else:
+            check = self._host_checks.get((host.name, self.board))
+            self._note(self.host_status, html.escape(self._host_text(host, check)))
         self._update_enabled()
 
-    def cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self.cancel_button.setEnabled(False)
-            self.progress_label.setText(f"{self._job.title}: cancelling…")
+    @staticmethod
+    def _host_text(host: RemoteBuildHost, check: HostCheck | None) -> str:
+        if check is None:
+            return f"{host.display}: not checked yet (Check looks for finn-plus and Vivado there)"
+        if not check.ok:
+            return check.missing_message()
+        missing = check.missing_for(BuildKind.BITFILE)
+        return (f"{host.display}: finn-plus {check.finn_version}, Python {check.python_version} ({check.machine}); "
+                + (f"bitfile needs {', '.join(missing)}" if missing else "bitfile builds possible"))
+
+    def add_host_dialog(self) -> None:
+        dialog = BuildHostDialog(self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.add_host(dialog.host(), dialog.password_text())
+
+    def add_host(self, host: RemoteBuildHost, password: str | None = None) -> None:
+        """Save ``host`` (core's saved list; never its password) and pick it."""
+        try:
+            save_host(host)
+        except (InputError, OSError) as exc:
+            self.services.error("Cannot save the build host", exc)
+            return
+        if password:
+            self._passwords[host.name] = password
+        self.refresh_hosts(select=host.name)
+
+    def remove_current_host(self) -> None:
+        host = self.build_host
+        if host is not None:
+            remove_host(host.name)
+            self.refresh_hosts(select="")
+
+    def check_host(self, trust_fingerprint: str | None = None) -> Job | None:
+        """Log in to the picked build host and find finn-plus and the Xilinx tools there."""
+        host, board = self.build_host, self.board
+        if host is None or self.busy:
+            return None
+
+        def done(check: HostCheck) -> None:
+            self._host_checks[(host.name, board)] = check
+            self._host_changed()
+
+        return self.run_job(f"Check build host {host.display}",
+                            lambda ctx: check_build_host(host, board=board, trust_fingerprint=trust_fingerprint,
+                                                         ctx=ctx), on_done=done)
+
+    def show_job_error(self, job: Job) -> None:
+        """A build host's unknown key is a question (trust it?), not an error; the rest as every panel."""
+        error = job.error
+        if isinstance(error, UnknownHostKeyError):
+            box = QMessageBox(QMessageBox.Icon.Question, "Unknown build host key",
+                              f"{error}\n\nTrust this key and check the host again?",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.services.window)
+            box.setObjectName("trustHostBox")
+            box.buttonClicked.connect(lambda button: box.standardButton(button) == QMessageBox.StandardButton.Yes
+                                      and self.check_host(trust_fingerprint=error.fingerprint))
+            box.open()
+            return
+        super().show_job_error(job)
+
+    # ================================================================= build jobs
+    def _build_config(self, kind: BuildKind) -> BuildConfig:
+        target = self.target_fps.value() if self.mode_target.isChecked() else None
+        folding = self.folding_model.folding() if (self.folding_model.nodes and target is None) else None
+        return BuildConfig(kind=kind, board=self.board, clock_mhz=self.clock_mhz, target_fps=target, folding=folding,
+                           host=self.build_host, settings=self.settings_form.settings(),
+                           keep_intermediate=True if self.keep_box.isChecked() else None)
+
+    def run_build(self, config: BuildConfig, title: str, origin: str,
+                  then: Any = None) -> Job | None:
+        """Run the Build stage on the model with ``config``; steps and log (live, also from a build host) show in
+        the Builds tab, the figures when it is done."""
+        if self.model_path is None or self.busy:
+            return None
+        target = self._target()
+        self.steps.start()
+        self.log_view.clear()
+        self.explanations.set_explanations([])
+        if config.host is not None:
+            title += f" on {config.host.display}"
+
+        def done(report: BuildReport) -> None:
+            self._build_done(report, origin, config)
+            if then is not None:
+                then(report)
+
+        worker = self.worker
+        return self.run_job(title, lambda ctx: stage.build(target, config, ctx, worker=worker), on_done=done,
+                            on_log=self._build_log, on_failed=self._build_failed)
+
+    def _build_log(self, line: str) -> None:
+        self.log_view.append(line)
+        self.steps.on_progress(line)  # FINN's "Running step: step_x [i/N]" lines
+
+    def _build_failed(self, job: Job) -> None:
+        self.steps.finish(job.state.value)
+        self._explain_failure(job)
+        self.refresh_builds()
 
     def _explain_failure(self, job: Job) -> None:
         text = self.log_view.plain_text()
-        if self._current_build_dir is not None and not text:
-            text = read_build_log(self._current_build_dir)
         if job.state != JobState.FAILED:
             self.explanations.set_explanations([])
             return
@@ -347,8 +449,6 @@ class BuildPanel(StagePanel):
         if self.model_path is None:
             return None
         model, board, clock, worker = self.model_path, self.board, self.clock_mhz, self.worker
-        job = Job(f"FINN hardware nodes of {model.name} ({board})",
-                  lambda ctx: build.hw_nodes(model, board=board, clock_mhz=clock, worker=worker, ctx=ctx))
         self.live_label.setText("reading the model's hardware nodes…")
 
         def done(hw: build.HwNodes) -> None:
@@ -365,7 +465,9 @@ class BuildPanel(StagePanel):
                                       f"{html.escape(names)}</small>")
             self._fetch_schema()
 
-        return self._start(job, done, "Cannot read the model's hardware nodes")
+        return self.run_job(f"FINN hardware nodes of {model.name} ({board})",
+                            lambda ctx: build.hw_nodes(model, board=board, clock_mhz=clock, worker=worker, ctx=ctx),
+                            on_done=done)
 
     def _fetch_schema(self) -> None:
         if BuildPanel._schema_cache is not None:
@@ -442,6 +544,7 @@ class BuildPanel(StagePanel):
 
     def _board_changed(self) -> None:
         self.refresh_tools()
+        self._host_changed()
         self._show_gauges()
         if self.model_path is not None:
             keep = self.folding_model.snapshot()
@@ -457,72 +560,67 @@ class BuildPanel(StagePanel):
         if self.report is not None:
             self._show_report(self.report, self._origin, self._origin_editor)
 
-    # ----------------------------------------------------------------- estimate builds
-    def _build_args(self) -> dict[str, Any]:
-        target = self.target_fps.value() if self.mode_target.isChecked() else None
-        folding = self.folding_model.folding() if (self.folding_model.nodes and target is None) else None
-        return {"board": self.board, "clock_mhz": self.clock_mhz, "target_fps": target, "folding": folding}
-
+    # ----------------------------------------------------------------- builds: estimate, HLS, bitfile
     def start_estimate(self) -> Job | None:
-        if self.model_path is None or self.busy:
+        if self.model_path is None:
             return None
-        model, args = self.model_path, self._build_args()
-        try:
-            build_dir = self._new_build_dir("estimate")
-        except OSError as exc:
-            self.services.error("Cannot create the build folder", exc)
-            return None
-        worker = WithSettings(self._worker(), self.settings_form.settings())
-        job = Job(f"Estimate {model.name} on {args['board']} @ {args['clock_mhz']:g} MHz",
-                  lambda ctx: build.estimate(model, build_dir=build_dir, worker=worker, ctx=ctx, **args))
-        return self._start(job, lambda rep: self._build_done(rep, "estimate build", args), "Estimate failed",
-                           build_dir, log=True)
+        config = self._build_config(BuildKind.ESTIMATE)
+        return self.run_build(config, f"Estimate {self.model_path.name} on {config.board} @ {config.clock_mhz:g} MHz",
+                              "estimate build")
 
-    def _build_done(self, report: BuildReport, origin: str, args: dict[str, Any]) -> None:
+    def _build_done(self, report: BuildReport, origin: str, config: BuildConfig) -> None:
         self.steps.finish("done", report.time_per_step)
         self.explanations.set_explanations([])
         self.refresh_builds()
-        in_editor = args.get("folding") == self.folding_model.folding()
-        if args.get("target_fps") and report.folding and self.folding_model.nodes:
-            self._load_folding(report.folding, f"SetFolding for {args['target_fps']:,} fps", known=True)
+        in_editor = config.folding == self.folding_model.folding() and not config.start_step
+        if config.target_fps and report.folding and self.folding_model.nodes:
+            self._load_folding(report.folding, f"SetFolding for {config.target_fps:,} fps", known=True)
             in_editor = True
         self._show_report(report, f"{origin} {report.build_dir.name if report.build_dir else ''}".strip(),
                           editor=in_editor)
         self.services.status(f"{origin}: {report.fps.value:,.0f} fps ({report.fps.source})" if report.fps else origin)
 
     def start_codegen(self) -> Job | None:
-        if self.model_path is None or self.busy:
+        if self.model_path is None:
             return None
-        model, args = self.model_path, self._build_args()
-        build_dir = self._new_build_dir("codegen")
-        worker = WithSettings(self._worker(), self.settings_form.settings())
-        job = Job(f"HLS code for {model.name} ({args['board']})",
-                  lambda ctx: build.hls_codegen(model, build_dir=build_dir, worker=worker, ctx=ctx, **args))
 
-        def done(result: dict[str, Any]) -> None:
-            self._build_done(result["report"], "HLS codegen", args)
-            self.services.status(f"HLS/RTL sources in {result.get('codegen_dir')}", 15000)
+        def sources(report: BuildReport) -> None:
+            if report.build_dir is not None:
+                self.services.status(f"HLS/RTL sources in {report.build_dir / 'codegen'}", 15000)
 
-        self.tabs.setCurrentIndex(1)
-        return self._start(job, done, "HLS code generation failed", build_dir, log=True)
+        job = self.run_build(self._build_config(BuildKind.HLS), f"HLS code for {self.model_path.name} ({self.board})",
+                             "HLS codegen", then=sources)
+        if job is not None:
+            self.tabs.setCurrentIndex(1)
+        return job
 
     def start_full_build(self) -> Job | None:
-        if self.model_path is None or self.busy:
+        if self.model_path is None or self._bitfile_reason():
             return None
-        model, args = self.model_path, self._build_args()
-        build_dir = self._new_build_dir("bitfile")
-        settings = self.settings_form.settings()
+        # locally the stage gives it a worker of its own: the shared one stays free for live re-estimates
+        job = self.run_build(self._build_config(BuildKind.BITFILE),
+                             f"Full build {self.model_path.name} → {self.board} bitfile", "full build")
+        if job is not None:
+            self.tabs.setCurrentIndex(1)
+        return job
 
-        def run(ctx: JobContext) -> BuildReport:
-            # its own worker: the shared one stays free for live re-estimates during a build of hours
-            with FinnWorker() as own:
-                return build.full_build(model, build_dir=build_dir, worker=WithSettings(own, settings), ctx=ctx,
-                                        **args)
-
-        job = Job(f"Full build {model.name} → {args['board']} bitfile", run)
+    def resume_build(self, step: str | None = None) -> Job | None:
+        """Resume the selected failed or cancelled build from ``step`` (default: the step it stopped in), where
+        it ran and with the configuration it was started with."""
+        record = self.builds_list.selected_record()
+        if record is None or self.model_path is None:
+            return None
+        step = step or record.resume_step
+        if step is None:
+            return None
+        base = record.config() or self._build_config(record.kind or BuildKind.ESTIMATE).with_(
+            board=record.board or self.board, clock_mhz=record.clock_mhz or self.clock_mhz, host=record.build_host())
+        host = base.host
+        if host is not None and host.name in self._passwords:
+            host = host.with_password(self._passwords[host.name])
+        config = base.with_(start_step=step, out_dir=record.folder, host=host)
         self.tabs.setCurrentIndex(1)
-        return self._start(job, lambda rep: self._build_done(rep, "full build", args), "Full build failed",
-                           build_dir, log=True)
+        return self.run_build(config, f"Resume {record.name} at {step}", "resumed build")
 
     # ----------------------------------------------------------------- auto-fit
     def start_autofit(self) -> Job | None:
@@ -532,10 +630,9 @@ class BuildPanel(StagePanel):
             return None
         model, board, clock, budget = self.model_path, self.board, self.clock_mhz, self._budget()
         baseline, worker = self.compare_box.isChecked(), self.worker
-        job = Job(f"Auto-fit {model.name} on {board} ({budget:.0%} budget)",
-                  lambda ctx: autofit(model, board=board, clock_mhz=clock, budget_lut=budget, budget_bram=budget,
-                                      budget_dsp=budget, budget_uram=budget, baseline=baseline, worker=worker,
-                                      ctx=ctx))
+        def work(ctx: JobContext) -> Any:
+            return autofit(model, board=board, clock_mhz=clock, budget_lut=budget, budget_bram=budget,
+                           budget_dsp=budget, budget_uram=budget, baseline=baseline, worker=worker, ctx=ctx)
 
         def done(result: Any) -> None:
             if model != self.model_path:
@@ -545,7 +642,7 @@ class BuildPanel(StagePanel):
                 self._load_folding(result.folding, "Auto-fit folding", known=True)
             self._show_report(result.report, "auto-fit (FINN re-estimate of the found folding)")
 
-        return self._start(job, done, "Auto-fit failed")
+        return self.run_job(f"Auto-fit {model.name} on {board} ({budget:.0%} budget)", work, on_done=done)
 
     def start_bitfit(self) -> Job | None:
         """Search per-layer weight bits (and the folding of each) for the current quantized iteration."""
@@ -556,10 +653,9 @@ class BuildPanel(StagePanel):
             return None
         board, clock, budget, loss = self.board, self.clock_mhz, self._budget(), self.bitfit_loss.value()
         rounds, acts = self.bitfit_rounds, self.bitfit_acts.isChecked()
-        job = Job(f"Auto-fit bit widths of {iteration.label} on {board} ({budget:.0%} budget)",
-                  lambda ctx: autofit_bits(project, board=board, clock_mhz=clock, budget_lut=budget,
-                                           budget_bram=budget, budget_dsp=budget, max_loss_points=loss,
-                                           max_rounds=rounds, acts=acts, ctx=ctx))
+        def work(ctx: JobContext) -> Any:
+            return autofit_bits(project, board=board, clock_mhz=clock, budget_lut=budget, budget_bram=budget,
+                                budget_dsp=budget, max_loss_points=loss, max_rounds=rounds, acts=acts, ctx=ctx)
 
         def done(result: Any) -> None:
             from foldwise.core.atomic import atomic_write_json
@@ -573,7 +669,8 @@ class BuildPanel(StagePanel):
             self.use_bits_button.setVisible(any(t.accepted for t in result.trials))
             self._update_enabled()
 
-        return self._start(job, done, "Auto-fit of bit widths failed")
+        return self.run_job(f"Auto-fit bit widths of {iteration.label} on {board} ({budget:.0%} budget)", work,
+                            on_done=done)
 
     def use_found_bits(self) -> bool:
         """Load the bit widths found into the Quantize stage and switch to it."""

@@ -1,10 +1,11 @@
-"""One-shot FINN runner: ``python -m foldwise.core.remote._finn_runner --event-fd N [--scratch DIR]``.
+"""One-shot FINN runner: ``python -m foldwise.core.finn.runner --event-fd N [--scratch DIR]``.
 
 It is the FINN worker (``foldwise.core.finn._worker_main``, same protocol, same build code) plus FINN's
 ``start_step``: a request's ``params["start_step"]`` resumes a build in its ``output_dir`` from that step,
 loading the intermediate model FINN saved after the step before it. It runs on a remote build host (shipped
-there with the worker modules, see ``foldwise.core.finn.remote_build``) and for resumed local builds.
-Only the standard library and finn-plus are needed on the host.
+there with the worker modules, see ``foldwise.core.finn.remote_build``) and for resumed local builds; its
+parent side is :mod:`foldwise.core.finn.runner_client`. Only the standard library and finn-plus are needed on
+the host.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 
-def _check_resumable(step: str, steps: list[Any], output_dir: Path) -> None:
+def check_resumable(step: str, steps: list[Any], output_dir: Path) -> None:
     """InputError unless FINN can start at ``step``: a known, not-first step whose previous model was kept."""
     from foldwise.core.errors import InputError
 
@@ -44,7 +45,7 @@ def _add_start_step() -> None:
     def cfg_with_start_step(params: dict[str, Any], output_dir: Path, **extra: Any) -> Any:
         step = params.get("start_step")
         if step and "steps" in extra:  # only whole builds pass their step list; what-ifs never resume
-            _check_resumable(step, extra["steps"], output_dir)
+            check_resumable(step, extra["steps"], output_dir)
             extra.setdefault("start_step", step)
         return original(params, output_dir, **extra)
 

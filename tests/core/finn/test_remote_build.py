@@ -12,15 +12,11 @@ from pathlib import Path
 import pytest
 
 from foldwise.core.errors import Cancelled, InputError, ToolMissingError
-from foldwise.core.finn.remote_build import (
-    REMOTE_RECORD,
-    RemoteBuildHost,
-    build_kind,
-    check_build_host,
-    local_resume,
-    remote_build,
-    runtime_id,
-)
+from foldwise.core.finn.build_config import BuildConfig
+from foldwise.core.finn.hosts import RemoteBuildHost
+from foldwise.core.finn.kinds import BuildKind
+from foldwise.core.finn.remote_build import REMOTE_RECORD, check_build_host, runtime_id
+from foldwise.core.finn.stage import build
 from foldwise.core.jobs import JobContext
 from tests.core.remote.conftest import target_for
 from tests.preconditions import NO_XILINX
@@ -51,11 +47,11 @@ def python_without_finn(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_build_kind_is_the_largest_output() -> None:
-    assert build_kind(["estimate"]) == "estimate"
-    assert build_kind(["hls", "estimate"]) == "hls"
-    assert build_kind(["estimate", "bitfile", "hls"]) == "bitfile"
+    assert BuildKind.for_outputs(["estimate"]) == "estimate"
+    assert BuildKind.for_outputs(["hls", "estimate"]) == "hls"
+    assert BuildKind.for_outputs(["estimate", "bitfile", "hls"]) == "bitfile"
     with pytest.raises(InputError, match="unknown build output"):
-        build_kind(["gds"])
+        BuildKind.for_outputs(["gds"])
 
 
 def test_round_trip_of_host_settings() -> None:
@@ -77,7 +73,8 @@ def test_host_check_finds_finn_and_ships_the_runner_once(build_sshd: SshServer, 
     assert check.outputs["bitfile"]["available"] is False or check.can_build("bitfile")
     runtime = tmp_path / "remote" / f"runtime-{runtime_id()}"
     assert (runtime / ".complete").is_file()
-    assert (runtime / "foldwise" / "core" / "remote" / "_finn_runner.py").is_file()
+    assert (runtime / "foldwise" / "core" / "finn" / "runner.py").is_file()
+    assert not (runtime / "foldwise" / "core" / "remote").exists()  # SSH stays on this side
     stamp = (runtime / ".complete").stat().st_mtime_ns
     check_build_host(host)
     assert (runtime / ".complete").stat().st_mtime_ns == stamp  # not shipped again
@@ -89,7 +86,7 @@ def test_host_without_finn_is_reported_clearly(build_sshd: SshServer, tmp_path: 
     check = check_build_host(host)
     assert not check.ok and "No module named 'finn'" in (check.finn_error or "")
     with pytest.raises(ToolMissingError) as info:
-        remote_build(dummy_model, host, build_dir=tmp_path / "b")
+        build(dummy_model, BuildConfig(host=host, out_dir=tmp_path / "b"))
     message = str(info.value)
     assert f"finn-plus is not usable with `{python_without_finn}` on build host {build_sshd.user}@127.0.0.1" in message
     assert "--remote-python" in message and not (tmp_path / "b").exists()
@@ -102,11 +99,11 @@ def test_remote_bitfile_without_vivado_is_refused_before_building(build_sshd: Ss
     host = _host(build_sshd, tmp_path)
     assert not check_build_host(host).outputs["bitfile"]["available"], NO_XILINX
     with pytest.raises(ToolMissingError, match="cannot build a bitfile for Pynq-Z2: it lacks vivado"):
-        remote_build(dummy_model, host, kind="bitfile", build_dir=tmp_path / "b")
+        build(dummy_model, BuildConfig(kind=BuildKind.BITFILE, host=host, out_dir=tmp_path / "b"))
 
 
 def test_start_step_checks(tmp_path: Path) -> None:
-    from foldwise.core.remote._finn_runner import _check_resumable
+    from foldwise.core.finn.runner import check_resumable
 
     def step_a() -> None: ...
 
@@ -116,28 +113,28 @@ def test_start_step_checks(tmp_path: Path) -> None:
 
     steps = [step_a, step_b, step_c]
     with pytest.raises(InputError, match="step_x is not a step of this build; its steps are: step_a, step_b"):
-        _check_resumable("step_x", steps, tmp_path)
+        check_resumable("step_x", steps, tmp_path)
     with pytest.raises(InputError, match="first step"):
-        _check_resumable("step_a", steps, tmp_path)
+        check_resumable("step_a", steps, tmp_path)
     with pytest.raises(InputError, match="kept no intermediate models"):
-        _check_resumable("step_c", steps, tmp_path)
+        check_resumable("step_c", steps, tmp_path)
     (tmp_path / "intermediate_models").mkdir()
     (tmp_path / "intermediate_models" / "step_a.onnx").write_bytes(b"")
     with pytest.raises(InputError, match=r"model saved after step_b .* \(it kept: step_a\)"):
-        _check_resumable("step_c", steps, tmp_path)
-    _check_resumable("step_b", steps, tmp_path)
+        check_resumable("step_c", steps, tmp_path)
+    check_resumable("step_b", steps, tmp_path)
 
 
 def test_resume_needs_a_kept_build(build_sshd: SshServer, tmp_path: Path, dummy_model: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(InputError, match="holds no remote build"):
-        remote_build(dummy_model, _host(build_sshd, tmp_path), build_dir=empty, start_step="step_tidy_up")
+        build(dummy_model, BuildConfig(host=_host(build_sshd, tmp_path), out_dir=empty, start_step="step_tidy_up"))
     with pytest.raises(InputError, match="kept no intermediate models"):
-        local_resume(dummy_model, build_dir=empty, start_step="step_tidy_up")
+        build(dummy_model, BuildConfig(out_dir=empty, start_step="step_tidy_up"))
     (empty / REMOTE_RECORD).write_text(json.dumps({"host": {"host": "127.0.0.1", "port": 22}}))
     with pytest.raises(InputError, match="resume it there"):
-        local_resume(dummy_model, build_dir=empty, start_step="step_tidy_up")
+        build(dummy_model, BuildConfig(out_dir=empty, start_step="step_tidy_up"))
 
 
 def test_local_runner_streams_events_and_cancel_kills_its_tree(tmp_path: Path,
@@ -145,7 +142,7 @@ def test_local_runner_streams_events_and_cancel_kills_its_tree(tmp_path: Path,
     """The runner transport resumed local builds use, in the worker's FINN-free protocol mode."""
     import psutil
 
-    from foldwise.core.remote._runner_client import run_local
+    from foldwise.core.finn.runner_client import run_local
 
     monkeypatch.setenv("FOLDWISE_FINN_WORKER_LIGHT", "1")
     lines: list[str] = []
@@ -188,8 +185,8 @@ def test_cancel_mid_build_kills_the_remote_runner_then_resume(build_sshd: SshSer
     threading.Thread(target=cancel_at_step_4, daemon=True).start()
     host, build_dir = _host(build_sshd, tmp_path), tmp_path / "b"
     with pytest.raises(Cancelled):
-        remote_build(tfc, host, target_fps=100_000, build_dir=build_dir, keep_intermediate=True, ctx=ctx,
-                     timeout=120)
+        build(tfc, BuildConfig(host=host, target_fps=100_000, out_dir=build_dir, keep_intermediate=True,
+                               timeout=120), ctx)
     runner_pid = int(next(ln for ln in lines if ln.startswith("--- FINN runner pid")).split()[4])
     deadline = time.monotonic() + 10
     while (psutil.pid_exists(runner_pid) or build_sshd.session_pids()) and time.monotonic() < deadline:
@@ -203,8 +200,8 @@ def test_cancel_mid_build_kills_the_remote_runner_then_resume(build_sshd: SshSer
 
     # FINN resumes at the step that was cut off, from the model it saved after the step before
     resumed_steps: list[str] = []
-    report = remote_build(tfc, host, target_fps=100_000, build_dir=build_dir, start_step=resume_at,
-                          ctx=JobContext(on_progress=lambda _f, m: resumed_steps.append(m)))
+    report = build(tfc, BuildConfig(host=host, target_fps=100_000, out_dir=build_dir, start_step=resume_at),
+                   JobContext(on_progress=lambda _f, m: resumed_steps.append(m)))
     assert next(m for m in resumed_steps if m.startswith("step_")) == f"{resume_at} [1/8]"
     assert report.fps is not None and report.fps.value == pytest.approx(111_607.14, rel=1e-6)
     again = json.loads((build_dir / REMOTE_RECORD).read_text())

@@ -1,4 +1,4 @@
-"""Parent side of the one-shot FINN runner (``_finn_runner``): its event lines, and running it locally.
+"""Parent side of the one-shot FINN runner (:mod:`foldwise.core.finn.runner`): its event lines, and running it locally.
 
 The runner speaks the FINN worker's protocol: JSON event lines on its stdout (``ready``, ``progress``, ``log``,
 ``result``, ``error``, ``fatal``) and raw C-level output on its stderr. The same :class:`RunnerEvents` reads
@@ -21,7 +21,7 @@ from foldwise.core.errors import Cancelled, FoldwiseError, InputError, ToolMissi
 from foldwise.core.jobs import JobContext, kill_process_tree
 
 _APP_DIR = Path(__file__).resolve().parents[3]
-RUNNER_MODULE = "foldwise.core.remote._finn_runner"
+RUNNER_MODULE = "foldwise.core.finn.runner"
 _ERRORS: dict[str, type[FoldwiseError]] = {"InputError": InputError, "ToolMissingError": ToolMissingError}
 
 
