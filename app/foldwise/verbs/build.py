@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import os
 import re
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -66,9 +68,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="known_hosts file to check the host key against (default: Foldwise's own)")
     remote.add_argument("--trust-host-key", metavar="FINGERPRINT",
                         help="trust a host key not yet known if its fingerprint is exactly this (SHA256:...)")
-    remote.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
+    remote.add_argument("--connect-timeout", type=positive_seconds, default=10.0, metavar="SECONDS",
                         help="seconds to wait for the host (default 10)")
     add_json_flag(parser)
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds above zero (0 would make every connect fail at once)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _ask_password(where: str) -> str:
+    if not sys.stdin.isatty():  # getpass would read a pipe, or wait on a terminal nobody watches
+        raise InputError(f"--ask-password needs a terminal to type into; without one, set ${PASSWORD_ENV}")
+    return getpass.getpass(f"SSH password for {where}: ")
 
 
 def remote_host(args: argparse.Namespace) -> RemoteBuildHost | None:
@@ -84,8 +103,7 @@ def remote_host(args: argparse.Namespace) -> RemoteBuildHost | None:
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise InputError(f"--remote-env expects NAME=VALUE, got {item!r}")
         env[name] = value
-    password = getpass.getpass(f"SSH password for {args.remote}: ") if args.ask_password else os.environ.get(
-        PASSWORD_ENV)
+    password = _ask_password(args.remote) if args.ask_password else os.environ.get(PASSWORD_ENV)
     saved = find_host(args.remote)
     if saved is not None:  # the flags given override the saved settings
         target = saved.target

@@ -13,6 +13,7 @@ model file's builds go to ``<stem>.finn/<kind>-<board>-<MHz>MHz`` next to it.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from dataclasses import dataclass, field
@@ -66,16 +67,20 @@ def qonnx_for(project: Project, iteration: Iteration | None = None) -> Path:
 
 
 def new_build_dir(iteration: Iteration, kind: str | BuildKind, board: str, clock_mhz: float) -> Path:
-    """A fresh, unique build folder under the iteration's ``builds/``."""
+    """A fresh build folder under the iteration's ``builds/``, made here: ``mkdir`` is atomic, so two builds
+    started in the same second (two processes, or the GUI and the CLI) never share one."""
     root = iteration.folder / BUILDS_DIR
     root.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = f"{stamp}-{BuildKind.parse(kind).value}-{board}-{clock_mhz:g}MHz"
-    path, n = root / base, 1
-    while path.exists():
-        n += 1
-        path = root / f"{base}-{n}"
-    return path
+    for n in itertools.count(1):
+        path = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -220,7 +225,23 @@ def resolve(target: BuildTarget) -> tuple[Path, Iteration | None]:
         return qonnx_for(project), project.current
     if not path.is_file():
         raise InputError(f"{target} is neither a QONNX file nor a Foldwise project")
+    check_model_file(path)
     return path, None
+
+
+def check_model_file(path: Path) -> None:
+    """Refuse a file that is no ONNX model before FINN starts on it (FINN's own errors name no file)."""
+    import onnx
+
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes): not a QONNX model")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf raises DecodeError, plain ValueError or RuntimeWarning-ish errors
+        raise InputError(f"{path} is not a readable ONNX model (corrupt or truncated?): {type(exc).__name__}") \
+            from exc
+    if not model.graph.node:
+        raise InputError(f"{path} is not a readable ONNX model: it holds no graph nodes")
 
 
 def _resume_dir(model: Path, iteration: Iteration | None, config: BuildConfig) -> Path:
