@@ -35,6 +35,8 @@ import torch
 from onnx import numpy_helper
 from torch import fx, nn
 
+from foldwise.core.errors import InputError
+
 SUPPORTED_OPS = (
     "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip",
     "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Add", "Sub", "Mul", "Div",
@@ -128,14 +130,18 @@ def unsupported(model: onnx.ModelProto, input_shape: tuple[int, ...] | None = No
         return problems
     onnx2torch = _onnx2torch()
     get_converter, graph_class = onnx2torch.node_converters.get_converter, onnx2torch.onnx_graph.OnnxGraph
-    prepared = onnx.shape_inference.infer_shapes(_prepared(model, input_shape))
+    try:
+        prepared = onnx.shape_inference.infer_shapes(_prepared(model, input_shape))
+    except Exception as exc:  # onnx raises InferenceError, ValidationError…
+        return [("<graph>", f"shape inference failed: {str(exc).splitlines()[0]}")]
     graph = graph_class(prepared.graph)
     opsets = {o.domain: o.version for o in prepared.opset_import}
-    for node in graph.nodes.values():
+    # onnx2torch renames nodes (dots become slashes): report the names the file has.
+    for proto, node in zip(prepared.graph.node, graph.nodes.values(), strict=True):
         try:
             get_converter(node.operation_type, opsets.get(node.domain, 1), node.domain)(node, graph)
         except Exception as exc:  # converters raise NotImplementedError, KeyError, ValueError…
-            problems.append((node.name, f"onnx2torch cannot convert this {node.operation_type}: {exc}"))
+            problems.append((proto.name, f"onnx2torch cannot convert this {node.operation_type}: {exc}"))
     return problems
 
 
@@ -201,8 +207,14 @@ def _plain_module(traced: fx.GraphModule) -> fx.GraphModule:
 
 
 def to_torch(model: onnx.ModelProto, input_shape: tuple[int, ...] | None = None) -> fx.GraphModule:
-    """Convert a single-input, single-output plain ONNX model (check :func:`unsupported` first)."""
-    converted = _onnx2torch().convert(_prepared(model, input_shape)).eval()
-    tracer = _InliningTracer()
-    graph = tracer.trace(converted)
+    """Convert a single-input, single-output plain ONNX model (check :func:`unsupported` first).
+
+    ``input_shape`` (C×H×W) fixes the sizes shape inference works with; InputError if conversion fails.
+    """
+    try:
+        converted = _onnx2torch().convert(_prepared(model, input_shape)).eval()
+        tracer = _InliningTracer()
+        graph = tracer.trace(converted)
+    except Exception as exc:  # onnx2torch and fx raise many types; all mean "not convertible"
+        raise InputError(f"the ONNX network cannot be converted to torch: {type(exc).__name__}: {exc}") from exc
     return _plain_module(fx.GraphModule(tracer.root, graph))
