@@ -22,6 +22,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q -r requirements.lock
 	# finn-plus pins brevitas==0.13.0, which cannot export with torch 2.13: take it without its deps.
 	$(PY) -m pip install -q --no-deps finn-plus==1.6.1
+	# onnx2torch declares torchvision, which on PyPI is built for CUDA torch: its other deps are all above.
+	$(PY) -m pip install -q --no-deps onnx2torch==1.5.15
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -59,9 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help()
         return 2
+    from foldwise.verbs._progress import open_progress
+
     previous_sigterm = _terminate_like_ctrl_c()
     try:
-        return int(args._run(args) or 0)
+        with open_progress(args):
+            return int(args._run(args) or 0)
     except Terminated:
         print("foldwise: terminated (SIGTERM); the project is left as it was before this command", file=sys.stderr)
         return 143

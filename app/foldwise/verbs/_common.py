@@ -1,4 +1,4 @@
-"""Helpers shared by the verb modules: JSON output and a console progress reporter."""
+"""Helpers shared by the verb modules: JSON output and the job context that reports to the console."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.core.jobs import JobContext
+from foldwise.verbs._progress import for_args
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -38,24 +39,5 @@ def _json_default(value: Any) -> Any:
 
 
 def console_context(args: argparse.Namespace) -> JobContext:
-    """A context printing progress to stderr (a single updating line on a terminal), quiet with --json."""
-    quiet = getattr(args, "json", False) or getattr(args, "quiet", False)
-    tty = sys.stderr.isatty()
-    last = {"text": ""}
-
-    def on_progress(fraction: float, message: str) -> None:
-        if quiet:
-            return
-        text = f"[{fraction * 100:5.1f}%] {message}"
-        if text == last["text"]:
-            return
-        last["text"] = text
-        if tty:
-            sys.stderr.write("\r\033[K" + text)
-            if fraction >= 1.0:
-                sys.stderr.write("\n")
-        else:
-            sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-
-    return JobContext(on_progress=on_progress)
+    """A context reporting to the run's console progress on stderr (:mod:`._progress`), quiet with --json."""
+    return for_args(args).context()

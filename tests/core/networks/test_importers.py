@@ -181,3 +181,48 @@ def test_qonnx_is_kept_as_an_onnx_network(tmp_path):
     conv = next(r for r in summary.rows if r.type == "Conv")
     assert conv.bits == 4 and conv.output_shape == (2, 6, 6)
     assert summary.total_mb == pytest.approx(162 * 4 / 8 / 1e6)
+
+
+class _FixedBatchViews(nn.Module):
+    """Exported with a static input, ``view(x.size(0), -1)`` becomes a Reshape to the constant [1, -1]."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.pool = nn.AvgPool2d(2)
+        self.weight = nn.Parameter(torch.randn(36, 3))
+
+    def forward(self, x):
+        y = self.pool(nn.functional.relu6(self.conv(x * 2 - 1) / 3))
+        return torch.softmax(y.view(y.size(0), -1) @ self.weight, 1)  # MatMul by a constant matrix
+
+
+def test_onnx_conversion_keeps_the_batch_free_and_the_weights_trainable(tmp_path):
+    from foldwise.core.quantize.config import QuantConfig
+    from foldwise.core.quantize.ptq import prepare
+
+    model = _FixedBatchViews().eval()
+    _export(model, tmp_path / "views.onnx")
+    ops = check_importable(tmp_path / "views.onnx").ops
+    assert ops["Reshape"] == 1 and ops["MatMul"] == 1
+    loaded = import_network(tmp_path / "views.onnx")
+    assert _close(model, loaded.model)  # a batch of 4 through a Reshape exported for a batch of 1
+    assert sum(p.numel() for p in loaded.model.parameters()) == sum(p.numel() for p in model.parameters())
+    assert any(isinstance(m, nn.Linear) for m in loaded.model.modules())
+    assert not [type(m) for m in loaded.model.modules() if type(m).__module__.startswith("onnx2torch")]
+    assert all(n.isidentifier() for n, _ in loaded.model.named_modules() if n)
+    network = prepare(loaded.model, QuantConfig(), SPEC.shape)  # Brevitas traces the converted network
+    assert network(torch.zeros(2, *SPEC.shape)).shape == (2, 3)
+
+
+def test_onnx_node_the_converter_refuses_is_listed_with_its_reason(tmp_path):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 8, 8])
+    nodes = [helper.make_node("AveragePool", ["x"], ["y"], name="lopsided", kernel_shape=[2, 2],
+                              pads=[1, 1, 0, 0])]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y]), opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, str(tmp_path / "pad.onnx"))
+    report = check_importable(tmp_path / "pad.onnx")
+    assert [p[0] for p in report.problems] == ["lopsided"]
+    assert "onnx2torch" in report.problems[0][1] and "non symmetrical padding" in report.problems[0][1]

@@ -7,8 +7,8 @@ Supported files (recognised by content, not only by extension):
   architecture given by name; key or shape mismatches are listed per key;
 - TorchScript (``torch.jit.save``): exported to ONNX in memory, then converted like an ONNX file, because a
   ScriptModule can be neither inspected with hooks, pickled, pruned nor quantized;
-- plain ONNX: converted to a torch.fx module (:mod:`._onnx_torch`) when every node is in the supported op
-  set, so it goes through the whole pipeline like a zoo network;
+- plain ONNX: converted to a torch.fx module with onnx2torch (:mod:`._onnx_torch`) when every node is in the
+  supported op set, so it goes through the whole pipeline like a zoo network;
 - QONNX (Brevitas-quantized ONNX with ``Quant``/``BipolarQuant``/``Trunc`` nodes): already quantized, it
   goes to FINN as it is. It is wrapped in :class:`OnnxNetwork`, executed with qonnx (evaluation only).
 
@@ -155,7 +155,7 @@ def _onnx_problems(report: ImportReport, model: Any, spec: InputSpec | None, con
     except Exception as exc:  # the checker raises ValidationError and others
         report.notes.append(f"ONNX checker: {str(exc).splitlines()[0]}")
     if convert:
-        report.problems.extend(_onnx_torch.unsupported(graph))
+        report.problems.extend(_onnx_torch.unsupported(model, report.input_shape))
 
 
 def _torchscript_to_onnx(script: Any, spec: InputSpec, report: ImportReport) -> Any:
@@ -236,7 +236,7 @@ def import_network(path: str | os.PathLike[str], arch: str | None = None, spec: 
     if report.kind == "qonnx":
         model: nn.Module = OnnxNetwork(obj)
     elif report.kind in ("onnx", "torchscript"):
-        model = _onnx_torch.to_torch(obj)
+        model = _onnx_torch.to_torch(obj, spec.shape)
     else:
         model = obj
     model.eval()
