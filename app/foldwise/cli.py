@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help()
         return 2
-    from foldwise.verbs._progress import open_progress
+    from foldwise.verbs import open_progress
 
     previous_sigterm = _terminate_like_ctrl_c()
     try:
