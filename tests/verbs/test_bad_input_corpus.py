@@ -347,4 +347,5 @@ def test_bad_input(case: Case, templates: dict[str, Path], tmp_path: Path, capsy
 def test_the_corpus_is_large_and_covers_every_verb() -> None:
     verbs = {c.argv[0] for c in CASES}
     assert len(CASES) >= 60
-    assert verbs >= {"new", "info", "train", "import", "prune", "quantize", "export", "estimate", "autofit", "build", "board"}
+    assert verbs >= {"new", "info", "train", "import", "prune", "quantize", "export", "estimate", "autofit", "build",
+                     "board"}

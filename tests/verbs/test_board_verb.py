@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from foldwise.cli import main
 from foldwise.core.board.profiles import boards_path, get_board
-from tests.core.board.conftest import pynq_board  # noqa: F401
-from tests.sshd import sshd_factory  # noqa: F401
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -22,7 +21,7 @@ def _add(server, capsys, name: str = "z2", *extra: str) -> None:
     assert code == 0, err
 
 
-def test_add_list_probe_push_remove(pynq_board, capsys, tmp_path, monkeypatch) -> None:  # noqa: F811
+def test_add_list_probe_push_remove(pynq_board, capsys, tmp_path, monkeypatch) -> None:
     server = pynq_board()
     _add(server, capsys)
     code, out, _ = _run(capsys, "board", "list", "--json")
@@ -53,12 +52,12 @@ def test_add_list_probe_push_remove(pynq_board, capsys, tmp_path, monkeypatch) -
     assert _run(capsys, "board", "list")[1].startswith("no boards saved")
 
 
-def test_install_key_then_log_in_by_key(pynq_board, capsys, monkeypatch) -> None:  # noqa: F811
+def test_install_key_then_log_in_by_key(pynq_board, capsys, monkeypatch) -> None:
     # only ~/.ssh/authorized_keys counts for xilinx, so the key works only once --install-key has put it there
     server = pynq_board(extra_config=["Match User xilinx", "AuthorizedKeysFile .ssh/authorized_keys"])
     monkeypatch.setenv("FOLDWISE_SSH_PASSWORD", "xilinx")
     _add(server, capsys, "z2", "--key", str(server.client_key), "--install-key")
-    public = open(f"{server.client_key}.pub").read().strip()
+    public = Path(f"{server.client_key}.pub").read_text().strip()
     assert server.path("/home/xilinx/.ssh/authorized_keys").read_text().strip() == public
     assert get_board("z2").auth.value == "key"
     monkeypatch.delenv("FOLDWISE_SSH_PASSWORD")
@@ -73,7 +72,7 @@ def test_install_key_then_log_in_by_key(pynq_board, capsys, monkeypatch) -> None
 
 
 def test_first_contact_shows_the_fingerprint_and_trusts_it_only_when_asked(pynq_board, capsys, tmp_path,
-                                                                          monkeypatch) -> None:  # noqa: F811
+                                                                          monkeypatch) -> None:
     server = pynq_board()
     fresh = tmp_path / "known_hosts"
     code, _, err = _run(capsys, "board", "add", "z2", "--host", server.host, "--port", str(server.port),

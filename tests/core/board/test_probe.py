@@ -7,7 +7,7 @@ import pytest
 from foldwise.core.board.probe import probe_board
 from foldwise.core.jobs import JobContext
 from foldwise.core.remote.target import AuthFailedError, HostKeyMismatchError
-from tests.core.board.conftest import FAKE_IIO, profile_for
+from tests.pynq_board import FAKE_IIO, profile_for
 
 
 def test_probe_reads_a_pynq_image_in_one_command(pynq_board) -> None:

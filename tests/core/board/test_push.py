@@ -14,7 +14,7 @@ from foldwise.core.board.push import push_to_board
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext
 from foldwise.core.remote.target import SshError
-from tests.core.board.conftest import profile_for
+from tests.pynq_board import profile_for
 
 
 def _package(folder: Path, big: int = 0) -> Path:
@@ -76,7 +76,7 @@ def test_a_cut_connection_resumes_with_no_half_written_file_in_place(pynq_board,
             for pid in server.session_pids():  # the connection's sshd child (and its sftp) die, as on a cable cut
                 os.kill(pid, signal.SIGKILL)
 
-    with pytest.raises(SshError, match="connection was lost.*resumes"):
+    with pytest.raises(SshError, match=r"connection was lost.*resumes"):
         push_to_board(board, pkg, JobContext(on_progress=kill_mid_upload), group="g", password="xilinx")
     group = server.path(f"{server.home}/foldwise/deployments/g")
     assert not [p for p in group.iterdir() if not p.name.startswith(".incoming-")]  # no deployment yet

@@ -1,4 +1,7 @@
-"""A PYNQ-shaped test sshd (tests/sshd.py): user xilinx/xilinx with sudo, the venv, profile scripts, an XADC."""
+"""A PYNQ-shaped test sshd (tests/sshd.py): user xilinx/xilinx with sudo, the venv, profile scripts, an XADC.
+
+The ``pynq_board`` fixture is registered in tests/conftest.py for core, verb and GUI tests alike.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.sshd import SshServer, sshd_factory  # noqa: F401
+from tests.sshd import SshServer
 
 FAKE_IIO = "/usr/local/share/fake-sys/iio"  # the probe's iio_root in tests: /sys cannot be overlaid
 
@@ -38,7 +41,7 @@ def pynq_files(packages: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def pynq_board(sshd_factory: Callable[..., SshServer]) -> Callable[..., SshServer]:  # noqa: F811
+def pynq_board(sshd_factory: Callable[..., SshServer]) -> Callable[..., SshServer]:
     """``pynq_board(packages={...})`` starts a PYNQ-shaped sshd (default: pynq, numpy 1.26, bitstring)."""
 
     def make(packages: dict[str, str] | None = None, **kwargs: object) -> SshServer:
