@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from foldwise.core.board.keys import default_public_key, install_public_key, read_public_key
+from foldwise.core.board.keys import after_key_install, default_public_key, install_public_key, read_public_key
 from foldwise.core.board.probe import ProbeReport, probe_board
 from foldwise.core.board.profiles import Auth, BoardProfile, get_board, remove_board, save_board, saved_boards
 from foldwise.core.board.push import check_push_args, push_to_board
@@ -86,8 +86,7 @@ def _add(args: argparse.Namespace) -> int:
         read_public_key(public)  # a bad key file is refused before any password is asked for
         installed = install_public_key(by_password, public, password=_password(by_password, args),
                                        trust_fingerprint=args.trust_host_key)
-        if board.auth == Auth.PASSWORD:  # the key installed is the default one: log in by agent/~/.ssh keys
-            board = replace(board, auth=Auth.AGENT)
+        board = after_key_install(board, public)
     save_board(board)
     result = {**board.to_dict(), "key_installed": installed}
     note = "" if installed is None else (" (public key added to the board)" if installed

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from foldwise.core.board.profiles import BoardProfile
+from foldwise.core.board.profiles import Auth, BoardProfile
 from foldwise.core.errors import InputError
 
 _KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-", "sk-ssh-ed25519", "sk-ecdsa-sha2-")
@@ -46,3 +47,13 @@ def install_public_key(board: BoardProfile, public_key: Path | None = None, *, p
     with board.session(password, trust_fingerprint) as session:
         result = session.run(f"sh -c '{_INSTALL}'", stdin=line + "\n", timeout=30.0, check=True)
     return result.stdout.strip().endswith("added")
+
+
+def after_key_install(board: BoardProfile, public_key: Path) -> BoardProfile:
+    """The profile to save once ``public_key`` is on the board: its private half if it sits beside it, else the
+    agent and ~/.ssh keys (a password board stops needing its password)."""
+    public_key = Path(public_key).expanduser()
+    private = public_key.with_suffix("") if public_key.suffix == ".pub" else None
+    if private is not None and private.is_file():
+        return board.with_key(private)
+    return board if board.auth == Auth.KEY else replace(board, auth=Auth.AGENT, key=None)
