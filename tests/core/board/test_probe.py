@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from foldwise.core.board.probe import probe_board
@@ -47,13 +49,9 @@ def test_wrong_password_and_changed_host_key_are_refused(pynq_board, tmp_path) -
     server = pynq_board()
     with pytest.raises(AuthFailedError, match="authentication failed"):
         probe_board(profile_for(server), password="wrong")
-    other = tmp_path / "known_hosts"
-    blob = (server.host_key_line().split()[2])
-    other.write_text(f"[{server.host}]:{server.port} ssh-ed25519 {blob[:-8]}AAAAAAAA\n")
-    import subprocess
-
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
-    fake = (tmp_path / "k.pub").read_text().split()[1]
+    fake = (tmp_path / "k.pub").read_text().split()[1]  # a known_hosts that holds another key for the board
+    other = tmp_path / "known_hosts"
     other.write_text(f"[{server.host}]:{server.port} ssh-ed25519 {fake}\n")
     with pytest.raises(HostKeyMismatchError, match="HOST KEY MISMATCH"):
         probe_board(profile_for(server, known_hosts=other), password="xilinx")
