@@ -98,3 +98,19 @@ def test_push_refuses_bad_input_before_connecting(tmp_path) -> None:
         push_to_board(board, tmp_path / "none", group="g", password="x")
     with pytest.raises(InputError, match="keep must be at least 1"):
         push_to_board(board, tmp_path, group="g", keep=0, password="x")
+
+
+def test_cancel_mid_push_leaves_no_deployment_and_the_next_push_resumes(pynq_board, tmp_path) -> None:
+    from foldwise.core.errors import Cancelled
+
+    server = pynq_board()
+    board = profile_for(server)
+    pkg = _package(tmp_path / "deploy", big=6_000_000)
+    ctx = JobContext(on_progress=lambda f, m: f > 0.4 and "finn-accel.bit" in m and ctx.cancel())
+    with pytest.raises(Cancelled):
+        push_to_board(board, pkg, ctx, group="g", password="xilinx")
+    group = server.path(f"{server.home}/foldwise/deployments/g")
+    assert [p.name for p in group.iterdir()] == [next(group.glob(".incoming-*")).name]
+    done = push_to_board(board, pkg, group="g", password="xilinx")
+    assert 0 < done.bytes_sent < 6_000_000
+    assert {k: v for k, v in _tree(server.path(done.deployment)).items() if k != MANIFEST_NAME} == _tree(pkg)
