@@ -69,8 +69,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _password(board: BoardProfile, args: argparse.Namespace) -> str | None:
     if args.ask_password:
         return ask_password(board.display)
+    if not board.needs_password:  # key or agent: no password is sent
+        return None
     password = os.environ.get(PASSWORD_ENV)
-    if board.needs_password and password is None:
+    if password is None:
         raise InputError(f"board {board.name} logs in with a password: set ${PASSWORD_ENV} or use --ask-password "
                          f"(or `foldwise board add {board.name} ... --install-key` to log in by key)")
     return password

@@ -164,11 +164,10 @@ def _judge_runtime(report: ProbeReport, pk: dict[str, Any], raw: dict[str, Any])
     add(ProbeItem("pynq", "pynq", pynq, pynq or "missing", "ok" if pynq else "missing",
                   "" if pynq else f"run on a PYNQ image (pynq lives in {PYNQ_VENV}); or {_VENV_PIP} pynq"))
     numpy = pk.get("numpy")
-    numpy_major = _major(numpy)
-    add(ProbeItem("numpy", "numpy", numpy, numpy or "missing",
-                  "missing" if numpy is None or (numpy_major or 0) >= 2 else "ok",
-                  f"{_VENV_PIP} 'numpy<2'" + (" (numpy 2 breaks pynq)" if numpy else "")
-                  if numpy is None or (numpy_major or 0) >= 2 else ""))
+    numpy_ok = numpy is not None and (_major(numpy) or 0) < 2
+    numpy_fix = f"{_VENV_PIP} 'numpy<2'" + (" (numpy 2 breaks pynq)" if numpy else "")
+    add(ProbeItem("numpy", "numpy", numpy, numpy or "missing", "ok" if numpy_ok else "missing",
+                  "" if numpy_ok else numpy_fix))
     bitstring = pk.get("bitstring")
     add(ProbeItem("bitstring", "bitstring", bitstring, bitstring or "missing", "ok" if bitstring else "missing",
                   "" if bitstring else f"{_VENV_PIP} bitstring (offline: push its wheel and pip install it)"))
