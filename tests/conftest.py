@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.pynq_board import pynq_board  # noqa: F401 (fixtures for the board tests)
+from tests.sshd import sshd_factory  # noqa: F401
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]

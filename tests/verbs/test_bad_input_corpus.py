@@ -118,6 +118,20 @@ def _folder(key: str, value: str) -> Prep:
     return _manifest_edit(edit)
 
 
+def _board(name: str, port: int, password: bool = True) -> Prep:
+    """A saved board profile at 127.0.0.1:port (password auth; $FOLDWISE_SSH_PASSWORD set unless not)."""
+    def prep(_p: Path, _w: Path) -> None:
+        from foldwise.core.board.profiles import BoardProfile, save_board
+
+        save_board(BoardProfile.create(name, "127.0.0.1", port=port, connect_timeout=3.0))
+        if password:
+            os.environ["FOLDWISE_SSH_PASSWORD"] = "pw"
+        else:
+            os.environ.pop("FOLDWISE_SSH_PASSWORD", None)
+
+    return prep
+
+
 TIMEOUT = r"connect-timeout: must be a positive number of seconds"
 RANDOM = bytes(np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8))
 
@@ -253,6 +267,28 @@ CASES = [
          r"--ask-password needs a terminal to type into"),
     Case("build-resume-without-build", "quantized", ["build", "{p}", "--start-step", "step_tidy_up"], 1,
          r"to resume"),
+    # board (profiles live in the test's own config dir; nothing listens on 127.0.0.1:1)
+    Case("board-probe-unknown", None, ["board", "probe", "nope"], 1, r"no board named 'nope' \(saved boards: none"),
+    Case("board-push-unknown", None, ["board", "push", "nope", "{w}"], 1, r"no board named 'nope'"),
+    Case("board-remove-unknown", None, ["board", "remove", "nope"], 1, r"no board named 'nope'"),
+    Case("board-add-bad-key-file", None, ["board", "add", "z", "--host", "127.0.0.1", "--key", "{w}/none"], 1,
+         r"SSH key file not found"),
+    Case("board-add-bad-name", None, ["board", "add", "a b", "--host", "127.0.0.1"], 1, r"board name 'a b'"),
+    Case("board-add-bad-port", None, ["board", "add", "z", "--host", "127.0.0.1", "--port", "70000"], 1,
+         r"port 70000 is out of range"),
+    Case("board-add-install-private-key", None,
+         ["board", "add", "z", "--host", "127.0.0.1", "--port", "1", "--install-key", "{w}/id"], 1,
+         r"is a private key: give its .pub file", [_write("id", b"-----BEGIN OPENSSH PRIVATE KEY-----\nx\n")]),
+    Case("board-probe-unreachable", None, ["board", "probe", "z"], 1,
+         r"cannot reach 127.0.0.1:1: connection refused", [_board("z", 1)]),
+    Case("board-probe-no-password", None, ["board", "probe", "z"], 1,
+         r"logs in with a password: set \$FOLDWISE_SSH_PASSWORD", [_board("z", 1, password=False)]),
+    Case("board-push-not-a-folder", None, ["board", "push", "z", "{w}/none"], 1, r"is not a folder to push",
+         [_board("z", 1)]),
+    Case("board-push-keep-0", None, ["board", "push", "z", "{w}", "--keep", "0"], 1, r"keep must be at least 1",
+         [_board("z", 1)]),
+    Case("board-push-bad-group", None, ["board", "push", "z", "{w}", "--group", "../x"], 1,
+         r"deployment group '../x'", [_board("z", 1)]),
     Case("build-bitfile-without-vivado", "quantized", ["build", "{p}", "--outputs", "bitfile"], 1, r"needs vivado"),
 ]
 
@@ -290,6 +326,7 @@ def _held_lock(project: Path) -> Iterator[None]:
 def test_bad_input(case: Case, templates: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal: nothing may wait for typing
+    monkeypatch.delenv("FOLDWISE_SSH_PASSWORD", raising=False)  # a prep may set it; monkeypatch restores it
     project = tmp_path / "p"
     if case.project:
         shutil.copytree(templates[case.project], project)
@@ -314,4 +351,5 @@ def test_bad_input(case: Case, templates: dict[str, Path], tmp_path: Path, capsy
 def test_the_corpus_is_large_and_covers_every_verb() -> None:
     verbs = {c.argv[0] for c in CASES}
     assert len(CASES) >= 60
-    assert verbs >= {"new", "info", "train", "import", "prune", "quantize", "export", "estimate", "autofit", "build"}
+    assert verbs >= {"new", "info", "train", "import", "prune", "quantize", "export", "estimate", "autofit", "build",
+                     "board"}

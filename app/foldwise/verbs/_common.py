@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext
+from foldwise.core.remote.target import UnknownHostKeyError
 from foldwise.verbs._progress import for_args
+
+PASSWORD_ENV = "FOLDWISE_SSH_PASSWORD"
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -41,3 +46,18 @@ def _json_default(value: Any) -> Any:
 def console_context(args: argparse.Namespace) -> JobContext:
     """A context reporting to the run's console progress on stderr (:mod:`._progress`), quiet with --json."""
     return for_args(args).context()
+
+
+def ask_password(where: str) -> str:
+    """Prompt on the terminal for an SSH password (never read from a pipe or the command line)."""
+    if not sys.stdin.isatty():  # getpass would read a pipe, or wait on a terminal nobody watches
+        raise InputError(f"--ask-password needs a terminal to type into; without one, set ${PASSWORD_ENV}")
+    return getpass.getpass(f"SSH password for {where}: ")
+
+
+def with_trust_hint(exc: UnknownHostKeyError) -> UnknownHostKeyError:
+    """The same first-contact error, saying which flag trusts the key."""
+    return UnknownHostKeyError(
+        f"{exc} To trust it, run again with --trust-host-key {exc.fingerprint}", host=exc.host,
+        key_type=exc.key_type, fingerprint=exc.fingerprint, known_hosts=exc.known_hosts,
+    )

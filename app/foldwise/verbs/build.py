@@ -10,11 +10,9 @@ command line.
 from __future__ import annotations
 
 import argparse
-import getpass
 import math
 import os
 import re
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,11 +23,10 @@ from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.finn.reports import BuildReport
 from foldwise.core.finn.stage import build
 from foldwise.core.remote.target import UnknownHostKeyError
-from foldwise.verbs._common import add_json_flag, console_context, emit
+from foldwise.verbs._common import PASSWORD_ENV, add_json_flag, ask_password, console_context, emit, with_trust_hint
 from foldwise.verbs.estimate import add_target_args, format_text, summary
 
 HELP = "build a QONNX model with FINN (estimate, HLS code, bitfile), locally or on a build host over SSH"
-PASSWORD_ENV = "FOLDWISE_SSH_PASSWORD"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -84,12 +81,6 @@ def positive_seconds(text: str) -> float:
     return value
 
 
-def _ask_password(where: str) -> str:
-    if not sys.stdin.isatty():  # getpass would read a pipe, or wait on a terminal nobody watches
-        raise InputError(f"--ask-password needs a terminal to type into; without one, set ${PASSWORD_ENV}")
-    return getpass.getpass(f"SSH password for {where}: ")
-
-
 def remote_host(args: argparse.Namespace) -> RemoteBuildHost | None:
     """The build host the arguments describe (a saved one by name, or user@host[:port]), or None for local."""
     if not args.remote:
@@ -103,7 +94,7 @@ def remote_host(args: argparse.Namespace) -> RemoteBuildHost | None:
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise InputError(f"--remote-env expects NAME=VALUE, got {item!r}")
         env[name] = value
-    password = _ask_password(args.remote) if args.ask_password else os.environ.get(PASSWORD_ENV)
+    password = ask_password(args.remote) if args.ask_password else os.environ.get(PASSWORD_ENV)
     saved = find_host(args.remote)
     if saved is not None:  # the flags given override the saved settings
         target = saved.target
@@ -139,10 +130,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = build(args.model, config, console_context(args))
     except UnknownHostKeyError as exc:
-        raise UnknownHostKeyError(
-            f"{exc} To trust it, run again with --trust-host-key {exc.fingerprint}", host=exc.host,
-            key_type=exc.key_type, fingerprint=exc.fingerprint, known_hosts=exc.known_hosts,
-        ) from None
+        raise with_trust_hint(exc) from None
     result = {**summary(report), "kind": kind.value, "outputs": list(args.outputs),
               "remote": host.display if host else None, "start_step": args.start_step,
               **_extra_outputs(report)}

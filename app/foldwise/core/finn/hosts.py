@@ -7,19 +7,15 @@ needs one gets it per session (``$FOLDWISE_SSH_PASSWORD``, ``--ask-password``, t
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from foldwise.core.atomic import atomic_write_json
-from foldwise.core.errors import InputError
 from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.remote.target import SshTarget
-from foldwise.core.user_config import config_dir
+from foldwise.core.saved_list import SavedList
 
 HOSTS_FILE = "build_hosts.json"
-_FORMAT = 1
 
 
 @dataclass
@@ -115,42 +111,26 @@ class HostCheck:
 
 
 # ------------------------------------------------------------------------------------------- the saved list
+_SAVED: SavedList[RemoteBuildHost] = SavedList(HOSTS_FILE, "hosts", "build hosts", RemoteBuildHost.from_dict,
+                                               RemoteBuildHost.to_dict, lambda h: h.name)
+
+
 def hosts_path() -> Path:
-    return config_dir() / HOSTS_FILE
+    return _SAVED.path()
 
 
 def saved_hosts() -> list[RemoteBuildHost]:
     """The saved build hosts, in the order they were added (an unreadable file is an InputError)."""
-    path = hosts_path()
-    if not path.is_file():
-        return []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return [RemoteBuildHost.from_dict(d) for d in data.get("hosts", [])]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"the saved build hosts in {path} cannot be read ({exc}): fix or delete the file") from exc
-
-
-def _write(hosts: list[RemoteBuildHost]) -> None:
-    path = hosts_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, {"format": _FORMAT, "hosts": [h.to_dict() for h in hosts]})
+    return _SAVED.load()
 
 
 def save_host(host: RemoteBuildHost) -> RemoteBuildHost:
     """Add ``host`` to the saved list, replacing one of the same name (its password is not saved)."""
-    hosts = [h for h in saved_hosts() if h.name != host.name]
-    _write([*hosts, host])
-    return host
+    return _SAVED.save(host)
 
 
 def remove_host(name: str) -> bool:
-    hosts = saved_hosts()
-    kept = [h for h in hosts if h.name != name]
-    if len(kept) == len(hosts):
-        return False
-    _write(kept)
-    return True
+    return _SAVED.remove(name)
 
 
 def find_host(name: str) -> RemoteBuildHost | None:

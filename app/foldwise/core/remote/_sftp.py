@@ -145,3 +145,63 @@ class SftpMixin:
         stats.seconds = time.monotonic() - started
         ctx.progress(1.0, f"downloaded {stats.files} files, {stats.bytes / 1e6:.1f} MB")
         return stats
+
+
+class ResumableMixin:
+    """Uploads that survive a dropped connection (``.part`` file appended from where it stopped, then renamed)
+    and remote sha256 checksums in one command; for :class:`~foldwise.core.remote.ssh.SshSession`."""
+
+    target: SshTarget
+    sftp: paramiko.SFTPClient
+    expand: Callable[[str], str]
+    run: Callable[..., ExecResult]
+    connected: bool
+
+    def sha256_tree(self, remote: str, timeout: float = 300.0) -> dict[str, str]:
+        """{relative path: sha256} of every regular file below ``remote`` (``*.part`` left out); {} if absent."""
+        folder = shlex.quote(self.expand(remote))
+        result = self.run(f"cd {folder} 2>/dev/null || exit 0; find . -type f ! -name '*.part' -exec sha256sum "
+                          "{} +", timeout=timeout, check=True)
+        hashes = {}
+        for line in result.stdout.splitlines():
+            digest, _, name = line.partition("  ")
+            if len(digest) == 64 and name.startswith("./"):
+                hashes[name[2:]] = digest
+        return hashes
+
+    def put_resumable(self, local: Path, remote: str, progress: Callable[[int], None] | None = None,
+                      chunk: int = 1 << 18) -> int:
+        """Upload ``local`` to ``remote`` through ``remote.part`` (resumed from its size), then rename it into
+        place; ``progress(bytes sent so far)`` between chunks (it may raise Cancelled). Returns bytes sent.
+
+        A dropped connection raises SshError; the ``.part`` stays, so a new session continues it.
+        """
+        remote = self.expand(remote)
+        part = remote + ".part"
+        size = Path(local).stat().st_size
+        sent = 0
+        try:
+            try:
+                offset = int(self.sftp.stat(part).st_size or 0)
+            except FileNotFoundError:
+                offset = 0
+            mode = "ab" if 0 < offset <= size else "wb"
+            offset = offset if mode == "ab" else 0
+            with open(local, "rb") as src, self.sftp.open(part, mode) as dst:
+                dst.set_pipelined(True)
+                src.seek(offset)
+                while True:
+                    data = src.read(chunk)
+                    if not data:
+                        break
+                    dst.write(data)
+                    sent += len(data)
+                    if progress is not None:
+                        progress(offset + sent)
+            self.sftp.posix_rename(part, remote)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            lost = not self.connected or isinstance(exc, (EOFError, paramiko.SSHException))
+            why = "the connection was lost" if lost else f"{exc}"
+            raise SshError(f"uploading {Path(local).name} to {self.target.display} stopped: {why}"
+                           + (" (the upload resumes where it stopped when run again)" if lost else "")) from None
+        return sent

@@ -30,7 +30,7 @@ import paramiko
 
 from foldwise.core.errors import Cancelled, InputError
 from foldwise.core.jobs import JobContext, null_context
-from foldwise.core.remote._sftp import SftpMixin
+from foldwise.core.remote._sftp import ResumableMixin, SftpMixin
 from foldwise.core.remote.target import (
     DEFAULT_PORT,
     AuthFailedError,
@@ -116,7 +116,7 @@ def _auth_label(target: SshTarget) -> str:
     return " and ".join(methods)
 
 
-class SshSession(SftpMixin):
+class SshSession(SftpMixin, ResumableMixin):
     """One SSH connection to ``target``; use as a context manager or call ``connect()``/``close()``.
 
     ``trust_fingerprint``: accept an unknown host key only if its fingerprint equals this (and save it).

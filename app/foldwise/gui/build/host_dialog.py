@@ -8,27 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QWidget,
-)
+from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QWidget
 
 from foldwise.core.errors import InputError
 from foldwise.core.finn.hosts import RemoteBuildHost
+from foldwise.gui.form_dialog import CheckedFormDialog
 
 
-class BuildHostDialog(QDialog):
+class BuildHostDialog(CheckedFormDialog):
     """A form for one :class:`RemoteBuildHost`; :meth:`host` parses it (InputError says what is wrong)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Add a build host")
-        self.setObjectName("buildHostDialog")
+        super().__init__("Add a build host", "buildHostDialog", parent)
         self.address = QLineEdit()
         self.address.setPlaceholderText("user@host[:port]")
         self.name = QLineEdit()
@@ -48,24 +39,10 @@ class BuildHostDialog(QDialog):
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setPlaceholderText("(only if it needs one: kept for this session, never saved)")
-        self.error = QLabel()
-        self.error.setStyleSheet("color:#b03a2e;")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form = QFormLayout(self)
-        form.addRow("Address:", self.address)
-        form.addRow("Name:", self.name)
-        form.addRow("Python with finn-plus:", self.python)
-        form.addRow("Folder on the host:", self.remote_dir)
-        form.addRow("Private key file:", self.identity)
-        form.addRow("known_hosts file:", self.known_hosts)
-        form.addRow("Environment:", self.env)
-        form.addRow("Password:", self.password)
-        form.addRow(self.error)
-        form.addRow(buttons)
+        self.add_rows([("Address:", self.address), ("Name:", self.name), ("Python with finn-plus:", self.python),
+                       ("Folder on the host:", self.remote_dir), ("Private key file:", self.identity),
+                       ("known_hosts file:", self.known_hosts), ("Environment:", self.env),
+                       ("Password:", self.password)])
 
     def host(self) -> RemoteBuildHost:
         """The host the form describes (without its password: see :meth:`password_text`)."""
@@ -85,11 +62,5 @@ class BuildHostDialog(QDialog):
     def password_text(self) -> str | None:
         return self.password.text() or None
 
-    def accept(self) -> None:
-        try:
-            self.host()
-        except InputError as exc:
-            self.error.setText(str(exc))
-            self.error.show()
-            return
-        super().accept()
+    def check(self) -> None:
+        self.host()

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QLabel,
-    QMessageBox,
     QWidget,
 )
 
@@ -48,6 +47,7 @@ from foldwise.gui.build.live_estimate import LiveEstimator
 from foldwise.gui.build.missing_view import missing_reason
 from foldwise.gui.build.panel_ui import BITFIT_TIP, setup_ui
 from foldwise.gui.build.results import autofit_text, bitfit_text, origin_text, show_figures
+from foldwise.gui.host_trust import ask_to_trust
 from foldwise.gui.panels.base import AppServices, StagePanel
 
 
@@ -381,13 +381,8 @@ class BuildPanel(StagePanel):
         """A build host's unknown key is a question (trust it?), not an error; the rest as every panel."""
         error = job.error
         if isinstance(error, UnknownHostKeyError):
-            box = QMessageBox(QMessageBox.Icon.Question, "Unknown build host key",
-                              f"{error}\n\nTrust this key and check the host again?",
-                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.services.window)
-            box.setObjectName("trustHostBox")
-            box.buttonClicked.connect(lambda button: box.standardButton(button) == QMessageBox.StandardButton.Yes
-                                      and self.check_host(trust_fingerprint=error.fingerprint))
-            box.open()
+            ask_to_trust(self.services.window, error, "build host",
+                         lambda fingerprint: self.check_host(trust_fingerprint=fingerprint))
             return
         super().show_job_error(job)
 

@@ -5,15 +5,6 @@ from __future__ import annotations
 from foldwise.gui.panels.base import PlaceholderPanel
 
 
-class BoardPanel(PlaceholderPanel):
-    title = "Board"
-    icon = "board"
-    summary = (
-        "<p>Push the deployment package to a networked PYNQ-Z2 over SSH, run the throughput test and "
-        "accuracy validation there, and compare estimate against measurement.</p>"
-    )
-
-
 class DemoPanel(PlaceholderPanel):
     title = "Demo"
     icon = "demo"

@@ -1,0 +1,1 @@
+"""Widgets of the Board panel (:mod:`foldwise.gui.panels.board_panel`)."""
