@@ -234,8 +234,10 @@ def main() -> int:
     parser.add_argument("--scratch", default=None)
     parser.add_argument("--parent-pid", type=int, default=None, help="exit as soon as this process is gone")
     args = parser.parse_args()
-    if args.parent_pid is not None:
+    if args.parent_pid is not None:  # a local worker: FINN is background work beside the GUI's event loop
         watch_parent(args.parent_pid)
+        with contextlib.suppress(OSError):
+            os.nice(5)
     channel = Channel(args.event_fd)
     # the request pipe moves off fd 0 so nothing FINN reads from stdin (pdb, prompts) can eat requests
     req_fd = os.dup(0)
