@@ -254,12 +254,16 @@ CASES = [
          r"is not valid JSON", [_write("f.json", b"[")]),
     Case("estimate-target-fps-negative", "quantized", ["estimate", "{p}", "--target-fps", "-1"], 1,
          r"target FPS must be positive"),
+    Case("estimate-read-only-project", "quantized", ["estimate", "{p}"], 1, r"read-only", [_read_only]),
     # autofit
     Case("autofit-budget-above-1", "quantized", ["autofit", "{p}", "--budget-lut", "2"], 1, r"LUT budget must be"),
     Case("autofit-budget-0", "quantized", ["autofit", "{p}", "--budget-lut", "0"], 1,
          r"even the slowest legal folding exceeds the resource budget"),
     Case("autofit-float-iteration", "trained", ["autofit", "{p}"], 1, r"is not quantized"),
     Case("autofit-min-bits-0", "quantized", ["autofit", "{p}", "--bits", "--min-bits", "0"], 1, r"min.bits must be"),
+    # auto-fit only reads a project: on read-only media it works and leaves the project as it was
+    Case("autofit-read-only-project", "quantized", ["autofit", "{p}", "--no-baseline"], 0, r"reestimate done",
+         [_read_only]),
     # build
     Case("build-bad-remote-spec", "quantized", ["build", "{p}", "--remote", "@@:x"], 1, r"expected user@host"),
     Case("build-connect-timeout-0", "quantized",

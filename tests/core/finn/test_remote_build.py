@@ -25,9 +25,15 @@ from tests.sshd import SshServer
 
 @pytest.fixture
 def dummy_model(tmp_path: Path) -> Path:
-    """A file that passes the parent-side checks; for tests that stop before FINN reads it."""
+    """A one-node ONNX model: it passes the parent-side checks; for tests that stop before FINN reads it."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "dummy", [x], [y])
     path = tmp_path / "dummy.onnx"
-    path.write_bytes(b"not really onnx")
+    onnx.save(helper.make_model(graph), str(path))
     return path
 
 
