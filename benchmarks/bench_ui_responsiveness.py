@@ -83,9 +83,9 @@ def main() -> None:
     os.environ["FOLDWISE_CONFIG_DIR"] = str(tmp / "config")
     project_path, qonnx = make_project(tmp)
 
-    import foldwise.core.quantize.inspect  # noqa: F401 - loaded up front, as the panel's first use would
     from PySide6.QtWidgets import QApplication
 
+    import foldwise.core.quantize.inspect  # noqa: F401 - loaded up front, as the panel's first use would
     from foldwise.gui.app import make_settings
     from foldwise.gui.main_window import MainWindow
     from foldwise.gui.panels.build_panel import BuildPanel
