@@ -46,3 +46,29 @@ def trained_lenet(_trained_lenet_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "lenet"
     shutil.copytree(_trained_lenet_template, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def _quantized_lenet_template(_trained_lenet_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained lenet-digits project quantized W4A4 with 64 calibration images (made once per session)."""
+    import shutil
+
+    from foldwise.core.project import Project
+    from foldwise.core.quantize.config import QuantConfig, QuantizeSpec
+    from foldwise.core.quantize.stage import quantize_iteration
+
+    path = tmp_path_factory.mktemp("templates") / "lenet-w4a4"
+    shutil.copytree(_trained_lenet_template, path)
+    with Project.open(path) as project:
+        quantize_iteration(project, QuantizeSpec(QuantConfig(weight_bits=4, act_bits=4, calib_images=64)))
+    return path
+
+
+@pytest.fixture
+def quantized_lenet(_quantized_lenet_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the W4A4-quantized lenet-digits project for one test."""
+    import shutil
+
+    target = tmp_path / "lenet-w4a4"
+    shutil.copytree(_quantized_lenet_template, target)
+    return target

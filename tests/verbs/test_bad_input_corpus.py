@@ -89,6 +89,21 @@ def _state_dict(name: str) -> Prep:
     return prep
 
 
+def _huge_input_onnx(name: str) -> Prep:
+    """A tiny ONNX file (one Relu, no weights) declaring a 3×8192×8192 input."""
+
+    def prep(_p: Path, w: Path) -> None:
+        import onnx
+        from onnx import TensorProto, helper
+
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8192, 8192])
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8192, 8192])
+        graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(w / name))
+
+    return prep
+
+
 _MOUNTS: list[Path] = []
 
 
@@ -194,6 +209,13 @@ CASES = [
          [_state_dict("sd.pt")]),
     Case("import-state-dict-unknown-arch", "trained", ["import", "{p}", "{w}/sd.pt", "--arch", "nope"], 1,
          r"unknown network 'nope'", [_state_dict("sd.pt")]),
+    Case("import-huge-input", "empty", ["import", "{p}", "{w}/huge.onnx"], 1,
+         r"3×8192×8192 is 201.3 M values per image, more than the 3.1 M", [_huge_input_onnx("huge.onnx")]),
+    Case("import-input-shape-two-sizes", "empty", ["import", "{p}", "{w}/huge.onnx", "--input-shape", "28,28"], 1,
+         r"input shape must be C,H,W with three positive sizes", [_huge_input_onnx("huge.onnx")]),
+    Case("import-input-shape-too-big", "empty", ["import", "{p}", "{w}/sd.pt", "--arch", "lenet5",
+                                                 "--input-shape", "3,4096,4096"], 1, r"more than the 3.1 M",
+         [_state_dict("sd.pt")]),
     # prune
     Case("prune-unknown-layer", "trained", ["prune", "{p}", "--remove", "nope"], 1, r"no layer named 'nope'"),
     Case("prune-ratio-above-1", "trained", ["prune", "{p}", "--channels", "1.5"], 1, r"between 0 and 1.*got 1.5"),

@@ -7,6 +7,8 @@ through a QObject living in the GUI thread, so Qt queues the calls and no widget
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +26,16 @@ from PySide6.QtWidgets import (
 )
 
 from foldwise.core.jobs import Job, JobRegistry, JobState
+
+
+def leave_a_core_for_the_gui() -> None:
+    """Cap torch's intra-op threads at one fewer than the cores, so a training or calibration job never takes
+    every core from the event loop (on 2 cores torch's 2 threads plus a FINN estimate stalled it ~200 ms)."""
+    cores = max(1, (os.cpu_count() or 2) - 1)
+    os.environ.setdefault("OMP_NUM_THREADS", str(cores))  # read by torch when it is first imported
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() > cores:
+        torch.set_num_threads(cores)
 
 
 class _JobRelay(QObject):
@@ -51,6 +63,7 @@ class JobsController(QObject):
         super().__init__(parent)
         self.registry = registry or JobRegistry()
         self._relays: list[_JobRelay] = []
+        leave_a_core_for_the_gui()
 
     def start(
         self,

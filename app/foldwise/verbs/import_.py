@@ -1,4 +1,5 @@
-"""``foldwise import PATH FILE [--arch NAME] [--check]``: bring a network file into a project."""
+"""``foldwise import PATH FILE [--arch NAME] [--input-shape C,H,W] [--check]``: bring a network file into a
+project."""
 
 from __future__ import annotations
 
@@ -14,20 +15,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="project folder")
     parser.add_argument("file", help="network file")
     parser.add_argument("--arch", help="zoo architecture of a state dict (e.g. defectnet, lenet5)")
+    parser.add_argument("--input-shape", metavar="C,H,W",
+                        help="input of one image, for files that do not record it (TorchScript, a pickled module, "
+                             "ONNX with a dynamic size), e.g. 1,28,28")
     parser.add_argument("--check", action="store_true", help="only list what stops the import; change nothing")
     add_json_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from foldwise.core.importing import ImportSpec, check_file, import_iteration
+    from foldwise.core.importing import ImportSpec, check_file, import_iteration, parse_input_shape
 
+    shape = parse_input_shape(args.input_shape) if args.input_shape else None
     if args.check:
         project = Project.open(args.path, read_only=True)
-        report = check_file(project, args.file, args.arch)
+        report = check_file(project, args.file, args.arch, shape)
         emit(report.to_dict(), args, text=report.message())
         return 0 if report.ok else 1
     with Project.open(args.path) as project:
-        iteration = import_iteration(project, ImportSpec(args.file, args.arch), console_context(args))
+        iteration = import_iteration(project, ImportSpec(args.file, args.arch, shape), console_context(args))
         if "accuracy" not in iteration.metrics and not args.json:
             print("note: no test accuracy (the project's data set does not fit this network)")
         emit({"iteration": iteration.to_dict()}, args, text=f"imported as {iteration.label}")

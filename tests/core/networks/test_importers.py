@@ -226,3 +226,32 @@ def test_onnx_node_the_converter_refuses_is_listed_with_its_reason(tmp_path):
     report = check_importable(tmp_path / "pad.onnx")
     assert [p[0] for p in report.problems] == ["lopsided"]
     assert "onnx2torch" in report.problems[0][1] and "non symmetrical padding" in report.problems[0][1]
+
+
+def _huge_input_graph(path, shape=(1, 3, 8192, 8192)) -> None:
+    """A few hundred bytes of ONNX declaring an 8192×8192 RGB input (no weights: the file stays tiny)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))
+    model = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu0")], "g", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, str(path))
+
+
+def test_a_huge_input_is_refused_with_the_reason_and_the_limit_before_any_check_pass(tmp_path):
+    import time
+
+    from foldwise.core.networks.importers import MAX_INPUT_VALUES
+
+    _huge_input_graph(tmp_path / "huge.onnx")
+    assert (tmp_path / "huge.onnx").stat().st_size < 1000
+    started = time.monotonic()
+    report = check_importable(tmp_path / "huge.onnx")
+    assert time.monotonic() - started < 5  # no forward or shape pass on 201 M values
+    [(where, why)] = report.problems
+    assert where == "x" and "3×8192×8192" in why and "201.3 M values" in why and "3.1 M (3×1024×1024)" in why
+    with pytest.raises(InputError, match=r"more than the 3\.1 M"):
+        import_network(tmp_path / "huge.onnx")
+    # a given shape is checked the same way, before a TorchScript trace or a module's forward pass
+    assert "more than" in check_importable(tmp_path / "huge.onnx", spec=InputSpec((3, 4096, 4096))).problems[0][1]
+    _huge_input_graph(tmp_path / "limit.onnx", (1, 3, 1024, 1024))
+    assert check_importable(tmp_path / "limit.onnx").ok and MAX_INPUT_VALUES == 3 * 1024 * 1024

@@ -6,6 +6,11 @@ It sets up the no-Vivado environment, imports finn-plus once, then serves JSON-l
 and the logging handlers, so the protocol never uses them: stdin is moved to a private fd (fd 0 becomes
 /dev/null), Python-level output becomes ``log`` events, and C-level output on fds 1/2 goes to the parent's
 log pipe untouched. Cancel is the parent killing this process group.
+
+With ``--parent-pid`` the worker never outlives its parent: a watchdog thread notices the reparenting
+(``os.getppid()`` changes when the parent dies, even by SIGKILL) within 0.1 s and kills the worker's whole
+process group, FINN's helpers included. A polled parent pid is used rather than ``PR_SET_PDEATHSIG``, which
+fires when the parent *thread* that started the worker ends (a GUI job thread does, long before the process).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -206,11 +212,32 @@ def serve(channel: Channel, requests: io.TextIOBase, scratch: Path, light: bool 
             channel.request_id = None
 
 
+def watch_parent(parent_pid: int, interval: float = 0.1) -> threading.Thread:
+    """Kill this process group as soon as ``parent_pid`` is no longer this process's parent."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        with contextlib.suppress(OSError):
+            if os.getpgrp() == os.getpid():  # the group is ours (started with start_new_session)
+                os.killpg(os.getpid(), signal.SIGKILL)
+        os._exit(137)
+
+    thread = threading.Thread(target=watch, name="parent-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--event-fd", type=int, required=True)
     parser.add_argument("--scratch", default=None)
+    parser.add_argument("--parent-pid", type=int, default=None, help="exit as soon as this process is gone")
     args = parser.parse_args()
+    if args.parent_pid is not None:  # a local worker: FINN is background work beside the GUI's event loop
+        watch_parent(args.parent_pid)
+        with contextlib.suppress(OSError):
+            os.nice(5)
     channel = Channel(args.event_fd)
     # the request pipe moves off fd 0 so nothing FINN reads from stdin (pdb, prompts) can eat requests
     req_fd = os.dup(0)

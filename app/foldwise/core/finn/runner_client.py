@@ -101,8 +101,8 @@ def run_local(params: dict[str, Any], kind: str, build_dir: Path, python: str, c
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(_APP_DIR), os.environ.get("PYTHONPATH")) if p)}
     env.pop("PYTEST_CURRENT_TEST", None)  # it makes FINN's builder re-raise instead of reporting
     scratch = build_dir / ".finn-scratch"  # FINN_BUILD_DIR: kept with the build, later resumes may need it
-    cmd = ["/bin/sh", "-c", f'exec "$0" -u -m {RUNNER_MODULE} --event-fd 3 --scratch "$1" 3>&1 1>&2', python,
-           str(scratch)]
+    cmd = ["/bin/sh", "-c", f'exec "$0" -u -m {RUNNER_MODULE} --event-fd 3 --scratch "$1" --parent-pid "$2" 3>&1 1>&2',
+           python, str(scratch), str(os.getpid())]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                             start_new_session=True, text=True, bufsize=1, errors="replace")
     lines: queue.Queue[tuple[str, str] | None] = queue.Queue()

@@ -13,15 +13,17 @@ model file's builds go to ``<stem>.finn/<kind>-<board>-<MHz>MHz`` next to it.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from foldwise.core.atomic import atomic_write_json
-from foldwise.core.errors import InputError
+from foldwise.core.errors import Cancelled, InputError
 from foldwise.core.finn import build as worker_builds
 from foldwise.core.finn.build_config import BuildConfig
 from foldwise.core.finn.hosts import RemoteBuildHost, saved_hosts
@@ -37,6 +39,8 @@ BUILDS_DIR = "builds"
 BUILD_RECORD = "foldwise_build.json"
 #: the BuildConfig a local build was started with (a remote build keeps it in its ``foldwise_remote.json``)
 CONFIG_RECORD = "foldwise_config.json"
+#: written into a local build folder whose build failed or was cancelled: its status and the error
+FAILURE_RECORD = "foldwise_failed.json"
 _NAME_RE = re.compile(r"(?:^|-)(estimate|hls|codegen|bitfile)-(.+)-(\d+(?:\.\d+)?)MHz(?:-\d+)?$")
 _STEP_RE = re.compile(r"Running step: (step_\w+) \[\d+/\d+\]")
 
@@ -94,13 +98,14 @@ class BuildRecord:
     folder: Path
     record: dict[str, Any]
     remote: dict[str, Any] = field(default_factory=dict)
+    failure: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def read(cls, folder: Path) -> BuildRecord:
         record: dict[str, Any] = {}
         if (folder / BUILD_RECORD).is_file():
             record = read_json(folder / BUILD_RECORD) or {"error": f"{BUILD_RECORD} is unreadable"}
-        return cls(folder, record, read_json(folder / REMOTE_RECORD))
+        return cls(folder, record, read_json(folder / REMOTE_RECORD), read_json(folder / FAILURE_RECORD))
 
     @property
     def name(self) -> str:
@@ -144,14 +149,21 @@ class BuildRecord:
     @property
     def ok(self) -> bool:
         """The build finished and left FINN's estimate."""
-        return self.remote.get("status", "done") == "done" and self.fps is not None
+        return self.remote.get("status", "done") == "done" and not self.failure and self.fps is not None
 
     @property
     def status(self) -> str:
-        """``done``, ``running``, ``cancelled`` or ``failed``."""
+        """``done``, ``running``, ``cancelled`` or ``failed`` (also a build whose process was killed: no report)."""
         if self.remote.get("status") in ("running", "cancelled", "failed"):
             return str(self.remote["status"])
+        if self.failure.get("status") in ("cancelled", "failed"):
+            return str(self.failure["status"])
         return "done" if self.ok else "failed"
+
+    @property
+    def error(self) -> str | None:
+        """What the failed or cancelled build reported, if it was recorded."""
+        return self.failure.get("error") or self.remote.get("error") or None
 
     @property
     def modified(self) -> float:
@@ -287,15 +299,49 @@ def build(target: BuildTarget, config: BuildConfig, ctx: JobContext | None = Non
         missing = worker_builds.bitfile_tools_missing(config.board)
         if missing is not None:
             raise missing
+    if config.start_step:
+        fresh = False
+    elif config.out_dir is None and iteration is not None:
+        fresh = True  # new_build_dir makes a new one
+    else:
+        fresh = not (config.out_dir or worker_builds.default_build_dir(
+            model, config.kind, config.board, config.clock_mhz)).exists()
     folder = build_folder(model, iteration, config)
     if config.host is not None:
         return remote_build(model, config, folder, ctx)
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(folder / CONFIG_RECORD, {**config.to_dict(), "out_dir": str(folder)})
-    if config.start_step:
-        return local_resume(model, config, folder, ctx)
-    if worker is None and config.kind is BuildKind.BITFILE:
-        with FinnWorker() as own:
-            return worker_builds.worker_build(model, config, folder, worker=own, ctx=ctx)["report"]
-    return worker_builds.worker_build(model, config, folder, worker=worker, ctx=ctx)["report"]
+    (folder / FAILURE_RECORD).unlink(missing_ok=True)  # a resumed or rerun build starts unjudged
+    try:
+        atomic_write_json(folder / CONFIG_RECORD, {**config.to_dict(), "out_dir": str(folder)})
+        if config.start_step:
+            return local_resume(model, config, folder, ctx)
+        if worker is None and config.kind is BuildKind.BITFILE:
+            with FinnWorker() as own:
+                return worker_builds.worker_build(model, config, folder, worker=own, ctx=ctx)["report"]
+        return worker_builds.worker_build(model, config, folder, worker=worker, ctx=ctx)["report"]
+    except BaseException as exc:  # cancel, FINN error, dead worker, Ctrl+C or SIGTERM: the worker is stopped
+        record_failure(folder, exc, remove_if_empty=fresh)
+        raise
+
+
+def record_failure(folder: Path, exc: BaseException, *, remove_if_empty: bool) -> None:
+    """Mark a local build that failed so listings say so, keeping FINN's log; remove it if nothing in it is useful.
+
+    A folder this build made is removed when it holds only Foldwise's own config record (FINN never started: a
+    refused model, a worker that did not start) or when the build was stopped (cancel, Ctrl+C, SIGTERM) before
+    FINN kept any intermediate model to resume from: the project is then as it was. Otherwise
+    ``foldwise_failed.json`` records ``failed`` or ``cancelled`` and the error next to FINN's log.
+    """
+    try:
+        contents = {p.name for p in folder.iterdir()}
+    except OSError:
+        return
+    status = "cancelled" if isinstance(exc, Cancelled | KeyboardInterrupt) else "failed"
+    resumable = any((folder / "intermediate_models").glob("*.onnx"))
+    if remove_if_empty and (contents <= {CONFIG_RECORD} or (status == "cancelled" and not resumable)):
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    with contextlib.suppress(OSError):  # a full or read-only disk: listings still say failed (no report)
+        atomic_write_json(folder / FAILURE_RECORD, {"status": status, "error": str(exc) or type(exc).__name__,
+                                                    "when": time.strftime("%Y-%m-%dT%H:%M:%S")})
 

@@ -3,7 +3,12 @@
 ``FinnWorker.request(kind, params, ctx)`` starts the worker lazily (paying FINN's ~5 s import once), sends one
 JSON-lines request and streams the worker's progress and log into ``ctx`` until the result arrives. Cancel
 kills the worker's whole process group; a crash raises FoldwiseError with the log kept; either way the next
-request starts a fresh worker. One request runs at a time per worker.
+request starts a fresh worker. One request runs at a time per worker. The worker dies with this process
+(``--parent-pid``, see ``_worker_main.watch_parent``), even when this process is killed with SIGKILL.
+
+Without a ``state_dir`` the worker's files go to ``$TMPDIR/foldwise-finn-<pid>-*``, removed by ``close()``
+(kept only when the worker died, so the log an error names is still there); folders left by processes that
+are gone (killed before ``close()``) are swept when the next one is made.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import itertools
 import json
 import os
 import queue
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +34,10 @@ from foldwise.core.errors import Cancelled, FoldwiseError, InputError, ToolMissi
 from foldwise.core.jobs import JobContext, kill_process_tree, null_context
 
 _APP_DIR = Path(__file__).resolve().parents[3]
+_STATE_PREFIX = "foldwise-finn-"
+_KEEP_LOG_S = 24 * 3600.0
+_KEPT_MARK = "log-kept"  # close() kept worker.log on purpose
+_STATE_RE = re.compile(rf"^{_STATE_PREFIX}(\d+)-")
 _ERRORS: dict[str, type[FoldwiseError]] = {
     "InputError": InputError,
     "ToolMissingError": ToolMissingError,
@@ -49,7 +60,12 @@ class FinnWorker:
         startup_timeout: float = 180.0,
     ) -> None:
         self.python = python or sys.executable
-        self.state_dir = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="foldwise-finn-"))
+        self._owns_state_dir = state_dir is None
+        if state_dir is None:
+            sweep_stale_state_dirs()
+            state_dir = tempfile.mkdtemp(prefix=f"{_STATE_PREFIX}{os.getpid()}-")
+        self.state_dir = Path(state_dir)
+        self._died = False  # the worker died or was killed mid-request: keep its log past close()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.state_dir / "worker.log"
         self.extra_env = dict(env or {})
@@ -86,7 +102,7 @@ class FinnWorker:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_APP_DIR), env.get("PYTHONPATH", "")) if p)
         env.pop("PYTEST_CURRENT_TEST", None)  # it makes FINN's builder re-raise instead of reporting
         cmd = [self.python, "-m", "foldwise.core.finn._worker_main", "--event-fd", str(write_fd),
-               "--scratch", str(self.state_dir / "scratch")]
+               "--scratch", str(self.state_dir / "scratch"), "--parent-pid", str(os.getpid())]
         ctx.progress(0.0, "starting the FINN worker (imports finn-plus once, ~5 s)")
         try:
             self._proc = subprocess.Popen(
@@ -153,6 +169,17 @@ class FinnWorker:
         finally:
             if got_lock:
                 self._lock.release()
+        self._remove_state_dir()
+
+    def _remove_state_dir(self) -> None:
+        if not self._owns_state_dir:
+            return
+        if self._died:  # the error that was raised names worker.log: keep it, drop FINN's scratch files
+            shutil.rmtree(self.state_dir / "scratch", ignore_errors=True)
+            with contextlib.suppress(OSError):
+                (self.state_dir / _KEPT_MARK).touch()
+        else:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def __enter__(self) -> FinnWorker:
         return self
@@ -171,6 +198,7 @@ class FinnWorker:
                 self._kill()
                 raise Cancelled()
             if deadline is not None and time.monotonic() > deadline:
+                self._died = True
                 self._kill()
                 raise FoldwiseError(f"FINN worker timed out after {timeout:.0f} s while {what} (log: {self.log_path})")
             try:
@@ -178,6 +206,7 @@ class FinnWorker:
             except queue.Empty:
                 continue
             if event is None:
+                self._died = True
                 rc = self._proc.wait(timeout=5) if self._proc is not None else None
                 self._kill()
                 tail = " | ".join(list(self._tail)[-6:])
@@ -221,7 +250,13 @@ class FinnWorker:
                 self._proc.stdin.flush()
             except OSError:
                 pass  # the worker died; _wait reports it with the log
-            event = self._wait(self._events, ctx, req_id, timeout, f"running {kind}")
+            try:
+                event = self._wait(self._events, ctx, req_id, timeout, f"running {kind}")
+            except BaseException:
+                # cancelled, timed out, died, or this process is being stopped (Ctrl+C, SIGTERM): the worker is
+                # mid-request, so it must not go on writing into a build folder nobody waits for any more
+                self._kill()
+                raise
         finally:
             self._ctx = null_context()
             self._lock.release()
@@ -234,6 +269,41 @@ class FinnWorker:
         result = dict(event.get("result") or {})
         result.setdefault("_seconds", event.get("seconds"))
         return result
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale_state_dirs(root: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove the worker folders (``foldwise-finn-<pid>-*``) of processes that are gone; the removed ones.
+
+    A folder ``close()`` left after the worker died (``worker.log``, named by the error) is kept a day so the
+    log can still be read.
+    """
+    root = Path(root or tempfile.gettempdir())
+    removed = []
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _STATE_RE.match(entry.name)
+        if not (match and entry.is_dir()) or _pid_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            mark = entry / _KEPT_MARK
+            if mark.is_file() and time.time() - mark.stat().st_mtime < _KEEP_LOG_S:
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 _default: FinnWorker | None = None

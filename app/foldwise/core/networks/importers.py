@@ -37,6 +37,25 @@ from foldwise.core.networks.spec import InputSpec
 from foldwise.core.networks.store import FORMAT, LoadedModel, load_model
 
 _SHOWN_PROBLEMS = 20
+#: the largest input (values per image) an import checks with a forward pass: 3×1024×1024. A network's memory
+#: during the check grows with its input (an 8192×8192 image needed ~17 GB), and FINN dataflow networks take
+#: far smaller images, so a larger input is refused with the reason before any time is spent on it.
+MAX_INPUT_VALUES = 3 * 1024 * 1024
+
+
+def input_size_problem(shape: tuple[int, ...] | None) -> str | None:
+    """Why an input of ``shape`` (C×H×W) is too large to import, or None."""
+    if shape is None:
+        return None
+    values = 1
+    for size in shape:
+        values *= int(size)
+    if values <= MAX_INPUT_VALUES:
+        return None
+    return (f"input {'×'.join(map(str, shape))} is {values / 1e6:,.1f} M values per image, more than the "
+            f"{MAX_INPUT_VALUES / 1e6:.1f} M (3×1024×1024) Foldwise imports: checking it would need memory in "
+            "proportion (~17 GB at 3×8192×8192) and FPGA dataflow networks take far smaller images; give a "
+            "smaller input shape, or re-export the network for a smaller input")
 KINDS = ("foldwise", "module", "state_dict", "torchscript", "onnx", "qonnx")
 
 
@@ -141,15 +160,24 @@ def _onnx_problems(report: ImportReport, model: Any, spec: InputSpec | None, con
     names = "NCHW" if len(shape) == 4 else "NF"
     dynamic = [f"{names[i] if i < len(names) else i} ({dims[i].dim_param or '?'})"
                for i, v in enumerate(shape) if v is None and i > 0]
+    declared_too_big = None if dynamic or len(shape) != 4 else input_size_problem(tuple(shape[1:]))
+    if declared_too_big is not None:  # said first: no other shape could make this file importable
+        report.problems.append((inputs[0].name, declared_too_big))
+        return
     if len(shape) != 4:
         report.problems.append((inputs[0].name, f"input must be N×C×H×W images, got rank {len(shape)}"))
     elif dynamic and spec is None:
-        report.problems.append((inputs[0].name, f"dynamic input size: {', '.join(dynamic)}; give the input shape"))
+        report.problems.append((inputs[0].name, f"dynamic input size: {', '.join(dynamic)}; give the input shape "
+                                                f"(C,H,W: `foldwise import --input-shape`)"))
     elif spec is not None and not dynamic and tuple(shape[1:]) != spec.shape:
         report.problems.append((inputs[0].name, f"input is {'×'.join(map(str, shape[1:]))}, not the given "
                                                 f"{'×'.join(map(str, spec.shape))}"))
     else:
         report.input_shape = spec.shape if spec is not None else tuple(shape[1:])
+    too_big = input_size_problem(report.input_shape)
+    if too_big is not None:
+        report.problems.append((inputs[0].name, too_big))
+        return  # the checks below would allocate tensors of that size
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # the checker raises ValidationError and others
@@ -177,6 +205,10 @@ def _torchscript_to_onnx(script: Any, spec: InputSpec, report: ImportReport) -> 
 def _inspect(path: str | os.PathLike[str], arch: str | None, spec: InputSpec | None,
              num_classes: int | None) -> tuple[ImportReport, Any, InputSpec | None]:
     report, obj = _read(Path(path))
+    too_big = input_size_problem(spec.shape if spec is not None else None)
+    if too_big is not None and report.kind != "foldwise":
+        report.problems.append(("<input>", too_big))
+        return report, None, spec
     if report.kind == "foldwise":
         report.input_shape = obj.spec.shape
         return report, obj, obj.spec
@@ -190,7 +222,8 @@ def _inspect(path: str | os.PathLike[str], arch: str | None, spec: InputSpec | N
         return report, model, spec
     if report.kind == "torchscript":
         if spec is None:
-            report.problems.append(("<input>", "TorchScript files do not record their input shape: give it"))
+            report.problems.append(("<input>", "TorchScript files do not record their input shape: "
+                                               "give it (C,H,W: `foldwise import --input-shape`)"))
             return report, None, spec
         obj = _torchscript_to_onnx(obj, spec, report)
         if obj is None:
@@ -202,7 +235,8 @@ def _inspect(path: str | os.PathLike[str], arch: str | None, spec: InputSpec | N
         return report, obj, spec
     # A whole pickled module: only the input shape is missing.
     if spec is None:
-        report.problems.append(("<input>", "a pickled module does not record its input shape: give it"))
+        report.problems.append(("<input>", "a pickled module does not record its input shape: give it "
+                                           "(C,H,W: `foldwise import --input-shape`)"))
     report.input_shape = None if spec is None else spec.shape
     return report, obj, spec
 

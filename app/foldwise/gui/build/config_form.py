@@ -124,8 +124,9 @@ class SettingsForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.fields: list[SettingField] = []
-        self.editors: dict[str, _Editor] = {}
+        self._fields: list[SettingField] = []
+        self._editors: dict[str, _Editor] = {}
+        self._pending: tuple[list[SettingField], list[str] | None, str] | None = None
         self.labels: dict[str, QLabel] = {}
         self.groups: dict[str, QGroupBox] = {}
         self._loading = False
@@ -156,6 +157,45 @@ class SettingsForm(QWidget):
         layout.addLayout(bar)
         layout.addWidget(scroll, 1)
         self._update_summary()
+
+    @property
+    def fields(self) -> list[SettingField]:
+        self._build_pending()
+        return self._fields
+
+    @fields.setter
+    def fields(self, fields: list[SettingField]) -> None:
+        self._fields = fields
+
+    @property
+    def editors(self) -> dict[str, _Editor]:
+        self._build_pending()
+        return self._editors
+
+    @editors.setter
+    def editors(self, editors: dict[str, _Editor]) -> None:
+        self._editors = editors
+
+    @property
+    def has_fields(self) -> bool:
+        """Fields were given (built or waiting to be built), without building them."""
+        return bool(self._fields) or self._pending is not None
+
+    def offer_fields(self, fields: list[SettingField], skipped: list[str] | None = None, note: str = "") -> None:
+        """``set_fields`` now if the form is on screen, else when it is first shown or read: building some 60
+        editors holds the GUI thread 30-90 ms, a visible stall while jobs run if nobody looks at the form."""
+        self._pending = (list(fields), skipped, note)
+        if self.isVisible():
+            self._build_pending()
+
+    def _build_pending(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self.set_fields(*pending)
+
+    def showEvent(self, event: Any) -> None:
+        self._build_pending()
+        super().showEvent(event)
 
     def set_fields(self, fields: list[SettingField], skipped: list[str] | None = None, note: str = "") -> None:
         """Build the editors (keeps current non-default values for fields that still exist)."""
@@ -200,8 +240,8 @@ class SettingsForm(QWidget):
         return {name: editor.get() for name, editor in self.editors.items()}
 
     def settings(self) -> dict[str, Any]:
-        """Only the values that differ from FINN's defaults."""
-        return changed_settings(self.values(), self.fields)
+        """Only the values that differ from FINN's defaults (fields not built yet were never edited)."""
+        return changed_settings({name: editor.get() for name, editor in self._editors.items()}, self._fields)
 
     def set_settings(self, settings: dict[str, Any]) -> None:
         self._loading = True

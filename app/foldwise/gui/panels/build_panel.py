@@ -466,14 +466,14 @@ class BuildPanel(StagePanel):
 
     def _fetch_schema(self) -> None:
         if BuildPanel._schema_cache is not None:
-            if not self.settings_form.fields:
-                self.settings_form.set_fields(*fields_from_schema(BuildPanel._schema_cache))
+            if not self.settings_form.has_fields:
+                self.settings_form.offer_fields(*fields_from_schema(BuildPanel._schema_cache))
             return
         worker = self.worker
 
         def done(schema: dict[str, Any]) -> None:
             BuildPanel._schema_cache = schema
-            self.settings_form.set_fields(*fields_from_schema(schema))
+            self.settings_form.offer_fields(*fields_from_schema(schema))
 
         def failed(job: Job) -> None:
             self.settings_form.intro.setText(f"<i>FINN's settings could not be read: {job.error_message}</i>")

@@ -80,6 +80,7 @@ class QuantizePanel(StagePanel):
         self.tabs.addTab(self.validate_tab, "Validate")
         self.tabs.addTab(self.qat_tab, "QAT")
         self._views_built = False
+        self._histograms_shown = 0  # pyqtgraph redraws cost 15-50 ms of the GUI thread: never twice for one change
 
         self.controls = QuantizeControls()
         for name in ("defaults", "overrides_label", "load_button", "clear_button", "preview_button", "quantize_button",
@@ -225,10 +226,12 @@ class QuantizePanel(StagePanel):
         if inspection is not None and inspection.kind == "iteration":
             self._adopt_config(inspection.config)
         self.views = qi.layer_views(inspection.stats) if inspection is not None else []
-        self.table.set_views(self.views)
+        shown = self._histograms_shown
+        self.table.set_views(self.views)  # selecting its first layer draws the histograms already
         if not self.views:
             self.histograms.clear("no statistics yet")
-        self._show_histograms()
+        if self._histograms_shown == shown:  # the selection did not change: draw them once here
+            self._show_histograms()
         self._show_validation()
         self._show_memory()
         qat = (inspection.validation or {}).get("qat") if inspection is not None else None
@@ -259,6 +262,7 @@ class QuantizePanel(StagePanel):
     def _show_histograms(self) -> None:
         if not self._views_built or not self.views:
             return
+        self._histograms_shown += 1
         name = self.table.selected_layer()
         view = next((v for v in self.views if v.name == name), None)
         if view is not None:

@@ -1,0 +1,130 @@
+"""GUI responsiveness: the longest stall of the Qt event loop while a calibration job (Quantize panel preview)
+and a FINN estimate (Build panel) run at once. Goal: <= 50 ms.
+
+The story-like project: lenet-digits trained for 3 epochs and quantized W4A4 (64 calibration images); its
+float iteration is current (what the Quantize panel previews) and the Build panel estimates the W4A4 export.
+The FINN worker is warmed first (its ~5 s import is a subprocess either way). A QTimer at 5 ms records every
+gap between its ticks; the figure is the longest gap while both jobs run (offscreen Qt).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import report
+
+GOAL_MS = 50.0
+TICK_MS = 5
+
+
+def make_project(root: Path) -> tuple[Path, Path]:
+    """(project folder, the W4A4 iteration's QONNX file); the float iteration is current."""
+    from foldwise.core.examples import create_from_example
+    from foldwise.core.networks.train import TrainConfig
+    from foldwise.core.project import Project
+    from foldwise.core.quantize.config import QuantConfig, QuantizeSpec
+    from foldwise.core.quantize.stage import quantize_iteration
+    from foldwise.core.training import TrainSpec, train_iteration
+
+    path = root / "lenet"
+    with create_from_example(path, "lenet-digits") as project:
+        trained = train_iteration(project, TrainSpec(TrainConfig(epochs=3, patience=None)))
+        quantized = quantize_iteration(project, QuantizeSpec(QuantConfig(weight_bits=4, act_bits=4, calib_images=64)))
+        project.set_current(trained.id)
+    with Project.open(path, read_only=True) as project:
+        qonnx = project.get(quantized.id).folder / "model.qonnx.onnx"
+    return path, qonnx
+
+
+class GapMeter:
+    """Records the time between ticks of a 5 ms QTimer on the GUI thread."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append((now - self._last) * 1000.0)
+        self._last = now
+
+    def start(self) -> None:
+        self.gaps.clear()
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> list[float]:
+        self.timer.stop()
+        return list(self.gaps)
+
+
+def spin_until(app: object, done: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:  # type: ignore[operator]
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.001)
+    if not done():  # type: ignore[operator]
+        raise RuntimeError("timed out")
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["FOLDWISE_CONFIG_DIR"] = str(tmp / "config")
+    project_path, qonnx = make_project(tmp)
+
+    from PySide6.QtWidgets import QApplication
+
+    import foldwise.core.quantize.inspect  # noqa: F401 - loaded up front, as the panel's first use would
+    from foldwise.gui.app import make_settings
+    from foldwise.gui.main_window import MainWindow
+    from foldwise.gui.panels.build_panel import BuildPanel
+    from foldwise.gui.panels.quantize_panel import QuantizePanel
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    window = MainWindow(make_settings())
+    window.show()
+    assert window.open_project(project_path)
+    quantize = next(p for p in window.panels if isinstance(p, QuantizePanel))
+    build = next(p for p in window.panels if isinstance(p, BuildPanel))
+    window.show_stage(window.panels.index(quantize))
+    spin_until(app, lambda: not quantize.busy and not window.jobs.running, 120)
+    build.set_model(qonnx)  # starts and warms the FINN worker: hardware nodes, first live re-estimate
+    spin_until(app, lambda: not build.busy and build.report is not None and not build.live.busy, 180)
+
+    meter = GapMeter()
+    meter.start()
+    spin_until(app, lambda: len(meter.gaps) >= 200, 10)  # about 1 s of an idle loop
+    idle = meter.stop()
+
+    meter.start()
+    started = time.perf_counter()
+    estimate = build.start_estimate()
+    calibration = quantize.start_preview()
+    assert estimate is not None and calibration is not None
+    spin_until(app, lambda: estimate.is_finished and calibration.is_finished, 300)
+    busy = meter.stop()
+    seconds = time.perf_counter() - started
+    failures = [j.error_message for j in (estimate, calibration) if j.error_message]
+    window.jobs.cancel_all()
+    window.close()
+    longest = max(busy)
+    report("ui_event_loop_longest_gap_ms", round(longest, 1), f"<= {GOAL_MS:g} ms", longest <= GOAL_MS and not failures,
+           tick_ms=TICK_MS, jobs_seconds=round(seconds, 2), ticks=len(busy),
+           p99_gap_ms=round(statistics.quantiles(busy, n=100)[98], 1), median_gap_ms=round(statistics.median(busy), 1),
+           gaps_over_50ms=sum(g > GOAL_MS for g in busy), idle_longest_gap_ms=round(max(idle), 1),
+           job_errors=failures, platform=os.environ.get("QT_QPA_PLATFORM"))
+
+
+if __name__ == "__main__":
+    main()

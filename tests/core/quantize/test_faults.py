@@ -1,0 +1,88 @@
+"""Fault injection around `foldwise quantize`: SIGTERM, SIGKILL and a full disk mid-stage. Each test states the
+promise it checks; the project is compared byte for byte (tests.faults.snapshot)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+from pathlib import Path
+
+from foldwise.core.project import Project
+from tests.core.test_project_faults import tiny_disk  # noqa: F401 - the 1 MiB tmpfs fixture
+from tests.faults import Cli, run_cli, snapshot
+
+QUANTIZE = ["--weights", "4", "--acts", "4", "--calib", "64"]
+
+
+def _iterations(path: Path) -> list[str]:
+    with Project.open(path, read_only=True) as project:
+        return [it.folder_name for it in project.iterations]
+
+
+def test_sigterm_mid_quantize_cleans_up_like_ctrl_c(trained_lenet: Path) -> None:
+    """`foldwise quantize` stopped by SIGTERM while calibrating: exit 143 with one line, no draft left, the
+    project byte for byte as before, and the next quantize works."""
+    before = snapshot(trained_lenet)
+    cli = Cli("quantize", str(trained_lenet), *QUANTIZE)
+    cli.wait_for("digits ready")
+    cli.proc.send_signal(signal.SIGTERM)
+    assert cli.finish(60) == 143
+    assert "terminated" in cli.stderr and "Traceback" not in cli.stderr, cli.stderr
+    assert not list((trained_lenet / "iterations").glob(".draft-*"))
+    assert snapshot(trained_lenet) == before
+    again = run_cli("quantize", str(trained_lenet), *QUANTIZE)
+    assert again.returncode == 0, again.stderr
+    assert len(_iterations(trained_lenet)) == 2
+
+
+def test_sigkill_mid_quantize_leaves_only_a_draft_the_next_command_sweeps(trained_lenet: Path) -> None:
+    """`foldwise quantize` killed with SIGKILL mid-stage: at most a `.draft-*` folder is left (no iteration, no
+    manifest change, no lock held); the next command sweeps it (the project is then byte for byte as before)
+    and the next quantize works."""
+    before = snapshot(trained_lenet)
+    cli = Cli("quantize", str(trained_lenet), *QUANTIZE)
+    cli.wait_for("quantized")  # past calibration: validating, exporting or checking
+    cli.proc.kill()
+    cli.finish(30)
+    had = {Path(name).parts[1] for name in before if name.startswith("iterations/")}
+    leftovers = {p.name for p in (trained_lenet / "iterations").iterdir()} - had
+    assert all(name.startswith(".draft-") for name in leftovers), leftovers
+    Project.open(trained_lenet).close()  # the lock went with the process; the draft is swept
+    assert snapshot(trained_lenet) == before
+    again = run_cli("quantize", str(trained_lenet), *QUANTIZE)
+    assert again.returncode == 0, again.stderr
+    assert len(_iterations(trained_lenet)) == 2
+
+
+def _fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:  # to the last block
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_full_disk_mid_quantize_is_one_line_and_the_project_is_unchanged(trained_lenet: Path,
+                                                                           tiny_disk: Path) -> None:  # noqa: F811
+    """`foldwise quantize` on a project whose disk fills up: one line saying the disk is full, exit 1, the
+    project byte for byte as before (no draft), and the same command works once space is freed."""
+    path = tiny_disk / "lenet"
+    shutil.copytree(trained_lenet, path)
+    before = snapshot(path)
+    filler = _fill(tiny_disk)
+    full = run_cli("quantize", str(path), *QUANTIZE)
+    assert full.returncode == 1 and "Traceback" not in full.stderr, full.stderr
+    last = full.stderr.strip().splitlines()[-1]
+    assert last.startswith("foldwise: error: ") and "disk is full" in last, full.stderr
+    assert snapshot(path) == before
+    filler.unlink()
+    again = run_cli("quantize", str(path), *QUANTIZE)
+    assert again.returncode == 0, again.stderr
+    assert len(_iterations(path)) == 2

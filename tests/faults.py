@@ -1,0 +1,91 @@
+"""Helpers for fault-injection tests: run a `foldwise` command as a real process, stop it at a chosen moment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO / "app"), **extra}
+
+
+class Cli:
+    """``python -m foldwise ARGS`` with stderr read line by line (so a test can wait for a progress line)."""
+
+    def __init__(self, *args: str, **env: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "foldwise", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=cli_env(**env))
+        self.lines: list[str] = []
+        self._stdout = ""
+        self._new_line = threading.Condition()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._new_line:
+                self.lines.append(line.rstrip("\n"))
+                self._new_line.notify_all()
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        self._stdout = self.proc.stdout.read()
+
+    def wait_for(self, text: str, timeout: float = 120.0) -> str:
+        """The first stderr line containing ``text``; AssertionError if the process ends or time runs out first."""
+        deadline = time.monotonic() + timeout
+        with self._new_line:
+            while True:
+                found = next((line for line in self.lines if text in line), None)
+                if found is not None:
+                    return found
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"{text!r} never appeared; stderr: {self.stderr}")
+                self._new_line.wait(0.1)
+
+    def finish(self, timeout: float = 120.0) -> int:
+        code = self.proc.wait(timeout=timeout)
+        time.sleep(0.1)  # the readers drain the pipes
+        return code
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def stdout(self) -> str:
+        return self._stdout
+
+
+def run_cli(*args: str, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "foldwise", *args], capture_output=True, text=True,
+                          env=cli_env(), timeout=timeout)
+
+
+def pid_gone(pid: int, within: float) -> bool:
+    """True if process ``pid`` is gone (or a zombie) within ``within`` seconds."""
+    import psutil
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def snapshot(folder: Path, *, skip: Path | None = None) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes (those under ``skip`` left out)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and (skip is None or not p.is_relative_to(skip))}

@@ -1,0 +1,47 @@
+"""`foldwise import --input-shape C,H,W`: the shape a file does not record, given on the command line."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from foldwise.cli import main
+from foldwise.core.importing import parse_input_shape
+from foldwise.core.iterations import load_network
+from foldwise.core.project import IterationKind, Project
+
+
+def _dynamic_onnx(path: Path) -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Linear(4, 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net.eval(), (torch.zeros(1, 1, 8, 8),), str(path), dynamo=False, opset_version=13,
+                          input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}})
+
+
+def test_input_shape_makes_a_dynamic_onnx_importable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _dynamic_onnx(tmp_path / "dyn.onnx")
+    Project.create(tmp_path / "p").close()
+    assert main(["import", str(tmp_path / "p"), str(tmp_path / "dyn.onnx")]) == 1
+    assert "--input-shape" in capsys.readouterr().err  # the refusal names the option
+    assert main(["import", str(tmp_path / "p"), str(tmp_path / "dyn.onnx"), "--input-shape", "1,28,28",
+                 "--check"]) == 0
+    assert main(["import", str(tmp_path / "p"), str(tmp_path / "dyn.onnx"), "--input-shape", "1,28,28"]) == 0
+    with Project.open(tmp_path / "p", read_only=True) as project:
+        assert project.current is not None and project.current.kind == IterationKind.IMPORTED
+        assert load_network(project).spec.shape == (1, 28, 28)
+
+
+@pytest.mark.parametrize("text", ["1,28", "1,28,28,3", "a,b,c", "0,28,28", ""])
+def test_a_malformed_input_shape_says_the_form(text: str) -> None:
+    from foldwise.core.errors import InputError
+
+    with pytest.raises(InputError, match="C,H,W with three positive sizes"):
+        parse_input_shape(text)
+    assert parse_input_shape("3x32x32") == (3, 32, 32)
