@@ -49,9 +49,9 @@ class Roi:
 
     def pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
         """(x, y, w, h) in pixels of a ``width``×``height`` frame, at least 1×1 and inside it."""
-        x, y = int(round(self.x * width)), int(round(self.y * height))
-        w = max(1, min(width - x, int(round(self.w * width))))
-        h = max(1, min(height - y, int(round(self.h * height))))
+        x, y = round(self.x * width), round(self.y * height)
+        w = max(1, min(width - x, round(self.w * width)))
+        h = max(1, min(height - y, round(self.h * height)))
         return min(x, width - 1), min(y, height - 1), w, h
 
     def to_list(self) -> list[float]:

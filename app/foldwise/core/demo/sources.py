@@ -97,7 +97,7 @@ class ConveyorSource(Source):
         self._wait_due()
         started = time.perf_counter()
         width, height = self.size
-        offset = int(round(self.speed * self._count / self.fps)) % self.length
+        offset = round(self.speed * self._count / self.fps) % self.length
         image = self._belt[:, offset:offset + width].copy()
         xs = (self._centres - offset) % self.length
         near = xs < width + self.tile

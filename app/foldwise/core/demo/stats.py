@@ -83,7 +83,7 @@ class RunStats:
         stage_ms = {s: float(np.mean([t.stages.get(s, 0.0) for t in timings]) * 1000) if n else 0.0
                     for s in STAGES}
         budget = 1000.0 / self.target_fps
-        short = max(0, int(round(self.target_fps * span)) - n) if n > 1 else 0
+        short = max(0, round(self.target_fps * span) - n) if n > 1 else 0
         keeps_up = n > 1 and self.dropped == 0 and processed_fps >= TARGET_SHARE * self.target_fps
         m = self.label
         out = {
