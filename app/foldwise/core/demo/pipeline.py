@@ -157,7 +157,10 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
         except Exception as exc:  # the source failing mid-run ends the run with its reason, never a crash
             mailbox.close(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
-    backend.infer(np.zeros((1, *backend.shape), np.uint8))  # warm-up: first calls allocate, not the run's figure
+    # Warm-up: first calls import and allocate; that is start-up, not the run's figures.
+    blank = np.zeros((height, width, 3), np.uint8)
+    backend.infer(preprocess(blank, box, backend.shape))
+    annotate(blank, box, False, 1.0, 0)
     thread = threading.Thread(target=capture, name="demo-capture", daemon=True)
     reason, last_live, last_progress = "", 0.0, 0.0
     started = time.perf_counter()

@@ -125,5 +125,9 @@ def verdict(keeps_up: bool, processed_fps: float, source_fps: float, target: flo
         return (f"cannot tell: the source delivers only {source_fps:.1f} FPS of the {target:g} FPS target "
                 f"(the pipeline used {busy:.2f} ms of the {budget:.2f} ms budget per frame)")
     share = 100.0 * dropped / captured if captured else 0.0
+    if busy < budget:
+        return (f"does not keep up: drops {share:.0f} % of frames ({processed_fps:.1f} of {target:g} FPS) although "
+                f"the stages take {busy:.2f} ms of the {budget:.2f} ms budget: frames arrive unevenly or the "
+                f"machine is busy with other work")
     return (f"does not keep up: drops {share:.0f} % of frames, {processed_fps:.1f} of {target:g} FPS; "
             f"{slowest} takes {work[slowest]:.2f} ms of the {budget:.2f} ms budget (all stages {busy:.2f} ms)")
