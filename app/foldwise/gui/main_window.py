@@ -37,8 +37,9 @@ MAX_RECENT = 8
 def stage_panel_classes() -> list[type[StagePanel]]:
     """The stages in navigator order; real panels replace placeholders as their issues land."""
     from foldwise.gui.panels.build_panel import BuildPanel
+    from foldwise.gui.panels.demo_panel import DemoPanel
     from foldwise.gui.panels.network_panel import NetworkPanel
-    from foldwise.gui.panels.placeholders import BoardPanel, ComparePanel, DemoPanel
+    from foldwise.gui.panels.placeholders import BoardPanel, ComparePanel
     from foldwise.gui.panels.prune_panel import PrunePanel
     from foldwise.gui.panels.quantize_panel import QuantizePanel
 

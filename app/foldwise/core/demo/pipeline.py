@@ -13,19 +13,20 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from foldwise.core.demo.annotate import annotate
 from foldwise.core.demo.backends import Backend, open_backend
-from foldwise.core.demo.record import Recorder
 from foldwise.core.demo.roi import Roi, load_roi
 from foldwise.core.demo.sources import Frame, Source, open_source
 from foldwise.core.demo.stats import DEFAULT_TARGET_FPS, FrameTiming, RunStats
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Project
+
+if TYPE_CHECKING:  # OpenCV loads with the first run, not with the GUI
+    from foldwise.core.demo.record import Recorder
 
 LIVE_WINDOW = 512  # frames the live figures are computed over
 
@@ -135,6 +136,8 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
 
     ``defect_class`` is the network's class index meaning DEFECT (see :func:`defect_class_of`).
     """
+    from foldwise.core.demo.annotate import annotate
+
     ctx = ctx or null_context()
     if spec.frames is not None and spec.frames < 1:
         raise InputError(f"--frames must be at least 1, got {spec.frames}")
@@ -287,6 +290,8 @@ def run_demo(project: Project, spec: DemoSpec, ctx: JobContext | None = None) ->
         ctx.progress(0.0, f"loading the {spec.backend} backend")
         backend = open_backend(project, spec.backend, iteration)
         if spec.record:
+            from foldwise.core.demo.record import Recorder
+
             recorder = Recorder(spec.record, source.fps, source.size)
     except BaseException:
         source.close()

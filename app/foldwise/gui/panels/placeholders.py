@@ -14,12 +14,6 @@ class BoardPanel(PlaceholderPanel):
     )
 
 
-class DemoPanel(PlaceholderPanel):
-    title = "Demo"
-    icon = "demo"
-    summary = "<p>A live camera demo of defect detection, with the model on the host or on the board.</p>"
-
-
 class ComparePanel(PlaceholderPanel):
     title = "Compare"
     icon = "compare"
