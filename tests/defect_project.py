@@ -6,8 +6,8 @@ from pathlib import Path
 
 
 def make_defect_project(path: Path, crops: Path, quantize: bool = False, n: int = 320, epochs: int = 8) -> Path:
-    """``path``: a defect-demo project over ``crops`` (``n`` generated crops, ok/ and defect/), trained ``epochs`` epochs;
-    with ``quantize`` its W4A4 quantization (64 calibration images) is the current iteration."""
+    """``path``: a defect-demo project over ``crops`` (``n`` generated crops, ok/ and defect/), trained
+    ``epochs`` epochs; with ``quantize`` its W4A4 quantization (64 calibration images) is the current iteration."""
     import cv2
 
     from foldwise.core.data.defects import generate_defect_set

@@ -19,8 +19,8 @@ from foldwise.core.project import Project
 
 
 def conveyor_crops(n: int) -> np.ndarray:
-    """``n`` consecutive conveyor frames' inspection windows, preprocessed as the pipeline does."""
-    source = ConveyorSource(fps=10_000, parts=8, seed=2)
+    """``n`` conveyor frames' inspection windows 13 px apart, preprocessed as the pipeline does."""
+    source = ConveyorSource(fps=10_000, speed=130_000, parts=8, seed=2)
     box = Roi.default(*source.size).pixels(*source.size)
     return np.concatenate([preprocess(source.read().image, box, (3, 64, 64)) for _ in range(n)])
 
@@ -51,7 +51,8 @@ def test_host_quantized_agrees_with_brevitas_on_the_same_frames(defect_project: 
         again = open_backend(project, "host-quantized")
         assert again.path.stat().st_mtime == backend.path.stat().st_mtime  # exported once, then reused
     brevitas = network(crops).argmax(1).numpy()
-    assert float((labels == brevitas).mean()) >= 0.98  # rounding ties aside, the same class on every frame
+    assert len(np.unique(crops.reshape(len(crops), -1), axis=0)) == len(crops)  # 120 different frames
+    assert float((labels == brevitas).mean()) >= 0.95  # rounding ties aside, the same class on every frame
     assert agreement(backend, again, crops) == 1.0
 
 
