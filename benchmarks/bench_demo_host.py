@@ -34,7 +34,8 @@ def network() -> tuple[object, object, str]:
     data = generate_defect_set(600, seed=1)
     if cached.is_file():
         return load_model(cached).model, data, f"trained DefectNet ({cached})"
-    result = train(build("defectnet"), data, None, recommended_config("defectnet", epochs=3, batch_size=16), spec=spec)
+    config = recommended_config("defectnet", epochs=3, batch_size=16)
+    result = train(build("defectnet"), data, None, config, spec=spec)
     return result.model, data, "DefectNet trained 3 epochs on 600 generated crops (bench cache empty)"
 
 
@@ -47,6 +48,7 @@ def run(backend: object) -> dict:
     result = run_pipeline(source, backend, Roi.default(*source.size), DemoSpec(seconds=SECONDS), TARGET)
     s = result.stats
     return {"processed_fps": s["processed_fps"]["value"], "source_fps": s["source_fps"]["value"],
+            "capacity_fps": s["capacity_fps"]["value"],
             "latency_ms": {q: f["value"] for q, f in s["latency_ms"].items()},
             "stage_ms": {k: f["value"] for k, f in s["stage_ms"].items()},
             "frames_processed": s["frames_processed"]["value"], "frames_dropped": s["frames_dropped"]["value"],

@@ -54,6 +54,7 @@ def summary(result: object) -> str:
         f"ended: {result.reason}",  # type: ignore[attr-defined]
         f"source FPS {v('source_fps'):.1f}, processed FPS {v('processed_fps'):.1f} (target {v('target_fps'):g}), "
         f"{v('frames_processed')} processed, {v('frames_dropped')} dropped of {v('frames_captured')} captured",
+        f"pipeline capacity {v('capacity_fps') or 0:.0f} FPS (processing stages alone)",
         f"latency ms p50 {lat['p50']:.2f}, p95 {lat['p95']:.2f}, p99 {lat['p99']:.2f}",
         f"stage ms (mean): {stages}; budget {v('budget_ms'):.2f} ms",
         f"defects counted: {v('defects')}" + (f"; accuracy {accuracy:.1%} on {s['accuracy']['frames']} frames "

@@ -215,9 +215,9 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
         thread.join(timeout=2.0)
         source.close()
         backend.close()
-    final = stats.snapshot()
-    if recorder is not None:
-        recorder.close({"reason": reason, **final})
+        final = stats.snapshot()
+        if recorder is not None:  # also on Ctrl+C or an error: the recording so far stays playable
+            recorder.close({"reason": reason or "interrupted", **final})
     ctx.progress(1.0, f"{reason}: {final['verdict']}")
     return DemoResult(final, reason, {"name": source.name, "fps": source.fps, "size": list(source.size)},
                       {"name": backend.name, "label": backend.label}, roi.to_list(),

@@ -83,6 +83,7 @@ class RunStats:
         stage_ms = {s: float(np.mean([t.stages.get(s, 0.0) for t in timings]) * 1000) if n else 0.0
                     for s in STAGES}
         budget = 1000.0 / self.target_fps
+        busy = sum(v for s, v in stage_ms.items() if s != "capture")
         short = max(0, round(self.target_fps * span) - n) if n > 1 else 0
         keeps_up = n > 1 and self.dropped == 0 and processed_fps >= TARGET_SHARE * self.target_fps
         m = self.label
@@ -94,6 +95,8 @@ class RunStats:
             "short_of_target": figure(short, m, unit="frames"),
             "source_fps": figure(round(source_fps, 2), m, unit="FPS"),
             "processed_fps": figure(round(processed_fps, 2), m, unit="FPS"),
+            # What the processing stages alone could sustain (capture runs on its own thread).
+            "capacity_fps": figure(round(1000.0 / busy, 1) if busy > 0 else None, m, unit="FPS"),
             "target_fps": figure(self.target_fps, "computed", unit="FPS"),
             "budget_ms": figure(round(budget, 3), "computed", unit="ms"),
             "latency_ms": {f"p{q}": figure(round(float(np.percentile(latency, q)), 3), m, unit="ms")
