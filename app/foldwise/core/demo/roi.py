@@ -45,7 +45,8 @@ class Roi:
         x1, y1 = min(float(width), max(x, x + w)), min(float(height), max(y, y + h))
         if x1 - x0 < 2 or y1 - y0 < 2:
             raise InputError("region of interest has zero size: drag a rectangle on the preview")
-        return cls(x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height)
+        fractions = (x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height)
+        return cls(*(round(v, 6) for v in fractions))  # as saved, so a saved ROI equals the drawn one
 
     def pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
         """(x, y, w, h) in pixels of a ``width``×``height`` frame, at least 1×1 and inside it."""

@@ -86,14 +86,16 @@ class DemoPanel(StagePanel):
         QShortcut(QKeySequence("Escape"), self, activated=self.stop)
         self.updates = 0
         self.result: DemoResult | None = None
+        self._shown: object = None
         self.set_busy(False)
 
     def project_changed(self) -> None:
         project = self.project
         ready = project is not None and project.current is not None
         self.start_button.setEnabled(ready and not self.busy)
-        if project is None:
+        if project is None or project is self._shown:
             return
+        self._shown = project  # a manifest change (a saved ROI) keeps what the user set here
         self.target.setValue(float(project.settings.get("target_fps") or 120))
         try:
             self.preview.set_roi(load_roi(project))
