@@ -7,6 +7,7 @@ import inspect
 
 import pytest
 
+from foldwise.core.demo.pipeline import run_demo
 from foldwise.core.importing import import_iteration
 from foldwise.core.prune.stage import prune_iteration, scan_iteration
 from foldwise.core.quantize.inspect import export_qcdq, preview, sensitivity
@@ -14,7 +15,7 @@ from foldwise.core.quantize.stage import export_iteration, quantize_iteration
 from foldwise.core.training import train_iteration
 
 STAGES = [train_iteration, import_iteration, prune_iteration, scan_iteration, quantize_iteration, export_iteration,
-          preview, sensitivity, export_qcdq]
+          preview, sensitivity, export_qcdq, run_demo]
 
 
 @pytest.mark.parametrize("stage", STAGES, ids=lambda f: f.__name__)
