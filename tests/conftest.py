@@ -72,3 +72,22 @@ def quantized_lenet(_quantized_lenet_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "lenet-w4a4"
     shutil.copytree(_quantized_lenet_template, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def _defect_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A defect-demo project: DefectNet trained one epoch on 320 generated crops, then W4A4 (current)."""
+    from tests.defect_project import make_defect_project
+
+    root = tmp_path_factory.mktemp("defect-template")
+    return make_defect_project(root / "defects", root / "crops", quantize=True)
+
+
+@pytest.fixture
+def defect_project(_defect_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the quantized defect project (iteration 0001 float, 0002 W4A4 current)."""
+    import shutil
+
+    target = tmp_path / "defects"
+    shutil.copytree(_defect_template, target)
+    return target

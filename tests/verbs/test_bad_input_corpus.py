@@ -312,6 +312,30 @@ CASES = [
     Case("board-push-bad-group", None, ["board", "push", "z", "{w}", "--group", "../x"], 1,
          r"deployment group '../x'", [_board("z", 1)]),
     Case("build-bitfile-without-vivado", "quantized", ["build", "{p}", "--outputs", "bitfile"], 1, r"needs vivado"),
+    # demo
+    Case("demo-unknown-source", "trained", ["demo", "{p}", "--source", "bogus"], 1, r"unknown source 'bogus': use"),
+    Case("demo-camera-missing", "trained", ["demo", "{p}", "--source", "camera:97"], 1,
+         r"camera 97 not found \(/dev/video97 does not exist\)"),
+    Case("demo-camera-path-missing", "trained", ["demo", "{p}", "--source", "camera:/dev/nocam"], 1,
+         r"camera /dev/nocam not found"),
+    Case("demo-file-missing", "trained", ["demo", "{p}", "--source", "file:{w}/none.mp4"], 1,
+         r"video file .*none.mp4 does not exist"),
+    Case("demo-file-empty", "trained", ["demo", "{p}", "--source", "file:{w}/z.mp4"], 1, r"is empty \(0 bytes\)",
+         [_write("z.mp4", b"")]),
+    Case("demo-file-random-bytes", "trained", ["demo", "{p}", "--source", "file:{w}/r.mp4"], 1,
+         r"r.mp4: (OpenCV cannot open it|no frame could be read)", [_write("r.mp4", RANDOM)]),
+    Case("demo-folder-missing", "trained", ["demo", "{p}", "--source", "folder:{w}/none"], 1,
+         r"does not exist or is not a folder"),
+    Case("demo-folder-no-images", "trained", ["demo", "{p}", "--source", "folder:{w}/d"], 1, r"holds no images",
+         [_write("d/notes.txt", b"hello")]),
+    Case("demo-quantized-backend-on-float", "trained", ["demo", "{p}", "--backend", "host-quantized"], 1,
+         r"is not quantized: quantize it first"),
+    Case("demo-unknown-backend", "trained", ["demo", "{p}", "--backend", "fpga"], 2, r"invalid choice: 'fpga'"),
+    Case("demo-no-network-yet", "empty", ["demo", "{p}"], 1, r"has no trained network yet"),
+    Case("demo-frames-0", "trained", ["demo", "{p}", "--frames", "0"], 1, r"--frames must be at least 1"),
+    Case("demo-seconds-negative", "trained", ["demo", "{p}", "--seconds", "-1"], 1, r"--seconds must be positive"),
+    Case("demo-fps-negative", "trained", ["demo", "{p}", "--fps", "-5"], 1, r"target FPS must be positive"),
+    Case("demo-unknown-iteration", "trained", ["demo", "{p}", "--iteration", "0099"], 1, r"no iteration '0099'"),
 ]
 
 
@@ -374,4 +398,4 @@ def test_the_corpus_is_large_and_covers_every_verb() -> None:
     verbs = {c.argv[0] for c in CASES}
     assert len(CASES) >= 60
     assert verbs >= {"new", "info", "train", "import", "prune", "quantize", "export", "estimate", "autofit", "build",
-                     "board"}
+                     "board", "demo"}

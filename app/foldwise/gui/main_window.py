@@ -38,8 +38,9 @@ def stage_panel_classes() -> list[type[StagePanel]]:
     """The stages in navigator order; real panels replace placeholders as their issues land."""
     from foldwise.gui.panels.board_panel import BoardPanel
     from foldwise.gui.panels.build_panel import BuildPanel
+    from foldwise.gui.panels.demo_panel import DemoPanel
     from foldwise.gui.panels.network_panel import NetworkPanel
-    from foldwise.gui.panels.placeholders import ComparePanel, DemoPanel
+    from foldwise.gui.panels.placeholders import ComparePanel
     from foldwise.gui.panels.prune_panel import PrunePanel
     from foldwise.gui.panels.quantize_panel import QuantizePanel
 

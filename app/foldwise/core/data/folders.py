@@ -112,7 +112,7 @@ def load_image_folder(
         if i % 50 == 0:
             ctx.check_cancelled()
             ctx.progress(i / max(len(files), 1), f"reading {class_name}/{item.name}")
-        image, reason = _read(item)
+        image, reason = read_image(item)
         if image is None:
             report.skipped.append((item, reason))
             continue
@@ -135,7 +135,8 @@ def load_image_folder(
     return dataset, report
 
 
-def _read(item: Path) -> tuple[np.ndarray | None, str]:
+def read_image(item: Path) -> tuple[np.ndarray | None, str]:
+    """An image file as uint8 RGB H×W×3 or gray H×W, or ``(None, reason)`` when it cannot be read."""
     if item.stat().st_size == 0:
         return None, "empty file"
     image = cv2.imread(str(item), cv2.IMREAD_UNCHANGED)
@@ -154,6 +155,11 @@ def _read(item: Path) -> tuple[np.ndarray | None, str]:
     elif image.ndim != 2:
         return None, f"unsupported pixel layout {image.shape}"
     return image, ""
+
+
+def fit_image(image: np.ndarray, height: int, width: int, channels: int) -> np.ndarray:
+    """One RGB/gray image resized and converted as image folders are for training: uint8 C×H×W."""
+    return _to_channels(_resize(image, height, width), channels)
 
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -5,12 +5,6 @@ from __future__ import annotations
 from foldwise.gui.panels.base import PlaceholderPanel
 
 
-class DemoPanel(PlaceholderPanel):
-    title = "Demo"
-    icon = "demo"
-    summary = "<p>A live camera demo of defect detection, with the model on the host or on the board.</p>"
-
-
 class ComparePanel(PlaceholderPanel):
     title = "Compare"
     icon = "compare"

@@ -1,0 +1,1 @@
+"""Widgets of the Demo stage: the frame preview with its region of interest, and the live figure cards."""

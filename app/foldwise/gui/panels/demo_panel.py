@@ -1,0 +1,152 @@
+"""The Demo panel: the live defect-detection demo on the open project.
+
+Pick a source and a backend, Start runs ``core.demo.pipeline.run_demo`` as this panel's job (frames and live
+figures arrive through ``on_partial``), Stop cancels it and the final figures stay on the cards. Dragging on
+the preview sets the region of interest, saved in the project (it applies from the next Start).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from foldwise.core.demo.backends import BACKENDS
+from foldwise.core.demo.pipeline import DemoResult, DemoSpec, DemoUpdate, run_demo
+from foldwise.core.demo.roi import Roi, load_roi, save_roi
+from foldwise.core.errors import FoldwiseError
+from foldwise.core.jobs import Job
+from foldwise.gui.demo.cards import StatsCards
+from foldwise.gui.demo.preview import PreviewView
+from foldwise.gui.panels.base import AppServices, StagePanel
+
+SOURCES = ("synthetic", "camera:0", "file:", "folder:", "rtsp://")
+
+
+class DemoPanel(StagePanel):
+    title = "Demo"
+    icon = "demo"
+    summary = "<p>A live camera demo of defect detection, with the model on the host.</p>"
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__(services, parent)
+        self.source = QComboBox()
+        self.source.setObjectName("demoSource")
+        self.source.setEditable(True)
+        self.source.addItems(SOURCES)
+        self.source.setToolTip("synthetic, camera:N or camera:/dev/videoN, file:PATH, folder:PATH, or a stream URL")
+        self.backend = QComboBox()
+        self.backend.setObjectName("demoBackend")
+        self.backend.addItems(BACKENDS)
+        self.target = QDoubleSpinBox()
+        self.target.setRange(1, 10_000)
+        self.target.setDecimals(0)
+        self.target.setSuffix(" FPS target")
+        self.record = QLineEdit()
+        self.record.setPlaceholderText("record into folder (optional)")
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("demoStart")
+        self.start_button.clicked.connect(lambda: self.start())
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("demoStop")
+        self.stop_button.clicked.connect(self.stop)
+        self.reset_roi = QPushButton("Reset ROI")
+        self.reset_roi.clicked.connect(lambda: self._save_roi(None))
+        self.preview = PreviewView()
+        self.preview.roi_drawn.connect(self._save_roi)
+        self.cards = StatsCards()
+        self.status = QLabel("")
+        self.status.setObjectName("demoStatus")
+        self.status.setWordWrap(True)
+        controls = QHBoxLayout()
+        for label, widget in (("Source", self.source), ("Backend", self.backend)):
+            controls.addWidget(QLabel(label))
+            controls.addWidget(widget, 1)
+        controls.addWidget(self.target)
+        controls.addWidget(self.record, 1)
+        for button in (self.start_button, self.stop_button, self.reset_roi):
+            controls.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<h2>{self.title}</h2>"))
+        layout.addLayout(controls)
+        layout.addWidget(self.preview, 1)
+        layout.addWidget(self.cards)
+        layout.addWidget(self.status)
+        QShortcut(QKeySequence("Ctrl+Return"), self, activated=lambda: self.start())
+        QShortcut(QKeySequence("Escape"), self, activated=self.stop)
+        self.updates = 0
+        self.result: DemoResult | None = None
+        self._shown: object = None
+        self.set_busy(False)
+
+    def project_changed(self) -> None:
+        project = self.project
+        ready = project is not None and project.current is not None
+        self.start_button.setEnabled(ready and not self.busy)
+        if project is None or project is self._shown:
+            return
+        self._shown = project  # a manifest change (a saved ROI) keeps what the user set here
+        self.target.setValue(float(project.settings.get("target_fps") or 120))
+        try:
+            self.preview.set_roi(load_roi(project))
+        except FoldwiseError as exc:
+            self.status.setText(str(exc))
+
+    def set_busy(self, busy: bool) -> None:
+        self.start_button.setEnabled(not busy and self.project is not None and self.project.current is not None)
+        self.stop_button.setEnabled(busy)
+        for widget in (self.source, self.backend, self.target, self.record):
+            widget.setEnabled(not busy)
+
+    def spec(self) -> DemoSpec:
+        return DemoSpec(source=self.source.currentText().strip(), backend=self.backend.currentText(),
+                        target_fps=self.target.value(), record=self.record.text().strip() or None,
+                        roi=self.preview.roi)
+
+    def start(self) -> Job | None:
+        if self.busy or self.project is None:
+            return None
+        self.updates = 0
+        self.result = None
+        self.status.setText("starting…")
+        return self.run_stage("Live demo", run_demo, self.spec(), on_done=self._finished,
+                              on_partial=self._on_update, inline=False)
+
+    def stop(self) -> None:
+        self.cancel_job()
+
+    def _on_update(self, update: Any) -> None:
+        if not isinstance(update, DemoUpdate):
+            return
+        self.updates += 1
+        self.preview.show_frame(update.image)
+        self.cards.show_stats(update.stats)
+        self.status.setText(f"frame {update.frame}: {'DEFECT' if update.defect else 'OK'} "
+                            f"{update.confidence:.0%}")
+
+    def _finished(self, result: DemoResult) -> None:
+        self.result = result
+        self.cards.show_stats(result.stats)
+        recorded = f"; recorded into {result.recording['video']}" if result.recording else ""
+        self.status.setText(f"Ended: {result.reason} ({result.source['name']}, {result.backend['name']}){recorded}")
+
+    def _save_roi(self, roi: Roi | None) -> None:
+        self.preview.set_roi(roi)
+        if self.project is not None and not self.project.read_only:
+            try:
+                save_roi(self.project, roi)
+            except FoldwiseError as exc:
+                self.services.error("Region of interest", exc)
+                return
+        self.status.setText("Region of interest saved in the project (applies from the next Start)"
+                            if roi else "Region of interest back to the default")

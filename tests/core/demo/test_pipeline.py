@@ -1,0 +1,118 @@
+"""The demo pipeline without a trained network: hand-over, drops, limits, ends, recording, preprocessing."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from foldwise.core.demo.pipeline import DemoSpec, DemoUpdate, Mailbox, preprocess, run_pipeline, truth_in_roi
+from foldwise.core.demo.record import COLUMNS, Recorder
+from foldwise.core.demo.roi import Roi
+from foldwise.core.demo.sources import ConveyorSource, Frame, open_source
+from foldwise.core.jobs import JobContext
+from tests.core.demo._helpers import FailingSource, FakeBackend, write_video
+
+
+def test_mailbox_keeps_only_the_latest_frame_and_counts_the_replaced_one() -> None:
+    box = Mailbox()
+    frames = [Frame(i, np.zeros((1, 1, 3), np.uint8), float(i)) for i in range(3)]
+    assert box.put(frames[0]) is False
+    assert box.put(frames[1]) is True  # frame 0 was never read: dropped
+    assert box.get(0.01) is frames[1]
+    assert box.get(0.01) is None
+    box.close("end")
+    assert box.closed and box.reason == "end" and box.get(1.0) is None
+
+
+def test_frame_limit_stats_and_live_updates() -> None:
+    updates: list[DemoUpdate] = []
+    source = ConveyorSource(fps=60, size=(320, 240), parts=4)
+    result = run_pipeline(source, FakeBackend(), Roi.default(320, 240), DemoSpec(frames=20, display_fps=1000),
+                          60.0, JobContext(on_partial=updates.append))
+    stats = result.stats
+    assert result.reason == "20 frames processed"
+    assert stats["frames_processed"]["value"] == 20
+    assert stats["frames_captured"]["value"] >= 20
+    for key in ("source_fps", "processed_fps", "frames_dropped"):
+        assert stats[key]["source"] == "measured"
+    assert set(stats["stage_ms"]) == {"capture", "preprocess", "inference", "annotate", "output"}
+    assert all(f["source"] == "measured" for f in stats["latency_ms"].values())
+    assert stats["latency_ms"]["p50"]["value"] <= stats["latency_ms"]["p99"]["value"]
+    assert 40 < stats["source_fps"]["value"] < 70
+    assert stats["accuracy"]["frames"] > 0  # the conveyor knows which part is in the inspection window
+    assert updates and updates[-1].image.shape == (240, 320, 3) and "verdict" in updates[-1].stats
+
+
+def test_a_slow_backend_drops_frames_and_the_verdict_names_inference() -> None:
+    source = ConveyorSource(fps=100, size=(320, 240), parts=4)
+    result = run_pipeline(source, FakeBackend(delay=0.04), Roi.default(320, 240), DemoSpec(seconds=1.0), 100.0)
+    stats = result.stats
+    assert stats["frames_dropped"]["value"] > 20
+    assert stats["keeps_up"] is False
+    assert "does not keep up" in stats["verdict"] and "inference takes" in stats["verdict"]
+    assert stats["processed_fps"]["value"] < 40
+
+
+def test_a_fast_backend_below_its_capacity_drops_nothing() -> None:
+    source = ConveyorSource(fps=30, size=(320, 240), parts=4)
+    result = run_pipeline(source, FakeBackend(), Roi.default(320, 240), DemoSpec(frames=30), 30.0)
+    assert result.stats["frames_dropped"]["value"] == 0
+    assert result.stats["keeps_up"] is True and result.stats["verdict"].startswith("keeps up")
+
+
+def test_a_source_lost_mid_run_ends_cleanly_with_stats_and_reason() -> None:
+    source = FailingSource(good=8)
+    result = run_pipeline(source, FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(seconds=10), 200.0)
+    assert result.reason == "flaky camera stopped delivering frames (unplugged?)"
+    assert 1 <= result.stats["frames_processed"]["value"] <= 8 and source.closed
+
+
+def test_a_video_file_that_ends_ends_the_run_and_keeps_a_playable_recording(tmp_path: Path) -> None:
+    source = open_source(f"file:{write_video(tmp_path / 'in.avi', 15, fps=100)}")
+    recorder = Recorder(tmp_path / "rec", source.fps, source.size)
+    result = run_pipeline(source, FakeBackend(), Roi(0.25, 0.25, 0.5, 0.5), DemoSpec(seconds=30), 100.0,
+                          recorder=recorder)
+    assert result.reason == "end of video file in.avi after 15 frames"
+    processed = result.stats["frames_processed"]["value"]
+    rows = list(csv.DictReader((tmp_path / "rec" / "frames.csv").open()))
+    assert len(rows) == processed and tuple(rows[0]) == COLUMNS
+    assert {r["label"] for r in rows} <= {"OK", "DEFECT"} and float(rows[-1]["latency_ms"]) > 0
+    video = cv2.VideoCapture(result.recording["video"])
+    count = 0
+    while video.read()[0]:
+        count += 1
+    assert count == processed
+    assert (tmp_path / "rec" / "stats.json").is_file()
+
+
+def test_preprocessing_equals_the_image_folder_loader(tmp_path: Path) -> None:
+    from foldwise.core.data.folders import load_image_folder
+
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (tmp_path / "d" / label).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "d" / label / "0.png"), rng.integers(0, 255, (90, 70, 3), dtype=np.uint8))
+    dataset, _ = load_image_folder(tmp_path / "d", size=(32, 32), channels=3)
+    source = open_source(f"folder:{tmp_path / 'd'}")
+    for want in dataset.images:
+        frame = source.read()
+        got = preprocess(frame.image, Roi(0, 0, 1, 1).pixels(*source.size), (3, 32, 32))
+        assert got.shape == (1, 3, 32, 32) and np.array_equal(got[0], want)
+
+
+def test_the_default_roi_on_a_centred_part_sees_the_training_crop() -> None:
+    source = ConveyorSource(fps=1000, parts=6, seed=1)
+    frame = next(f for f in iter(source.read, None) if abs((f.boxes[:, 0] + f.boxes[:, 2]) / 2 - 320).min() < 1)
+    box = Roi.default(640, 480).pixels(640, 480)
+    assert truth_in_roi(frame, box) in (0, 1)
+    crop = preprocess(frame.image, box, (3, 64, 64))[0]
+    assert crop.shape == (3, 64, 64) and crop[:, 8:-8, 8:-8].std() > 5  # a part, not empty belt
+
+
+def test_limits_are_checked() -> None:
+    with pytest.raises(Exception, match="at least 1"):
+        run_pipeline(FailingSource(1), FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(frames=0), 120.0)

@@ -1,0 +1,37 @@
+"""``foldwise demo``: headless runs print the figures; recordings land where asked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from foldwise.cli import main
+
+
+def test_demo_json_on_the_synthetic_conveyor(defect_project: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", str(defect_project), "--backend", "host-quantized", "--frames", "40", "--fps", "90",
+                 "--record", str(tmp_path / "rec"), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["reason"] == "40 frames processed"
+    stats = out["stats"]
+    assert stats["frames_processed"]["value"] == 40 and stats["target_fps"]["value"] == 90
+    assert {"p50", "p95", "p99"} == set(stats["latency_ms"]) and isinstance(stats["keeps_up"], bool)
+    assert Path(out["recording"]["video"]).stat().st_size > 0
+    assert len((tmp_path / "rec" / "frames.csv").read_text().splitlines()) == 41
+
+
+def test_demo_text_on_a_lenet_project_and_a_folder(trained_lenet: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import cv2
+    import numpy as np
+
+    for i in range(5):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((48, 48, 3), 40 * i, np.uint8))
+    code = main(["demo", str(trained_lenet), "--source", f"folder:{tmp_path}", "--seconds", "20"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "ended: end of image folder" in out and "after 5 images" in out
+    assert "keeps up?" in out and "(all figures measured)" in out and "latency ms p50" in out
