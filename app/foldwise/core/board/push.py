@@ -27,7 +27,9 @@ from foldwise.core.remote.ssh import SshError, SshSession
 
 DEPLOY_ROOT = "~/foldwise/deployments"
 _GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_DEPLOYMENT_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{12}$")
+# <UTC time to the microsecond>-<digest>: names sort in push order, even for pushes within one second
+# (the older second-only names still match and sort first).
+_DEPLOYMENT_RE = re.compile(r"^\d{8}-\d{6}(\.\d{6})?-[0-9a-f]{12}$")
 
 
 @dataclass
@@ -150,7 +152,8 @@ def _verify(session: SshSession, staging: str, entries: list[FileEntry]) -> None
 
 def _finish(session: SshSession, group_dir: str, staging: str, digest: str, entries: list[FileEntry]) -> str:
     """Write the manifest, rename the staging folder into place, point ``latest`` at it; the final path."""
-    name = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{digest[:12]}"
+    now = time.time()
+    name = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now))}.{int(now % 1 * 1e6):06d}-{digest[:12]}"
     manifest = {"format": 1, "digest": digest, "files": [asdict(e) for e in entries],
                 "pushed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     with session.sftp.open(f"{staging}/{MANIFEST_NAME}", "w") as handle:
