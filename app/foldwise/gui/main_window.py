@@ -97,6 +97,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.jobs_dock], [120], Qt.Orientation.Vertical)
         self.resizeDocks([self.iterations_dock], [300], Qt.Orientation.Horizontal)
         self.jobs.log_line.connect(lambda title, line: self.log_dock.append(line, title))
+        for panel in self.panels:  # a new estimate changes the dock's Keeps up? column
+            saved = getattr(panel, "state_saved", None)
+            if saved is not None:
+                saved.connect(self.iterations_dock.refresh)
 
         self.project_label = QLabel("No project")
         self.statusBar().addPermanentWidget(self.project_label)

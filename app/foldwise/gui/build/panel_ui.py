@@ -41,8 +41,8 @@ from foldwise.gui.widgets.figures import FigureStrip
 
 #: boards FINN knows, most used first (the rest of ``BOARDS`` follows)
 BOARD_ORDER = ("Pynq-Z2", "Pynq-Z1", "ZCU104", "ZCU102", "Ultra96-V2", "Ultra96", "KV260_SOM")
-FIGURE_KEYS = ["fps", "latency_us", "bottleneck", "fit"]
-FIGURE_TITLES = {"bottleneck": "Bottleneck", "fit": "Fits the board?"}
+FIGURE_KEYS = ["fps", "latency_us", "bottleneck", "fit", "keeps_up"]
+FIGURE_TITLES = {"bottleneck": "Bottleneck", "fit": "Fits the board?", "keeps_up": "Keeps up?"}
 
 
 BITFIT_TIP = ("Also lower per-layer weight bit widths while validation accuracy holds (re-quantizes the float "
@@ -107,6 +107,10 @@ def setup_ui(panel: Any) -> None:
     panel.target_fps.setValue(100_000)
     panel.target_fps.setGroupSeparatorShown(True)
     panel.target_fps.setSuffix(" fps")
+    panel.target_fps.setKeyboardTracking(False)
+    panel.target_fps.setToolTip("The frame rate the design must keep up with: the project's target (saved with "
+                                "it), shown on the Keeps up? card and the cycles chart; FINN SetFolding aims at "
+                                "it when picked above")
     panel.budget_spin = QSpinBox()
     panel.budget_spin.setObjectName("budgetSpin")
     panel.budget_spin.setRange(10, 100)
@@ -152,7 +156,7 @@ def setup_ui(panel: Any) -> None:
     form.addRow(panel.host_status)
     form.addRow("Folding from:", panel.mode_editor)
     form.addRow("", panel.mode_target)
-    form.addRow("Target:", panel.target_fps)
+    form.addRow("Target FPS:", panel.target_fps)
     form.addRow("Budget:", panel.budget_spin)
 
     # ---- actions / outputs
