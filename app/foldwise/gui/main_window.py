@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QWidget,
 )
@@ -72,7 +73,7 @@ class MainWindow(QMainWindow):
         for index, panel_class in enumerate(stage_panel_classes()):
             panel = panel_class(self.services)
             self.panels.append(panel)
-            self.stack.addWidget(panel)
+            self.stack.addWidget(self._page(panel))
             item = QListWidgetItem(icon(panel.icon), panel.title)
             item.setToolTip(f"{panel.title} (Ctrl+{index + 1})")
             self.navigator.addItem(item)
@@ -152,6 +153,17 @@ class MainWindow(QMainWindow):
         return action
 
     # ----------------------------------------------------------------- stages
+    @staticmethod
+    def _page(panel: QWidget) -> QScrollArea:
+        """The panel in a scroll area: a panel wider or taller than the window scrolls instead of growing the
+        window (which would push the status bar and docks off the screen)."""
+        page = QScrollArea()
+        page.setObjectName(f"{panel.objectName()}Page")
+        page.setWidgetResizable(True)
+        page.setFrameShape(QScrollArea.Shape.NoFrame)
+        page.setWidget(panel)
+        return page
+
     def show_stage(self, index: int) -> None:
         self.navigator.setCurrentRow(index)
 
@@ -159,10 +171,11 @@ class MainWindow(QMainWindow):
         if self.project is None or row < 0:
             self.stack.setCurrentWidget(self.welcome)
         else:
-            self.stack.setCurrentWidget(self.panels[row])
+            self.stack.setCurrentIndex(row + 1)  # page 0 is the welcome
 
     def current_panel(self) -> QWidget:
-        return self.stack.currentWidget()
+        page = self.stack.currentWidget()
+        return page.widget() if isinstance(page, QScrollArea) else page
 
     # ----------------------------------------------------------------- projects
     def set_project(self, project: Project | None) -> None:
