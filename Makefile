@@ -42,7 +42,7 @@ bench: setup
 	$(PY) benchmarks/run_all.py
 
 screenshots: setup
-	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) -m foldwise.gui.screenshots docs/screenshots $(SCREENSHOT_PROJECT)
+	xvfb-run -a -s "-screen 0 1280x800x24" $(PY) -m foldwise.gui.screenshots docs/screenshots $(SCREENSHOT_PROJECT)
 
 # Refresh requirements.lock from requirements.in in a scratch venv.
 lock:

@@ -118,3 +118,13 @@ def test_run_subprocess_missing_program() -> None:
 def test_run_subprocess_timeout() -> None:
     with pytest.raises(FoldwiseError, match="timed out"):
         run_subprocess([sys.executable, "-c", "import time; time.sleep(30)"], JobContext(), timeout=0.5, kill_grace=1)
+
+
+def test_eta_is_the_time_left_at_the_rate_so_far_and_silent_while_it_says_nothing() -> None:
+    from foldwise.core.jobs import eta, format_duration
+
+    assert eta(0.25, 60.0) == 180.0
+    assert eta(0.5, 2.0) is None  # too early to tell
+    assert eta(0.01, 60.0) is None  # too little done to tell
+    assert eta(1.0, 60.0) is None
+    assert [format_duration(s) for s in (42, 185, 4320)] == ["42 s", "3 min 05 s", "1 h 12 min"]

@@ -200,6 +200,26 @@ class Job:
         return f"{type(self.error).__name__}: {self.error}"
 
 
+def eta(fraction: float, elapsed: float, *, min_elapsed: float = 5.0, min_fraction: float = 0.02) -> float | None:
+    """Seconds left at the rate so far (``fraction`` done in ``elapsed`` s), or None while the rate says nothing:
+    too early (under ``min_elapsed`` s or ``min_fraction`` done) or already done."""
+    if elapsed < min_elapsed or fraction < min_fraction or fraction >= 1.0:
+        return None
+    return elapsed * (1.0 - fraction) / fraction
+
+
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``1 h 12 min``: a time left for a person to read."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 class JobRegistry:
     """Every job the app started, for the jobs dock; ``added(job)`` fires when one is submitted."""
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QUndoStack
+from PySide6.QtGui import QAction, QColor, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
+from foldwise.core.finn.build_state import iteration_fps
+from foldwise.core.finn.target import TargetVerdict, project_target_fps, target_verdict
 from foldwise.core.project import Iteration, Project
 from foldwise.gui.project_relay import ProjectRelay
 from foldwise.gui.undo import HideIteration, RenameIteration, SetCurrentIteration
 
-COLUMNS = ("Iteration", "Kind", "Accuracy", "Params", "MB")
+COLUMNS = ("Iteration", "Kind", "Accuracy", "Params", "MB", "Keeps up?")
+KEEPS_UP_COLUMN = COLUMNS.index("Keeps up?")
 
 
 def metric_text(iteration: Iteration, key: str, fmt: str = "{:.4g}") -> str:
@@ -19,6 +22,12 @@ def metric_text(iteration: Iteration, key: str, fmt: str = "{:.4g}") -> str:
         return ""
     value = figure["value"]
     return fmt.format(value) if isinstance(value, (int, float)) else str(value)
+
+
+def iteration_verdict(iteration: Iteration, target_fps: int | None) -> TargetVerdict | None:
+    """Its latest FPS figure (estimated) against the project's target; None before any estimate."""
+    found = iteration_fps(iteration) if target_fps else None
+    return target_verdict(found[0], target_fps, found[1]) if found else None
 
 
 class IterationsDock(QDockWidget):
@@ -48,7 +57,9 @@ class IterationsDock(QDockWidget):
         if self.project is None:
             return
         items: dict[str, QTreeWidgetItem] = {}
+        target = project_target_fps(self.project)
         for it in self.project.visible_iterations:
+            verdict = iteration_verdict(it, target)
             row = QTreeWidgetItem(
                 [
                     it.label,
@@ -56,8 +67,13 @@ class IterationsDock(QDockWidget):
                     metric_text(it, "accuracy", "{:.1%}"),
                     metric_text(it, "params", "{:,}"),
                     metric_text(it, "weight_mb", "{:.3f}"),
+                    (f"{'yes' if verdict.keeps_up else 'no'} {verdict.margin_text}" if verdict else ""),
                 ]
             )
+            if verdict is not None:
+                row.setForeground(KEEPS_UP_COLUMN, QColor("#1e7e34" if verdict.keeps_up else "#b03a2e"))
+                row.setToolTip(KEEPS_UP_COLUMN, f"{verdict.fps:,.0f} fps ({verdict.source}) against the target "
+                               f"{verdict.target:,.0f} fps: {verdict.text}")
             row.setData(0, Qt.ItemDataRole.UserRole, it.id)
             row.setToolTip(0, it.note or str(it.change or ""))
             if it.id == self.project.current_id:

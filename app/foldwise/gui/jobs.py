@@ -7,12 +7,14 @@ through a QObject living in the GUI thread, so Qt queues the calls and no widget
 
 from __future__ import annotations
 
+import html
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -25,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from foldwise.core.jobs import Job, JobRegistry, JobState
+from foldwise.core.jobs import Job, JobRegistry, JobState, eta, format_duration
 
 
 def leave_a_core_for_the_gui() -> None:
@@ -107,7 +109,14 @@ class JobsController(QObject):
         self.registry.cancel_all()
 
 
+#: a job that succeeded faster than this leaves no row (module loads, cache hits: noise in the dock)
+TRIVIAL_SECONDS = 0.5
+_FAILED_BAR = "QProgressBar::chunk { background: #c0392b; }"
+
+
 class _JobRow(QWidget):
+    finished = Signal(object)  # the row, once its job has ended and the row shows it
+
     def __init__(self, relay: _JobRelay, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.relay = relay
@@ -137,6 +146,8 @@ class _JobRow(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.message, 3)
         layout.addWidget(self.cancel_button)
+        self._text = ""
+        self.ended = False  # the row shows its job's end (set when the queued finish has run)
         relay.progressed.connect(self._on_progress)
         relay.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
 
@@ -146,13 +157,27 @@ class _JobRow(QWidget):
         self.message.setText("cancelling…")
 
     def _on_progress(self, fraction: float, message: str) -> None:
+        if self.relay.job.is_finished or not self.cancel_button.isEnabled():
+            return
         self.bar.setValue(int(fraction * 1000))
         if message:
-            self.message.setText(message)
+            self._text = message
             self.message.setToolTip(message)
+        self.show_eta()
+
+    def show_eta(self, now: float | None = None) -> None:
+        """The message, with the time left at the rate so far once that says something (long jobs)."""
+        job = self.relay.job
+        if job.is_finished or job.started_at is None:
+            return
+        elapsed = (time.monotonic() if now is None else now) - job.started_at
+        left = eta(job.fraction, elapsed)
+        suffix = f" · about {format_duration(left)} left" if left is not None else ""
+        self.message.setText(f"{self._text}{suffix}" if self._text or suffix else "running…")
 
     def _on_finished(self) -> None:
         job = self.relay.job
+        self.ended = True
         self.cancel_button.setEnabled(False)
         self.cancel_button.hide()
         seconds = (job.ended_at or 0) - (job.started_at or 0)
@@ -162,12 +187,27 @@ class _JobRow(QWidget):
         elif job.state == JobState.CANCELLED:
             self.message.setText("cancelled")
         else:
-            self.message.setText(f"failed: {job.error_message}")
+            self.bar.setValue(1000)
+            self.bar.setFormat("failed")
+            self.bar.setStyleSheet(_FAILED_BAR)
+            self.message.setText(f"<span style='color:#c0392b'><b>failed:</b> {html.escape(job.error_message)}"
+                                 "</span>")
             self.message.setToolTip(job.error_message)
+        self.finished.emit(self)
+
+    @property
+    def is_trivial(self) -> bool:
+        """Succeeded in under :data:`TRIVIAL_SECONDS`: nothing the user needs to see."""
+        job = self.relay.job
+        return job.state == JobState.DONE and (job.ended_at or 0) - (job.started_at or 0) < TRIVIAL_SECONDS
 
 
 class JobsDock(QDockWidget):
-    """Every job of this session: title, progress bar, message and a Cancel button."""
+    """Every job of this session: title, progress bar, message (with the time left) and a Cancel button.
+
+    Running jobs stay on top in the order they started, so a Cancel button never moves down when another job
+    starts; finished ones follow, newest first, until Clear. Jobs that succeeded at once leave no row.
+    """
 
     MAX_ROWS = 30
 
@@ -185,20 +225,73 @@ class JobsDock(QDockWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self._list)
-        self.setWidget(scroll)
+        self.clear_button = QPushButton("Clear finished")
+        self.clear_button.setObjectName("clearJobsButton")
+        self.clear_button.setToolTip("Remove the rows of jobs that have ended")
+        self.clear_button.setEnabled(False)
+        self.clear_button.clicked.connect(self.clear_finished)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        bar.addStretch(1)
+        bar.addWidget(self.clear_button)
+        body = QWidget()
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addLayout(bar)
+        outer.addWidget(scroll, 1)
+        self.setWidget(body)
+        self._eta_timer = QTimer(self)
+        self._eta_timer.setInterval(1000)  # the time left counts down between progress reports too
+        self._eta_timer.timeout.connect(self._tick)
         controller.job_started.connect(self.add_job)
 
     def add_job(self, relay: _JobRelay) -> None:
         self._empty.hide()
         row = _JobRow(relay)
-        self._layout.insertWidget(0, row)
-        rows = [self._layout.itemAt(i).widget() for i in range(self._layout.count())]
-        rows = [w for w in rows if isinstance(w, _JobRow)]
-        for old in rows[self.MAX_ROWS :]:
-            if old.relay.job.is_finished:
-                old.setParent(None)
-                old.deleteLater()
+        row.finished.connect(self._row_finished)
+        self._layout.insertWidget(len(self.running_rows()), row)  # below the jobs already running
+        self._eta_timer.start()
+        self._trim()
+
+    def _row_finished(self, row: _JobRow) -> None:
+        if row.is_trivial:
+            self._remove(row)
+        else:
+            self._layout.removeWidget(row)
+            self._layout.insertWidget(len(self.running_rows()), row)  # top of the finished ones
+        if not self.running_rows():
+            self._eta_timer.stop()
+        self._update_clear()
+
+    def _tick(self) -> None:
+        for row in self.running_rows():
+            row.show_eta()
+
+    def _remove(self, row: _JobRow) -> None:
+        self._layout.removeWidget(row)
+        row.setParent(None)
+        row.deleteLater()
+
+    def _trim(self) -> None:
+        for old in self.rows()[self.MAX_ROWS :]:
+            if old.ended:
+                self._remove(old)
+        self._update_clear()
+
+    def _update_clear(self) -> None:
+        self.clear_button.setEnabled(any(r.ended for r in self.rows()))
+
+    def clear_finished(self) -> None:
+        for row in self.rows():
+            if row.ended:
+                self._remove(row)
+        self._update_clear()
 
     def rows(self) -> list[_JobRow]:
         found = [self._layout.itemAt(i).widget() for i in range(self._layout.count())]
         return [w for w in found if isinstance(w, _JobRow)]
+
+    def running_rows(self) -> list[_JobRow]:
+        """Rows whose job has not ended yet, as far as the GUI has been told."""
+        return [r for r in self.rows() if not r.ended]

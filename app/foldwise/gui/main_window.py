@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QWidget,
 )
@@ -74,7 +75,7 @@ class MainWindow(QMainWindow):
         for index, panel_class in enumerate(stage_panel_classes()):
             panel = panel_class(self.services)
             self.panels.append(panel)
-            self.stack.addWidget(panel)
+            self.stack.addWidget(self._page(panel))
             item = QListWidgetItem(icon(panel.icon), panel.title)
             item.setToolTip(f"{panel.title} (Ctrl+{index + 1})")
             self.navigator.addItem(item)
@@ -99,6 +100,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.jobs_dock], [120], Qt.Orientation.Vertical)
         self.resizeDocks([self.iterations_dock], [300], Qt.Orientation.Horizontal)
         self.jobs.log_line.connect(lambda title, line: self.log_dock.append(line, title))
+        for panel in self.panels:  # a new estimate changes the dock's Keeps up? column
+            saved = getattr(panel, "state_saved", None)
+            if saved is not None:
+                saved.connect(self.iterations_dock.refresh)
 
         self.project_label = QLabel("No project")
         self.statusBar().addPermanentWidget(self.project_label)
@@ -150,6 +155,17 @@ class MainWindow(QMainWindow):
         return action
 
     # ----------------------------------------------------------------- stages
+    @staticmethod
+    def _page(panel: QWidget) -> QScrollArea:
+        """The panel in a scroll area: a panel wider or taller than the window scrolls instead of growing the
+        window (which would push the status bar and docks off the screen)."""
+        page = QScrollArea()
+        page.setObjectName(f"{panel.objectName()}Page")
+        page.setWidgetResizable(True)
+        page.setFrameShape(QScrollArea.Shape.NoFrame)
+        page.setWidget(panel)
+        return page
+
     def show_stage(self, index: int) -> None:
         self.navigator.setCurrentRow(index)
 
@@ -157,10 +173,11 @@ class MainWindow(QMainWindow):
         if self.project is None or row < 0:
             self.stack.setCurrentWidget(self.welcome)
         else:
-            self.stack.setCurrentWidget(self.panels[row])
+            self.stack.setCurrentIndex(row + 1)  # page 0 is the welcome
 
     def current_panel(self) -> QWidget:
-        return self.stack.currentWidget()
+        page = self.stack.currentWidget()
+        return page.widget() if isinstance(page, QScrollArea) else page
 
     # ----------------------------------------------------------------- projects
     def set_project(self, project: Project | None) -> None:

@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
     out_dir = Path(argv[0]) if argv else Path("docs/screenshots")
     app = create_app()
     window = MainWindow(make_settings(), auto_prepare=False)
-    window.resize(1360, 860)
+    window.resize(1280, 800)  # the smallest screen every panel must work on (issue #14)
     window.show()
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(argv[1]) if len(argv) > 1 else None

@@ -284,8 +284,10 @@ def test_bit_width_autofit_loads_its_bits_into_quantize(qtbot, finn_worker, trai
         text = panel.autofit_result.text()
         saved = json.loads(panel._bits_file.read_text())["layers"]
         assert set(saved) == {"features.conv1", "features.conv2", "classifier.fc1", "classifier.fc2", "classifier.fc3"}
-        gained = [t for t in json.loads((panel._bits_file.parent / "0002-result.json").read_text())["trials"]
-                  if t["accepted"]]
+        from foldwise.core.finn.build_state import load_build_state
+
+        result = load_build_state(window.project.get("0002"))["bitfit"]["result"]  # kept with the iteration
+        gained = [t for t in result["trials"] if t["accepted"]]
         assert panel.use_bits_button.isVisibleTo(panel) == bool(gained)
         assert ("no layer could lose a bit" in text) != bool(gained)
         # The bits found (or the unchanged ones) go to the Quantize stage, which becomes the current page.

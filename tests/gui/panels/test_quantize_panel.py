@@ -256,3 +256,16 @@ def test_cancelled_quantize_leaves_the_project_as_it_was(window: MainWindow, qua
     assert job.state == JobState.CANCELLED
     assert project.current_id == "0002" and [it.id for it in project.visible_iterations] == ["0001", "0002"]
     assert not message_boxes()
+
+
+def test_the_sensitivity_scan_survives_reopening(window: MainWindow, quantized_lenet: Path, qtbot) -> None:
+    panel = open_panel(window, quantized_lenet)
+    panel.sensitivity_images.setValue(50)
+    qtbot.mouseClick(panel.sensitivity_button, Qt.MouseButton.LeftButton)
+    wait(qtbot, panel, panel._job)
+    rows = panel.sensitivity_bars.rows
+    assert len(rows) == 5 and (quantized_lenet / "iterations").glob("0002-*/sensitivity.json")
+
+    assert window.close_project()
+    panel = open_panel(window, quantized_lenet)
+    assert panel.sensitivity_bars.rows == rows  # kept with the iteration it was measured on, not measured again

@@ -73,6 +73,8 @@ class CyclesChart(QWidget):
         self.stale = False
         self.stale_note = "re-estimating…"
         self.target_cycles: float | None = None
+        self.target_fps: float | None = None
+        self.target_line: pg.InfiniteLine | None = None
         self.bars: pg.BarGraphItem | None = None
         self.brushes: list[str] = []
         self._capacity = 0
@@ -87,9 +89,11 @@ class CyclesChart(QWidget):
         return self.names.index(self.bottleneck) if self.bottleneck in self.names else None
 
     def set_data(self, names: list[str], cycles: list[int], bottleneck: str | None, *, stale: bool = False,
-                 target_cycles: float | None = None) -> None:
+                 target_cycles: float | None = None, target_fps: float | None = None) -> None:
+        """``target_cycles``: the cycles per frame the clock allows at the target frame rate ``target_fps``
+        (a dashed line; a bar past it is too slow)."""
         self.names, self.values, self.bottleneck = list(names), [int(c) for c in cycles], bottleneck
-        self.stale, self.target_cycles = stale, target_cycles
+        self.stale, self.target_cycles, self.target_fps = stale, target_cycles, target_fps
         self._draw()
 
     def set_stale(self, stale: bool, note: str = "re-estimating…") -> None:
@@ -105,7 +109,7 @@ class CyclesChart(QWidget):
 
     def _draw(self) -> None:
         self.plot.clear()
-        self.bars = None
+        self.bars, self.target_line = None, None
         n = len(self.names)
         self.plot.setVisible(bool(n))
         if not n:
@@ -118,7 +122,10 @@ class CyclesChart(QWidget):
         self.bars = pg.BarGraphItem(x0=np.zeros(n), y=np.arange(n), height=0.62, width=widths,
                                     brushes=self.brushes, pens=[pg.mkPen(None)] * n)
         self.plot.addItem(self.bars)
-        top = max(widths.max(), self._x(self.target_cycles) if self.target_cycles else 0.0) or 1.0
+        # A target far beyond the slowest bar would squash every bar to a sliver: then the caption says where it is.
+        far = bool(self.target_cycles) and self.target_cycles > 3 * max(self.values)
+        target_x = self._x(self.target_cycles) if self.target_cycles and not far else 0.0
+        top = max(widths.max(), target_x) or 1.0
         self._capacity = self._label_capacity()
         named = labelled_rows(self.values, self.bottleneck_index, self._capacity)
         for i in named:
@@ -126,11 +133,12 @@ class CyclesChart(QWidget):
             label.setFont(self._small)
             label.setPos(widths[i] + top * 0.01, i)
             self.plot.addItem(label)
-        if self.target_cycles:
-            line = pg.InfiniteLine(pos=self._x(self.target_cycles), angle=90,
-                                   pen=pg.mkPen("#39424e", width=1.5, style=Qt.PenStyle.DashLine),
-                                   label="target", labelOpts={"position": 0.04, "color": "#39424e"})
-            self.plot.addItem(line)
+        if self.target_cycles and not far:
+            label = f"target {self.target_fps:,.0f} fps" if self.target_fps else "target"
+            self.target_line = pg.InfiniteLine(pos=self._x(self.target_cycles), angle=90,
+                                               pen=pg.mkPen("#39424e", width=1.5, style=Qt.PenStyle.DashLine),
+                                               label=label, labelOpts={"position": 0.04, "color": "#39424e"})
+            self.plot.addItem(self.target_line)
         axis = self.plot.getAxis("left")
         # Every bar keeps a tick; only the rows that fit are named (the table and tooltips name the rest).
         axis.setTicks([[(i, short_name(self.names[i])) for i in named], [(i, "") for i in range(n)]])
@@ -146,9 +154,16 @@ class CyclesChart(QWidget):
             self.caption.setText(f"<i>{self.stale_note}</i>")
         elif self.bottleneck is not None:
             worst = max(self.values)
-            self.caption.setText(
-                f"Bottleneck <b style='color:{BOTTLENECK}'>{self.bottleneck}</b>: {worst:,} cycles per frame "
-                "sets the frame rate. Unfold it (raise PE/SIMD) to go faster.")
+            text = (f"Bottleneck <b style='color:{BOTTLENECK}'>{self.bottleneck}</b>: {worst:,} cycles per frame "
+                    "sets the frame rate. Unfold it (raise PE/SIMD) to go faster.")
+            if self.target_cycles:
+                allowed = f"The target{self._target_name()} allows {self.target_cycles:,.0f} cycles per frame"
+                verdict = "every node keeps up" if worst <= self.target_cycles else "the red bar is too slow"
+                text += f" {allowed}, off the chart: {verdict}." if far else f" {allowed} (dashed line): {verdict}."
+            self.caption.setText(text)
+
+    def _target_name(self) -> str:
+        return f" ({self.target_fps:,.0f} fps)" if self.target_fps else ""
 
     def _label_capacity(self) -> int:
         """How many node names fit one above the other in the plot's current height."""

@@ -41,8 +41,8 @@ from foldwise.gui.widgets.figures import FigureStrip
 
 #: boards FINN knows, most used first (the rest of ``BOARDS`` follows)
 BOARD_ORDER = ("Pynq-Z2", "Pynq-Z1", "ZCU104", "ZCU102", "Ultra96-V2", "Ultra96", "KV260_SOM")
-FIGURE_KEYS = ["fps", "latency_us", "bottleneck", "fit"]
-FIGURE_TITLES = {"bottleneck": "Bottleneck", "fit": "Fits the board?"}
+FIGURE_KEYS = ["fps", "latency_us", "bottleneck", "fit", "keeps_up"]
+FIGURE_TITLES = {"bottleneck": "Bottleneck", "fit": "Fits the board?", "keeps_up": "Keeps up?"}
 
 
 BITFIT_TIP = ("Also lower per-layer weight bit widths while validation accuracy holds (re-quantizes the float "
@@ -107,6 +107,10 @@ def setup_ui(panel: Any) -> None:
     panel.target_fps.setValue(100_000)
     panel.target_fps.setGroupSeparatorShown(True)
     panel.target_fps.setSuffix(" fps")
+    panel.target_fps.setKeyboardTracking(False)
+    panel.target_fps.setToolTip("The frame rate the design must keep up with: the project's target (saved with "
+                                "it), shown on the Keeps up? card and the cycles chart; FINN SetFolding aims at "
+                                "it when picked above")
     panel.budget_spin = QSpinBox()
     panel.budget_spin.setObjectName("budgetSpin")
     panel.budget_spin.setRange(10, 100)
@@ -119,7 +123,7 @@ def setup_ui(panel: Any) -> None:
     panel.host_combo = QComboBox()
     panel.host_combo.setObjectName("hostCombo")
     panel.host_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    panel.host_combo.setMinimumContentsLength(14)
+    panel.host_combo.setMinimumContentsLength(10)
     panel.host_combo.setToolTip("Where Estimate, Generate HLS and Full build run: here, or on a build host over "
                                 "SSH that has finn-plus (and Vivado for bitfiles). Folding edits are always "
                                 "re-estimated here.")
@@ -152,7 +156,7 @@ def setup_ui(panel: Any) -> None:
     form.addRow(panel.host_status)
     form.addRow("Folding from:", panel.mode_editor)
     form.addRow("", panel.mode_target)
-    form.addRow("Target:", panel.target_fps)
+    form.addRow("Target FPS:", panel.target_fps)
     form.addRow("Budget:", panel.budget_spin)
 
     # ---- actions / outputs
@@ -209,22 +213,20 @@ def setup_ui(panel: Any) -> None:
     grid.addWidget(panel.autofit_button, 1, 0)
     grid.addWidget(panel.compare_box, 1, 1)
     grid.addWidget(panel.bitfit_button, 2, 0)
-    bitfit_row = QHBoxLayout()
-    bitfit_row.addWidget(panel.bitfit_loss)
-    bitfit_row.addWidget(panel.bitfit_acts)
-    grid.addLayout(bitfit_row, 2, 1)
-    grid.addWidget(panel.autofit_result, 3, 0, 1, 2)
-    grid.addWidget(panel.use_bits_button, 4, 0, 1, 2)
-    grid.addWidget(panel.codegen_button, 5, 0)
-    grid.addWidget(QLabel("<small>HLS C++ and RTL sources</small>"), 5, 1)
-    grid.addWidget(panel.full_build_button, 6, 0)
-    grid.addWidget(QLabel("<small>stitched IP, rtlsim, bitfile, driver</small>"), 6, 1)
-    grid.addWidget(panel.full_build_reason, 7, 0, 1, 2)
+    grid.addWidget(panel.bitfit_loss, 2, 1)
+    grid.addWidget(panel.bitfit_acts, 3, 1)  # its own row: beside the spinbox it widened the whole panel
+    grid.addWidget(panel.autofit_result, 4, 0, 1, 2)
+    grid.addWidget(panel.use_bits_button, 5, 0, 1, 2)
+    grid.addWidget(panel.codegen_button, 6, 0)
+    grid.addWidget(QLabel("<small>HLS C++ and RTL sources</small>"), 6, 1)
+    grid.addWidget(panel.full_build_button, 7, 0)
+    grid.addWidget(QLabel("<small>stitched IP, rtlsim, bitfile, driver</small>"), 7, 1)
+    grid.addWidget(panel.full_build_reason, 8, 0, 1, 2)
     panel.keep_box = QCheckBox("resumable (keep intermediate models)")
     panel.keep_box.setObjectName("keepIntermediate")
     panel.keep_box.setToolTip("Keep the model FINN saves after each step, so a failed or cancelled build can be "
                               "resumed from the step it stopped in (always on for HLS and full builds)")
-    grid.addWidget(panel.keep_box, 8, 0, 1, 2)
+    grid.addWidget(panel.keep_box, 9, 0, 1, 2)
     grid.setColumnStretch(1, 1)
 
     # ---- progress (shown while a job of the panel runs: the panel base class drives it)
@@ -347,10 +349,11 @@ def setup_ui(panel: Any) -> None:
     lg.setContentsMargins(0, 0, 0, 0)
     lg.addWidget(panel.explanations)
     lg.addWidget(panel.log_view, 1)
-    builds_split = QSplitter(Qt.Orientation.Horizontal)
+    # List and steps above the log (not beside it): side by side they set the panel's minimum past a 1280-px screen.
+    builds_split = QSplitter(Qt.Orientation.Vertical)
     builds_split.addWidget(blist)
     builds_split.addWidget(logside)
-    builds_split.setSizes([470, 520])
+    builds_split.setSizes([260, 300])
 
     panel.settings_form = SettingsForm()
     panel.missing_view = MissingView()

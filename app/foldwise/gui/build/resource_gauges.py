@@ -38,7 +38,7 @@ class ResourceGauge(QWidget):
         self.state = "none"
         self.stale = False
         self.stale_note = "updating…"
-        self.setMinimumSize(110, 56)
+        self.setMinimumSize(90, 56)  # four in a row beside the left column at 1280 px
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:

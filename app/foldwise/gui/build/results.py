@@ -10,6 +10,7 @@ from foldwise.gui.build.folding_table import short_name
 
 VERDICTS = {"ok": "fits", "over_budget": "over budget", "over_capacity": "does not fit", "none": "–"}
 VERDICT_COLOURS = {"fits": "#1e7e34", "over budget": "#b9770e", "does not fit": "#b03a2e"}
+KEEPS_UP_COLOURS = {True: "#1e7e34", False: "#b03a2e"}
 
 
 def si(value: float) -> str:
@@ -20,8 +21,9 @@ def si(value: float) -> str:
     return f"{value:.3g} "
 
 
-def show_figures(cards: dict[str, Any], report: Any, gauge_state: str) -> None:
-    """Throughput, latency, bottleneck and the fit verdict (from the gauges' worst state) on the cards."""
+def show_figures(cards: dict[str, Any], report: Any, gauge_state: str, verdict: Any = None) -> None:
+    """Throughput, latency, bottleneck, the fit verdict (from the gauges' worst state) and whether it keeps up
+    with the project's target (a :class:`~foldwise.core.finn.target.TargetVerdict`, or None) on the cards."""
     fps, lat = report.fps, report.latency_ns
     cards["fps"].set_figure({"value": f"{fps.value:,.0f}", "unit": "fps", "source": fps.source} if fps else None)
     cards["latency_us"].set_figure({"value": f"{lat.value / 1000:,.1f}", "unit": "µs", "source": lat.source}
@@ -31,11 +33,26 @@ def show_figures(cards: dict[str, Any], report: Any, gauge_state: str) -> None:
         cards["bottleneck"].value.setToolTip(f"{report.bottleneck}: {report.max_cycles or 0:,} cycles per frame")
     else:
         cards["bottleneck"].set_figure(None)
-    verdict = VERDICTS[gauge_state]
+    verdict_text = VERDICTS[gauge_state]
     source = next(iter(report.resources.values())).source if report.resources else ""
-    cards["fit"].set_figure({"value": verdict, "source": source})
-    colour = VERDICT_COLOURS.get(verdict, "#333333")
-    cards["fit"].value.setText(f"<span style='font-size:15pt; color:{colour}'><b>{verdict}</b></span>")
+    cards["fit"].set_figure({"value": verdict_text, "source": source})
+    colour = VERDICT_COLOURS.get(verdict_text, "#333333")
+    cards["fit"].value.setText(f"<span style='font-size:15pt; color:{colour}'><b>{verdict_text}</b></span>")
+    show_keeps_up(cards["keeps_up"], verdict)
+
+
+def show_keeps_up(card: Any, verdict: Any) -> None:
+    """``yes ×45`` in green or ``no ×0.18`` in red, labelled with the FPS figure's source."""
+    if verdict is None:
+        card.set_figure(None)
+        card.value.setToolTip("Needs an estimate and the project's target frame rate")
+        return
+    word, colour = ("yes", KEEPS_UP_COLOURS[True]) if verdict.keeps_up else ("no", KEEPS_UP_COLOURS[False])
+    card.set_figure({"value": word, "source": verdict.source})
+    card.value.setText(f"<span style='font-size:15pt; color:{colour}'><b>{word}</b></span> "
+                       f"<small>{verdict.margin_text}</small>")
+    card.value.setToolTip(f"{verdict.fps:,.0f} fps ({verdict.source}) against the target {verdict.target:,.0f} "
+                          f"fps: {verdict.text}")
 
 
 def origin_text(report: Any, origin: str, board: str, clock_mhz: float) -> str:
@@ -45,28 +62,39 @@ def origin_text(report: Any, origin: str, board: str, clock_mhz: float) -> str:
             f"{time.strftime('%H:%M:%S')}</small>")
 
 
-def autofit_text(result: Any, budget: float) -> str:
-    """Auto-fit's FPS against FINN SetFolding's best within the same budget, and their ratio."""
-    fps = result.report.fps
-    text = f"<b>Auto-fit:</b> {si(fps.value)}fps <i>({fps.source})</i>" if fps else "<b>Auto-fit</b>"
-    if result.baseline is not None and result.baseline.fps is not None:
-        text += (f"<br>FINN SetFolding best: {si(result.baseline.fps.value)}fps "
-                 f"(target {result.baseline_target_fps:,}) → <b>×{result.ratio:.2f}</b>")
-    elif result.sweep:
+def _fps(side: dict[str, Any] | None) -> float | None:
+    figure = (side or {}).get("fps")
+    return figure.get("value") if isinstance(figure, dict) else None
+
+
+def autofit_text(result: dict[str, Any], budget: float) -> str:
+    """Auto-fit's FPS against FINN SetFolding's best within the same budget, and their ratio (from the
+    result's ``to_dict()``, as saved with the iteration)."""
+    fps, baseline = _fps(result.get("autofit")), _fps(result.get("setfolding"))
+    source = ((result.get("autofit") or {}).get("fps") or {}).get("source", "estimated")
+    text = f"<b>Auto-fit:</b> {si(fps)}fps <i>({source})</i>" if fps else "<b>Auto-fit</b>"
+    if baseline:
+        text += (f"<br>FINN SetFolding best: {si(baseline)}fps "
+                 f"(target {result.get('setfolding_target_fps') or 0:,}) → <b>×{result.get('ratio') or 0:.2f}</b>")
+    elif result.get("sweep"):
         text += "<br>FINN SetFolding found nothing within the budget"
     return text + (f"<br><small>within {budget:.0%} of LUT, BRAM, DSP and URAM; loaded into the editor "
                    "(Ctrl+Z undoes)</small>")
 
 
-def bitfit_text(result: Any, budget: float) -> str:
-    """The bit-width search: which layers lost bits, FPS before and after, validation accuracy before and after."""
-    start, final = result.start, result.final
-    lowered = [t for t in result.trials if t.accepted]
+def bitfit_text(result: dict[str, Any], budget: float) -> str:
+    """The bit-width search: which layers lost bits, FPS before and after, validation accuracy before and after
+    (from the result's ``to_dict()``)."""
+    start, final = result.get("start") or {}, result.get("final") or {}
+    start_fps, final_fps = _fps(start) or 0, _fps(final) or 0
+    lowered = [t for t in result.get("trials", []) if t.get("accepted")]
     if not lowered:
         return (f"<b>Bit widths:</b> no layer could lose a bit and gain ≥ 1 % FPS within "
-                f"{result.max_loss_points:g} pt of validation accuracy; {si(start.fps or 0)}fps <i>(estimated)</i>")
-    steps = ", ".join(f"{html.escape(t.layer)} {t.kind}{t.bits}" for t in lowered)
-    return (f"<b>Bit widths:</b> {steps}<br>{si(start.fps or 0)}fps → <b>{si(final.fps or 0)}fps</b> "
-            f"(×{result.gain:.2f}, estimated) · val {100 * start.accuracy:.1f} → {100 * final.accuracy:.1f} % "
+                f"{result.get('max_loss_points', 0):g} pt of validation accuracy; {si(start_fps)}fps "
+                "<i>(estimated)</i>")
+    steps = ", ".join(f"{html.escape(str(t['layer']))} {t.get('kind', 'W')}{t['bits']}" for t in lowered)
+    acc = [100 * ((side.get("accuracy") or {}).get("value") or 0) for side in (start, final)]
+    return (f"<b>Bit widths:</b> {steps}<br>{si(start_fps)}fps → <b>{si(final_fps)}fps</b> "
+            f"(×{result.get('gain') or 0:.2f}, estimated) · val {acc[0]:.1f} → {acc[1]:.1f} % "
             f"<i>(measured, post-training)</i><br><small>within {budget:.0%} of each resource; QAT may win back "
             "accuracy</small>")

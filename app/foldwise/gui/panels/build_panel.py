@@ -16,7 +16,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -29,6 +29,7 @@ from foldwise.core.errors import FoldwiseError, InputError
 from foldwise.core.finn import build, stage
 from foldwise.core.finn.boards import get_board
 from foldwise.core.finn.build_config import BuildConfig
+from foldwise.core.finn.build_state import estimate_record, load_build_state, save_build_state
 from foldwise.core.finn.config_schema import fetch_schema, fields_from_schema
 from foldwise.core.finn.failures import explain, model_layers, read_build_log
 from foldwise.core.finn.folding import save_folding
@@ -36,6 +37,7 @@ from foldwise.core.finn.hosts import HostCheck, RemoteBuildHost, remove_host, sa
 from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.finn.remote_build import check_build_host
 from foldwise.core.finn.reports import BuildReport, read_build_reports
+from foldwise.core.finn.target import project_target_fps, set_target_fps, target_verdict
 from foldwise.core.finn.tools import what_is_missing
 from foldwise.core.finn.worker import FinnWorker, get_worker
 from foldwise.core.iterations import is_quantized
@@ -57,6 +59,7 @@ class BuildPanel(StagePanel):
     summary = "FINN estimates, folding editor with auto-fit, and bitfile builds"
 
     _schema_cache: dict[str, Any] | None = None  # finn-plus's config schema, fetched once per process
+    state_saved = Signal()  # the iteration's saved build state (folding, estimate, results) changed
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
@@ -90,6 +93,7 @@ class BuildPanel(StagePanel):
         self.board_combo.currentIndexChanged.connect(self._board_changed)
         self.clock_spin.valueChanged.connect(self._clock_changed)
         self.mode_target.toggled.connect(self._mode_changed)
+        self.target_fps.valueChanged.connect(self._target_changed)
         self.budget_spin.valueChanged.connect(lambda _v: self._show_gauges())
         self.estimate_button.clicked.connect(self.start_estimate)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.start_estimate)
@@ -171,7 +175,6 @@ class BuildPanel(StagePanel):
         has_nodes = bool(self.folding_model.nodes)
         self.save_folding_button.setEnabled(has_nodes)
         self.load_folding_file_button.setEnabled(has_nodes)
-        self.target_fps.setEnabled(self.mode_target.isChecked())
         reason = self._bitfile_reason()
         self.full_build_button.setEnabled(has_model and not busy and not reason)
         self.full_build_button.setToolTip(reason or "Vivado/Vitis HLS build of the accelerator: 15 min to hours")
@@ -202,6 +205,11 @@ class BuildPanel(StagePanel):
     def project_changed(self, force: bool = False) -> None:
         project = self.project
         iteration = project.current if project is not None else None
+        target = project_target_fps(project)
+        if target is not None and target != self.target_fps.value():
+            with QSignalBlocker(self.target_fps):
+                self.target_fps.setValue(target)
+            self._refresh_verdict()
         if project is None or iteration is None:
             if self.source == "project":
                 self.set_model(None)
@@ -238,13 +246,73 @@ class BuildPanel(StagePanel):
         self.folding_model.clear()
         self._show_report(None)
         self.autofit_result.clear()
+        self._bits_file = None
+        self.use_bits_button.hide()
         self.live_label.clear()
         self._note(self.folding_note, "")
         self._note(self.cpu_note, "")
         self._update_source()
         self.refresh_builds()
+        saved = self._restore_results()
         self._update_enabled()
-        return self.load_nodes() if self.model_path is not None else None
+        if self.model_path is None:
+            return None
+        folding = saved.get("folding") or {}
+        keep = folding.get("values") if isinstance(folding.get("values"), dict) else None
+        return self.load_nodes({k: v for k, v in keep.items() if isinstance(v, dict)} if keep else None,
+                               saved_sha=folding.get("model_sha256"))
+
+    # ----------------------------------------------------------------- the iteration's saved build state
+    def _state_iteration(self) -> Any:
+        """The iteration whose build state the panel shows and keeps (None for an opened file)."""
+        if self.source == "project" and self.iteration is not None and self.project is not None \
+                and not self.project.read_only:
+            return self.iteration
+        return None
+
+    def _save_state(self, **parts: Any) -> None:
+        iteration = self._state_iteration()
+        if iteration is None:
+            return
+        try:
+            save_build_state(iteration, **parts)
+        except OSError as exc:
+            self.services.status(f"Could not keep the Build panel's state with {iteration.label}: {exc}", 15000)
+            return
+        self.state_saved.emit()
+
+    def _restore_results(self) -> dict[str, Any]:
+        """Show the auto-fit and bit-width results saved with the iteration; returns the whole saved state."""
+        iteration = self._state_iteration()
+        saved = load_build_state(iteration) if iteration is not None else {}
+        texts = []
+        autofit = saved.get("autofit")
+        if autofit:
+            texts.append(autofit_text(autofit["result"], float(autofit.get("budget", self._budget()))))
+        bitfit = saved.get("bitfit")
+        if bitfit and self.project is not None and iteration is not None:
+            texts.append(bitfit_text(bitfit["result"], float(bitfit.get("budget", self._budget()))))
+            self._bits_file = self._write_bits_file(iteration, bitfit["result"])
+            accepted = any(t.get("accepted") for t in bitfit["result"].get("trials", []))
+            self.use_bits_button.setVisible(accepted and self._bits_file is not None)
+        self.autofit_result.setText("<br>".join(texts))
+        return saved
+
+    def _write_bits_file(self, iteration: Any, result: dict[str, Any]) -> Path | None:
+        """The per-layer bits file Quantize loads, written from the saved result (None if it has none)."""
+        from foldwise.core.atomic import atomic_write_json
+
+        layers = result.get("per_layer_file")
+        if not isinstance(layers, dict) or self.project is None:
+            return None
+        folder = self.project.cache_dir / "bitfit"
+        path = folder / f"{iteration.id}-layers.json"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(path, layers)
+        except OSError:
+            return None
+        return path
 
     def _update_source(self, note: str | None = None) -> None:
         it = self.iteration
@@ -440,7 +508,9 @@ class BuildPanel(StagePanel):
         self.explanations.set_explanations(explain(f"{text}\n{error}", layers), error)
 
     # ----------------------------------------------------------------- hardware nodes
-    def load_nodes(self, keep: dict[str, dict] | None = None) -> Job | None:
+    def load_nodes(self, keep: dict[str, dict] | None = None, saved_sha: str | None = None) -> Job | None:
+        """Read the model's hardware nodes; ``keep``: a folding to show (if saved, only for the model it was
+        saved for: ``saved_sha``)."""
         if self.model_path is None:
             return None
         model, board, clock, worker = self.model_path, self.board, self.clock_mhz, self.worker
@@ -451,7 +521,8 @@ class BuildPanel(StagePanel):
                 return
             self.hw = hw
             self.folding_model.show_uram = get_board(board).uram > 0
-            self.folding_model.set_nodes(hw.nodes, hw.model_sha256, keep)
+            mine = keep if saved_sha is None or saved_sha == hw.model_sha256 else None
+            self.folding_model.set_nodes(hw.nodes, hw.model_sha256, mine)
             self._update_enabled()
             self.live.request(self._payload(), immediate=True)  # figures for the current folding at once
             if hw.cpu_nodes:
@@ -504,6 +575,8 @@ class BuildPanel(StagePanel):
     def _folding_edited(self) -> None:
         if not self.folding_model.nodes or self.model_path is None:
             return
+        self._save_state(folding={"values": self.folding_model.snapshot(),
+                                  "model_sha256": self.folding_model.model_key})
         if self._skip_live:
             self.live.cancel()
             return
@@ -549,6 +622,23 @@ class BuildPanel(StagePanel):
     def _clock_changed(self) -> None:
         if self.folding_model.nodes:
             self._folding_edited()
+
+    def _target_changed(self, value: int) -> None:
+        """The target typed here is the project's: saved through core (the manifest), then the verdict."""
+        if self.project is not None and not self.project.read_only:
+            try:
+                set_target_fps(self.project, int(value))
+            except (InputError, OSError) as exc:
+                self.services.error("Cannot save the target frame rate", exc)
+        self._refresh_verdict()
+
+    def _refresh_verdict(self) -> None:
+        if self.report is not None:
+            self._show_report(self.report, self._origin, self._origin_editor)
+
+    def _verdict(self, report: BuildReport | None) -> Any:
+        fps = report.fps if report is not None else None
+        return target_verdict(fps.value if fps else None, self.target_fps.value(), fps.source if fps else "")
 
     def _mode_changed(self) -> None:
         self._update_enabled()
@@ -632,7 +722,8 @@ class BuildPanel(StagePanel):
         def done(result: Any) -> None:
             if model != self.model_path:
                 return
-            self.autofit_result.setText(autofit_text(result, budget))
+            self.autofit_result.setText(autofit_text(result.to_dict(), budget))
+            self._save_state(autofit={"result": result.to_dict(), "budget": budget})
             if self.folding_model.nodes:
                 self._load_folding(result.folding, "Auto-fit folding", known=True)
             self._show_report(result.report, "auto-fit (FINN re-estimate of the found folding)")
@@ -653,15 +744,15 @@ class BuildPanel(StagePanel):
                                 budget_dsp=budget, max_loss_points=loss, max_rounds=rounds, acts=acts, ctx=ctx)
 
         def done(result: Any) -> None:
-            from foldwise.core.atomic import atomic_write_json
-
-            folder = project.cache_dir / "bitfit"
-            folder.mkdir(parents=True, exist_ok=True)
-            self._bits_file = folder / f"{iteration.id}-layers.json"
-            atomic_write_json(self._bits_file, result.layers_file())
-            atomic_write_json(folder / f"{iteration.id}-result.json", result.to_dict())
-            self.autofit_result.setText(bitfit_text(result, budget))
-            self.use_bits_button.setVisible(any(t.accepted for t in result.trials))
+            saved = result.to_dict()
+            if iteration is not self.iteration or self.source != "project":
+                # the panel moved on: keep it with the iteration it belongs to all the same
+                save_build_state(iteration, bitfit={"result": saved, "budget": budget})
+                return
+            self._save_state(bitfit={"result": saved, "budget": budget})
+            self._bits_file = self._write_bits_file(iteration, saved)
+            self.autofit_result.setText(bitfit_text(saved, budget))
+            self.use_bits_button.setVisible(any(t.accepted for t in result.trials) and self._bits_file is not None)
             self._update_enabled()
 
         return self.run_job(f"Auto-fit bit widths of {iteration.label} on {board} ({budget:.0%} budget)", work,
@@ -757,7 +848,7 @@ class BuildPanel(StagePanel):
                 self.chart.clear()
             return
         self._show_gauges()
-        show_figures(cards, report, self.gauges.worst())
+        show_figures(cards, report, self.gauges.worst(), self._verdict(report))
         self.origin_label.setText(origin_text(report, origin, self.board, self.clock_mhz))
         names = [n["name"] for n in self.folding_model.nodes] or list(report.node_cycles)
         if editor and self.folding_model.nodes and set(report.node_cycles) <= set(names):
@@ -765,9 +856,14 @@ class BuildPanel(StagePanel):
         cycles = [report.node_cycles.get(n, 0) for n in names if n in report.node_cycles]
         names = [n for n in names if n in report.node_cycles]
         target = None
-        if self.mode_target.isChecked() and report.clock_ns:
+        if report.clock_ns:  # cycles per frame the clock allows at the target frame rate
             target = 1e9 / report.clock_ns / self.target_fps.value()
-        self._ensure_chart().set_data(names, cycles, report.bottleneck, target_cycles=target)
+        self._ensure_chart().set_data(names, cycles, report.bottleneck, target_cycles=target,
+                                      target_fps=self.target_fps.value())
+        if editor and report.fps is not None:
+            clock = 1000 / report.clock_ns if report.clock_ns else self.clock_mhz
+            self._save_state(estimate=estimate_record(report.fps.value, report.board or self.board, clock,
+                                                      report.fps.source))
 
     def _show_gauges(self) -> None:
         budget = self._budget()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from foldwise.core import iterations
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import Job
+from foldwise.core.quantize.saved_scan import load_sensitivity, save_sensitivity
 from foldwise.gui.panels.base import AppServices, StagePanel
 from foldwise.gui.quantize.controls import QuantizeControls, qonnx_text
 from foldwise.gui.undo import CommitIteration
@@ -287,6 +288,8 @@ class QuantizePanel(StagePanel):
             where = f"test, {compare['images']} images" + (", preview" if inspection.kind == "preview" else "")
         self.confusion.set_compare(compare, inspection.class_names if inspection else [], where)
         owner, rows = self._sensitivity
+        if owner is not inspection and inspection is not None:
+            owner, rows = self._saved_sensitivity(inspection)
         self.sensitivity_bars.set_rows(rows if owner is inspection and inspection is not None else [])
 
     def _update_figures(self, current: Any) -> None:
@@ -466,9 +469,16 @@ class QuantizePanel(StagePanel):
         inspection, images = self.inspection, self.sensitivity_images.value()
         self.tabs.setCurrentWidget(self.validate_tab)
 
+        current = self.project.current
+
         def done(rows: list[dict[str, Any]]) -> None:
             self._sensitivity = (inspection, rows)
             n = min(images, (inspection.validation or {}).get("compare", {}).get("images", images))
+            if current is not None:
+                try:
+                    save_sensitivity(current, rows, images=n, config=inspection.config.to_dict())
+                except OSError as exc:
+                    self.services.status(f"The scan could not be kept with {current.label}: {exc}", 15000)
             self.sensitivity_bars.set_rows(rows, f", test, {n} images")
             worst = max(rows, key=lambda r: r["drop_points"]) if rows else None
             if worst is not None:
@@ -476,6 +486,18 @@ class QuantizePanel(StagePanel):
 
         return self.run_stage(f"Sensitivity of {inspection.source}", qi.sensitivity,
                               qi.SensitivitySpec(inspection, images), on_done=done)
+
+    def _saved_sensitivity(self, inspection: Any) -> tuple[Any, list[dict[str, Any]]]:
+        """The scan kept with the current iteration (or its float parent, for the same settings)."""
+        current = self.project.current if self.project is not None else None
+        if current is None:
+            return None, []
+        parent = self.project.get(current.parent) if current.parent else None
+        record = load_sensitivity(current, inspection.config.to_dict(), parent)
+        if record is None:
+            return None, []
+        self._sensitivity = (inspection, record["rows"])
+        return self._sensitivity
 
     def _export_path(self, suffix: str, title: str) -> str | None:
         current = self.project.current

@@ -1,0 +1,152 @@
+"""The Build panel as the engineer lives the README's story (issue #14): the project's target frame rate on
+screen (editable, saved), a Keeps up? verdict beside Fits, a target line on the cycles chart and the same verdict
+in the Iterations dock; the folding and the search results saved with their iteration and back after reopening.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from foldwise.core.examples import create_from_example
+from foldwise.core.finn.build_state import load_build_state, save_build_state
+from foldwise.core.finn.reports import BuildReport, Figure
+from foldwise.core.finn.target import target_verdict
+from foldwise.core.project import MANIFEST_NAME, IterationKind
+from foldwise.gui.app import make_settings
+from foldwise.gui.iterations_dock import KEEPS_UP_COLUMN
+from foldwise.gui.main_window import MainWindow
+from tests.core.finn.conftest import finn_worker, tfc_model  # noqa: F401 - shared session fixtures
+from tests.gui.panels.test_build_panel import LONG, wait_ready
+
+
+@pytest.fixture
+def defect_demo(tmp_path: Path) -> Path:
+    """The story's project (target 120 fps in its manifest) with a float and a quantized iteration."""
+    path = tmp_path / "defect-demo"
+    with create_from_example(path, "defect-demo") as project:
+        with project.new_iteration(IterationKind.TRAINED, "float", change={"stage": "train"}):
+            pass
+        with project.new_iteration(IterationKind.QUANTIZED, "w4a4", parent="0001", change={"stage": "quantize"}):
+            pass
+    return path
+
+
+@pytest.fixture
+def window(qtbot) -> Iterator[MainWindow]:
+    window = MainWindow(make_settings(), auto_prepare=False)
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.jobs.cancel_all()
+    for job in window.jobs.registry.jobs:
+        job.wait(30)
+    window.close()
+
+
+def build_panel(window: MainWindow):
+    panel = next(p for p in window.panels if p.title == "Build")
+    window.show_stage(window.panels.index(panel))
+    return panel
+
+
+def report(fps: float) -> BuildReport:
+    cycles = round(100e6 / fps)
+    return BuildReport(board="Pynq-Z2", clock_ns=10.0, fps=Figure(fps, "estimated", "fps"), bottleneck="MVAU_hls_1",
+                       max_cycles=cycles, node_cycles={"MVAU_hls_0": cycles // 3, "MVAU_hls_1": cycles})
+
+
+def test_the_verdict_is_core_logic_with_a_margin() -> None:
+    fast, slow = target_verdict(5425.0, 120), target_verdict(21.0, 120)
+    assert fast.keeps_up and round(fast.margin, 1) == 45.2 and fast.text == "keeps up (×45.2)"
+    assert not slow.keeps_up and slow.margin_text == "×0.17" and slow.text.startswith("too slow")
+    assert target_verdict(None, 120) is None and target_verdict(5425.0, None) is None
+
+
+def test_the_projects_target_is_on_screen_editable_and_saved(window: MainWindow, defect_demo: Path, qtbot) -> None:
+    assert window.open_project(defect_demo)
+    panel = build_panel(window)
+    assert panel.target_fps.value() == 120 and panel.target_fps.isEnabled()  # not 100,000, not greyed out
+
+    # as set_model(its QONNX, "project") leaves it (the model file itself is left out: no FINN in this test)
+    panel.source, panel.iteration = "project", window.project.get("0002")
+    panel._show_report(report(21.0), "estimate")  # the default folding: 21 fps
+    card = panel.figures.cards["keeps_up"]
+    assert card.title.text() == "Keeps up?" and card.source.text() == "estimated"
+    assert ">no<" in card.value.text() and "#b03a2e" in card.value.text() and "×0.17" in card.value.text()
+    chart = panel.chart  # cycles per frame at 100 MHz for 120 fps: 833,333; the 21-fps bottleneck is past it
+    assert chart.target_line is not None and chart.target_cycles == pytest.approx(100e6 / 120)
+    assert chart.target_line.label.toPlainText() == "target 120 fps" and "too slow" in chart.caption.text()
+    panel._show_report(report(5425.0), "live re-estimate")
+    assert ">yes<" in card.value.text() and "×45" in card.value.text()
+    assert chart.target_line is None  # far beyond every bar: said in words, the bars keep their scale
+    assert "target (120 fps) allows 833,333 cycles per frame, off the chart: every node keeps up" in \
+        chart.caption.text()
+
+    # Iterations dock: the same verdict for the iteration that has an estimate, none for the float one.
+    dock = window.iterations_dock
+    float_row = dock.tree.topLevelItem(0)
+    assert float_row.child(0).text(KEEPS_UP_COLUMN) == "yes ×45.2" and float_row.text(KEEPS_UP_COLUMN) == ""
+
+    panel.target_fps.setValue(10_000)  # typed: saved in the manifest through core; the verdicts follow
+    assert json.loads((defect_demo / MANIFEST_NAME).read_text())["settings"]["target_fps"] == 10_000
+    panel.source, panel.iteration = "project", window.project.get("0002")  # (its missing model reset the panel)
+    panel._show_report(report(5425.0), "live re-estimate")
+    assert ">no<" in card.value.text() and "×0.54" in card.value.text()
+    qtbot.waitUntil(lambda: dock.tree.topLevelItem(0).child(0).text(KEEPS_UP_COLUMN) == "no ×0.54", timeout=3000)
+    assert chart.target_cycles == pytest.approx(100e6 / 10_000) and chart.target_line is not None
+
+
+def test_work_survives_reopening(window: MainWindow, tmp_path: Path, finn_worker, tfc_model: Path,  # noqa: F811
+                                 qtbot) -> None:
+    path = tmp_path / "story"
+    with create_from_example(path, "defect-demo") as project:
+        with project.new_iteration(IterationKind.TRAINED, "float", change={"stage": "train"}):
+            pass
+        with project.new_iteration(IterationKind.QUANTIZED, "w1a1", parent="0001",
+                                   change={"stage": "quantize"}) as draft:
+            shutil.copy(tfc_model, draft.folder / "model.qonnx.onnx")
+    assert window.open_project(path)
+    panel = build_panel(window)
+    wait_ready(qtbot, panel)
+    default_fps = panel.report.fps.value
+    model = panel.folding_model
+    row = [n["name"] for n in model.nodes].index("MVAU_hls_0")
+    pe = model.index(row, model.column_of("PE"))
+    legal = model.legal_values(pe)
+    assert model.setData(pe, legal[-1])  # the edit a user makes in the table (undoable, re-estimated)
+    qtbot.waitUntil(lambda: not panel.live.busy and panel.report.fps.value != default_fps, timeout=LONG)
+    edited_fps = panel.report.fps.value
+    iteration = window.project.get("0002")
+    # the searches' results, as their jobs keep them (the searches themselves are tested on their own)
+    save_build_state(iteration, autofit={"budget": 0.85, "result": {
+        "autofit": {"fps": {"value": 5425.0, "source": "estimated"}}, "setfolding": None, "sweep": []}})
+    save_build_state(iteration, bitfit={"budget": 0.85, "result": {
+        "start": {"fps": {"value": 5425.0}, "accuracy": {"value": 0.97}},
+        "final": {"fps": {"value": 7100.0}, "accuracy": {"value": 0.965}}, "gain": 1.31, "max_loss_points": 1.0,
+        "trials": [{"layer": "layer.3", "kind": "W", "bits": 3, "accepted": True}],
+        "per_layer_file": {"layers": {"layer.3": {"weight_bits": 3}}}}})
+
+    assert window.close_project() and window.open_project(path)
+    panel = build_panel(window)
+    wait_ready(qtbot, panel)
+    model = panel.folding_model
+    assert model.values["MVAU_hls_0"]["PE"] == legal[-1]  # the folding as edited, not FINN's default
+    assert panel.report.fps.value == pytest.approx(edited_fps)
+    text = panel.autofit_result.text()
+    assert "5.42 kfps" in text and "layer.3 W3" in text and "7.1 kfps" in text
+    assert panel.use_bits_button.isVisibleTo(panel) and panel.use_bits_button.isEnabled()
+    assert json.loads(panel._bits_file.read_text()) == {"layers": {"layer.3": {"weight_bits": 3}}}
+    assert load_build_state(window.project.get("0002"))["estimate"]["fps"] == pytest.approx(edited_fps)
+
+    # Another model (a file): the results are not its own, and Quantize with these bits… goes with them.
+    other = tmp_path / "other.onnx"
+    shutil.copy(tfc_model, other)
+    panel.set_model(other, "file")
+    assert panel.autofit_result.text() == "" and not panel.use_bits_button.isVisibleTo(panel)
+    assert not panel.use_bits_button.isEnabled()
+    wait_ready(qtbot, panel)

@@ -1,0 +1,52 @@
+"""The window never resizes itself and every panel works at 1280×800 with a project loaded (issue #14, point 4)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtWidgets import QScrollArea
+
+from foldwise.core.examples import create_from_example
+from foldwise.core.project import IterationKind
+from foldwise.gui.app import make_settings
+from foldwise.gui.main_window import MainWindow
+
+SIZE = (1280, 800)
+
+
+def test_every_panel_fits_1280_by_800_and_the_window_keeps_its_size(qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "story"
+    with create_from_example(path, "defect-demo") as project:
+        with project.new_iteration(IterationKind.TRAINED, "float", change={"stage": "train"}):
+            pass
+        with project.new_iteration(IterationKind.PRUNED, "no block 5", parent="0001", change={"stage": "prune"}):
+            pass
+    window = MainWindow(make_settings(), auto_prepare=False)
+    qtbot.addWidget(window)
+    window.resize(*SIZE)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        assert window.open_project(path)
+        for index, panel in enumerate(window.panels):
+            window.show_stage(index)
+            qtbot.wait(20)
+            assert window.size().toTuple() == SIZE, panel.title
+            page = window.stack.currentWidget()
+            assert isinstance(page, QScrollArea) and page.widget() is panel
+            hint = panel.minimumSizeHint()
+            viewport = page.maximumViewportSize()
+            assert hint.width() <= viewport.width(), (panel.title, hint.width(), viewport.width())
+            # Taller panels scroll inside their page; nothing is cut off and the window does not grow.
+            if hint.height() > viewport.height():
+                assert page.verticalScrollBar().maximum() > 0, panel.title
+            job = panel.run_job(f"{panel.title} work", lambda ctx: (ctx.progress(0.5, "half way"), time.sleep(0.6)))
+            qtbot.waitUntil(lambda j=job, p=panel: j.is_finished and not p.busy, timeout=5000)
+            qtbot.wait(20)
+            assert window.size().toTuple() == SIZE, f"{panel.title}: after a job"
+    finally:
+        window.jobs.cancel_all()
+        for job in window.jobs.registry.jobs:
+            job.wait(10)
+        window.close()
