@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults import tiny_disk  # noqa: F401 (a 1 MiB tmpfs for the full-disk tests)
 from tests.pynq_board import pynq_board  # noqa: F401 (fixtures for the board tests)
 from tests.sshd import sshd_factory  # noqa: F401
 

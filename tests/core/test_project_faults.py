@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from foldwise.core import project as project_mod
 from foldwise.core.project import MANIFEST_NAME, IterationKind, Project
 from tests.core.test_project import snapshot
+from tests.faults import fill_disk
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,32 +70,11 @@ def test_a_draft_left_by_a_killed_process_is_swept_on_open(project_path: Path) -
     assert not stale.exists()
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs mounted by the test (CI runs as root), unmounted after it."""
-    assert os.geteuid() == 0, "the full-disk test mounts a tmpfs: run the suite as root (as CI does)"
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
 def test_a_really_full_disk_leaves_the_project_as_it_was(tiny_disk: Path) -> None:
     path = tiny_disk / "p"
     _one_iteration(path)
     before = snapshot(path)
-    filler = tiny_disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:  # fill the disk to the last block
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
+    filler = fill_disk(tiny_disk)
     with Project.open(path) as project:
         with pytest.raises(OSError), project.new_iteration(IterationKind.FINE_TUNED, "big") as draft:
             (draft.folder / "model.pt").write_bytes(b"m" * 200_000)
@@ -153,14 +132,7 @@ def test_sigkill_mid_write_leaves_a_draft_the_next_open_sweeps(project_path: Pat
 
 def test_the_cli_turns_a_full_disk_into_one_line(tiny_disk: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "app")}
-    fd = os.open(tiny_disk / "filler", os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fill_disk(tiny_disk)
     result = subprocess.run([sys.executable, "-m", "foldwise", "new", str(tiny_disk / "p")], capture_output=True,
                             text=True, env=env, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr

@@ -3,15 +3,12 @@ promise it checks; the project is compared byte for byte (tests.faults.snapshot)
 
 from __future__ import annotations
 
-import errno
-import os
 import shutil
 import signal
 from pathlib import Path
 
 from foldwise.core.project import Project
-from tests.core.test_project_faults import tiny_disk  # noqa: F401 - the 1 MiB tmpfs fixture
-from tests.faults import Cli, run_cli, snapshot
+from tests.faults import Cli, fill_disk, run_cli, snapshot
 
 QUANTIZE = ["--weights", "4", "--acts", "4", "--calib", "64"]
 
@@ -56,27 +53,14 @@ def test_sigkill_mid_quantize_leaves_only_a_draft_the_next_command_sweeps(traine
     assert len(_iterations(trained_lenet)) == 2
 
 
-def _fill(disk: Path) -> Path:
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:  # to the last block
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
-    return filler
-
-
 def test_a_full_disk_mid_quantize_is_one_line_and_the_project_is_unchanged(trained_lenet: Path,
-                                                                           tiny_disk: Path) -> None:  # noqa: F811
+                                                                           tiny_disk: Path) -> None:
     """`foldwise quantize` on a project whose disk fills up: one line saying the disk is full, exit 1, the
     project byte for byte as before (no draft), and the same command works once space is freed."""
     path = tiny_disk / "lenet"
     shutil.copytree(trained_lenet, path)
     before = snapshot(path)
-    filler = _fill(tiny_disk)
+    filler = fill_disk(tiny_disk)
     full = run_cli("quantize", str(path), *QUANTIZE)
     assert full.returncode == 1 and "Traceback" not in full.stderr, full.stderr
     last = full.stderr.strip().splitlines()[-1]
