@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from foldwise.core.board.run_errors import BoardRunError
 from foldwise.core.errors import (
     Cancelled,
     FoldwiseError,
@@ -26,6 +27,7 @@ from foldwise.core.errors import (
 )
 from foldwise.core.jobs import Job
 from foldwise.core.prune.config import QuantizedIterationError
+from foldwise.gui.board.run_errors import explanation_for
 
 log = logging.getLogger("foldwise.gui")
 
@@ -53,11 +55,19 @@ def _os_wording(exc: BaseException) -> ErrorWording:
     return ErrorWording("File or folder problem", "Check that the file exists and the disk is reachable.")
 
 
+def _board_run_wording(exc: BaseException) -> ErrorWording:
+    found = explanation_for(exc)
+    if found is None:
+        return ErrorWording("Board run failed", "The run log is in the Board panel's Deploy tab.")
+    return ErrorWording(found.title, found.text)
+
+
 Wording = ErrorWording | Callable[[BaseException], ErrorWording] | None
 
 # Checked in order: put subclasses before their bases. ``None`` means no dialog.
 ERROR_TABLE: tuple[tuple[type[BaseException], Wording], ...] = (
     (Cancelled, None),
+    (BoardRunError, _board_run_wording),  # before InputError: a refused package is both
     (QuantizedIterationError, ErrorWording("Needs a float iteration",
                                            "Switch to the float iteration it was quantized from.")),
     (ProjectLockedError, ErrorWording("Project in use", "Another Foldwise window or command has it open: close "

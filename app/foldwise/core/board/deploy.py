@@ -24,9 +24,10 @@ from foldwise.core.board.package import NO_BITFILE_REASON, accelerator_of, make_
 from foldwise.core.board.probe import PROFILE_SCRIPTS, PYNQ_VENV
 from foldwise.core.board.profiles import get_board
 from foldwise.core.board.push import PushResult, push_folder
+from foldwise.core.board.run_errors import BoardRunError, NoBitfileError
 from foldwise.core.board.runner_remote import EMULATOR_ENV
 from foldwise.core.board.runs import Figure, RunRecord, new_run_dir, save_run
-from foldwise.core.errors import Cancelled, FoldwiseError, InputError
+from foldwise.core.errors import Cancelled, InputError
 from foldwise.core.finn.stage import BuildRecord, list_builds
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, Project
@@ -34,14 +35,6 @@ from foldwise.core.remote.ssh import SshError, SshSession
 
 DEFAULT_BATCHES = (1, 10, 100)
 _GROUP_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class BoardRunError(FoldwiseError):
-    """The runner on the board stopped with an error it explained (``code``, ``fix``)."""
-
-    def __init__(self, message: str, code: str = "", fix: str = "") -> None:
-        super().__init__(f"{message}. {fix}" if fix else message)
-        self.code, self.fix = code, fix
 
 
 @dataclass
@@ -248,9 +241,10 @@ def deploy(project: Project, spec: DeploySpec, ctx: JobContext | None = None) ->
         with board.session(spec.password, spec.trust_fingerprint) as session:
             emulated = bool(session.run(f"printenv {EMULATOR_ENV}", timeout=30.0).stdout.strip())
             if accelerator == "dataflow-model" and not emulated:
-                raise InputError(f"{board.name} is a real board and build {build.name} has no bitfile "
-                                 f"({NO_BITFILE_REASON}): build a bitfile where Vivado exists, or deploy to an "
-                                 "emulated board (`foldwise board emulate NAME`)")
+                raise NoBitfileError(f"{board.name} is a real board and build {build.name} has no bitfile "
+                                     f"({NO_BITFILE_REASON})", "no-bitfile",
+                                     "build a bitfile where Vivado exists, or deploy to an emulated board "
+                                     "(`foldwise board emulate NAME`)")
             group = _GROUP_SAFE.sub("-", f"{project.name}-{iteration.folder.name}")[:100].strip("-.") or "deployment"
             pushed = push_folder(session, package, group=group, keep=spec.keep, ctx=ctx.sub(0.05, 0.3),
                                  board=board.name)

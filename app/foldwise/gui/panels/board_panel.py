@@ -1,5 +1,6 @@
 """Board stage: the saved PYNQ boards, what each one has (Probe, with the fix for each missing piece), putting
-the user's public key on it, and pushing a folder (a deployment package) to it over SSH.
+the user's public key on it, pushing a folder (a deployment package) to it over SSH, emulated boards, Deploy
+(run the current iteration's build on the board) and its Profile.
 
 A thin panel over :mod:`foldwise.core.board`: every connection runs as a job through
 :meth:`StagePanel.run_job`. A board's password is typed here for this session only (asked for when a board
@@ -12,6 +13,7 @@ import html
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -24,10 +26,13 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from foldwise.core.board.deploy import DeployResult, deploy
+from foldwise.core.board.emulate import EmulatedBoard, emulated_dir, running, start_emulated_board, stop_emulated_board
 from foldwise.core.board.keys import after_key_install, default_public_key, install_public_key
 from foldwise.core.board.probe import ProbeReport, probe_board
 from foldwise.core.board.profiles import Auth, BoardProfile, remove_board, save_board, saved_boards
@@ -36,7 +41,9 @@ from foldwise.core.errors import FoldwiseError
 from foldwise.core.jobs import Job
 from foldwise.core.remote.target import UnknownHostKeyError
 from foldwise.gui.board.board_dialog import BoardDialog
+from foldwise.gui.board.deploy_form import DeployForm
 from foldwise.gui.board.probe_table import ProbeTable
+from foldwise.gui.board.profile_view import ProfileView
 from foldwise.gui.host_trust import ask_to_trust
 from foldwise.gui.panels.base import AppServices, StagePanel
 
@@ -46,7 +53,7 @@ Action = Callable[[str | None], Job | None]  # (trust fingerprint) -> the job it
 class BoardPanel(StagePanel):
     title = "Board"
     icon = "board"
-    summary = "PYNQ boards over SSH: profiles, probe, public key, push"
+    summary = "PYNQ boards over SSH: profiles, probe, public key, push, emulated boards, deploy and profile"
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
@@ -55,6 +62,8 @@ class BoardPanel(StagePanel):
         self._retry: Action | None = None  # the last connecting action, re-run once a host key is trusted
         self.reports: dict[str, ProbeReport] = {}
         self.last_push: PushResult | None = None
+        self.last_deploy: DeployResult | None = None
+        self._emulated: set[str] = set()  # boards a probe or deploy found emulated
         self._build()
         self.refresh_boards()
 
@@ -62,6 +71,12 @@ class BoardPanel(StagePanel):
         self.board_list = QListWidget()
         self.board_list.setObjectName("boardList")
         self.add_button, self.remove_button = QPushButton("Add…"), QPushButton("Remove")
+        self.emulate_button, self.stop_button = QPushButton("Start emulated…"), QPushButton("Stop")
+        self.emulate_button.setToolTip("A software board on 127.0.0.1 (an sshd of your account) that runs FINN's "
+                                       "dataflow model: for builds without a bitfile, or without hardware")
+        self.stop_button.setToolTip("Stop the selected emulated board (its profile and run records stay)")
+        self.deploy_form = DeployForm()
+        self.profile = ProfileView()
         self.password = QLineEdit()
         self.password.setObjectName("boardPassword")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
@@ -87,24 +102,41 @@ class BoardPanel(StagePanel):
         row.addWidget(self.add_button)
         row.addWidget(self.remove_button)
         left.addLayout(row)
-        right = QVBoxLayout()
+        row = QHBoxLayout()
+        row.addWidget(self.emulate_button)
+        row.addWidget(self.stop_button)
+        left.addLayout(row)
+        probe_page = QWidget()
+        right = QVBoxLayout(probe_page)
         actions = QHBoxLayout()
         for widget in (self.password, self.probe_button, self.key_button, self.push_button, self.keep):
             actions.addWidget(widget)
         right.addLayout(actions)
         right.addWidget(self.status)
-        self.add_inline_progress(right, tooltip="Stop; a push resumes where it stopped when run again")
         right.addWidget(self.table, 1)
         right.addWidget(self.push_note)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("boardTabs")
+        self.tabs.addTab(probe_page, "Probe && push")
+        self.tabs.addTab(self.deploy_form, "Deploy")
+        self.tabs.addTab(self.profile, "Profile")
+        column = QVBoxLayout()
+        column.addWidget(self.tabs, 1)
+        self.add_inline_progress(column, tooltip="Stop; a push resumes where it stopped, a run is killed on the "
+                                                 "board")
         layout = QHBoxLayout(self)
         layout.addLayout(left, 1)
-        layout.addLayout(right, 3)
+        layout.addLayout(column, 3)
         self.board_list.currentItemChanged.connect(lambda *_: self._board_changed())
         self.add_button.clicked.connect(self.add_board_dialog)
         self.remove_button.clicked.connect(self.remove_current_board)
         self.probe_button.clicked.connect(lambda: self.probe())
         self.key_button.clicked.connect(lambda: self.install_key())
         self.push_button.clicked.connect(lambda: self.push())
+        self.emulate_button.clicked.connect(lambda: self.start_emulated())
+        self.stop_button.clicked.connect(self.stop_emulated)
+        self.deploy_form.run_requested.connect(lambda: self.deploy())
+        self.tabs.currentChanged.connect(lambda _i: self.project_changed())  # builds made meanwhile show up
 
     # ----------------------------------------------------------------- the saved boards
     def refresh_boards(self, select: str | None = None) -> None:
@@ -118,7 +150,9 @@ class BoardPanel(StagePanel):
         self._boards = {b.name: b for b in boards}
         self.board_list.clear()
         for b in boards:
-            item = QListWidgetItem(f"{b.name}  ({b.display})")
+            emulated = self.emulated_state(b.name)
+            item = QListWidgetItem(f"{b.name}  ({b.display})" + (f"  [emulated{emulated}]" if emulated is not None
+                                                                 else ""))
             item.setData(256, b.name)
             item.setToolTip(f"{b.display}, log in by {b.auth.value}")
             self.board_list.addItem(item)
@@ -162,11 +196,15 @@ class BoardPanel(StagePanel):
         for widget in (self.probe_button, self.key_button, self.push_button, self.remove_button):
             widget.setEnabled(has)
         self.add_button.setEnabled(not self.busy)
+        self.emulate_button.setEnabled(not self.busy)
+        self.stop_button.setEnabled(has and self.emulated_state(self.board.name) == ", running")
+        self.deploy_form.run_button.setEnabled(has and self.project is not None and self.deploy_form.has_build)
         self.password.setEnabled(has)
 
     def _board_changed(self) -> None:
         board = self.board
         self._update_enabled()
+        self.profile.show_for(self.project, board.name if board else None)
         if board is None:
             self.status.setText("No board yet: Add… one (a PYNQ image logs in as xilinx / xilinx).")
             self.table.setRowCount(0)
@@ -197,7 +235,7 @@ class BoardPanel(StagePanel):
         return False, None
 
     def _start(self, title: str, work: Callable, on_done: Callable, again: Action,
-               login: BoardProfile | None = None) -> Job | None:
+               login: BoardProfile | None = None, **callbacks: Callable) -> Job | None:
         """Run ``work(board, password, ctx)`` as a job; ``login``: the profile whose auth decides on a password."""
         board = self.board
         if board is None or self.busy:
@@ -206,7 +244,8 @@ class BoardPanel(StagePanel):
         if not go:
             return None
         self._retry = again
-        return self.run_job(f"{title} {board.name}", lambda ctx: work(board, password, ctx), on_done=on_done)
+        return self.run_job(f"{title} {board.name}", lambda ctx: work(board, password, ctx), on_done=on_done,
+                            **callbacks)
 
     def probe(self, trust_fingerprint: str | None = None) -> Job | None:
         """Log in to the board and show what it has (each figure measured), with the fix for each missing piece."""
@@ -249,6 +288,84 @@ class BoardPanel(StagePanel):
                                                                 trust_fingerprint=trust_fingerprint),
                            self._pushed, lambda fp: self.push(folder, fp))
 
+    # ----------------------------------------------------------------- emulated boards, deploy
+    def emulated_state(self, name: str) -> str | None:
+        """None for a real board, else "" (emulated), ", running" or ", stopped" (started from Foldwise)."""
+        try:
+            if running(name) is not None:
+                return ", running"
+            if emulated_dir(name).is_dir():
+                return ", stopped"
+        except FoldwiseError:
+            return None
+        return "" if name in self._emulated else None
+
+    def start_emulated(self, name: str | None = None) -> Job | None:
+        """Start (or find running) the emulated board ``name`` (asked for when None); the list then shows it."""
+        if self.busy:
+            return None
+        if name is None:
+            dialog = QInputDialog(self)
+            dialog.setObjectName("emulatedNameDialog")
+            dialog.setLabelText("Name of the emulated board (a software board on 127.0.0.1 running FINN's "
+                                "dataflow model):")
+            dialog.setTextValue("emulated")
+            dialog.textValueSelected.connect(lambda text: self.start_emulated(text.strip()))
+            dialog.open()
+            return None
+
+        def done(started: EmulatedBoard) -> None:
+            self.refresh_boards(select=started.name)
+            self.services.status(f"Emulated board {started.name} runs on 127.0.0.1:{started.port}")
+
+        return self.run_job(f"Start emulated board {name}", lambda _ctx: start_emulated_board(name), on_done=done)
+
+    def stop_emulated(self) -> Job | None:
+        board = self.board
+        if board is None or self.busy:
+            return None
+        return self.run_job(f"Stop emulated board {board.name}", lambda _ctx: stop_emulated_board(board.name),
+                            on_done=lambda _stopped: self.refresh_boards())
+
+    def deploy(self, trust_fingerprint: str | None = None) -> Job | None:
+        """Run the current iteration's chosen build on the board (Deploy tab), its log streamed there."""
+        project, board = self.project, self.board
+        if project is None or board is None or self.busy:
+            return None
+        try:
+            spec = self.deploy_form.spec(board.name)
+        except FoldwiseError as exc:
+            self.services.error("Cannot deploy", exc)
+            return None
+        self.deploy_form.show_failure(None)
+        self.deploy_form.log.clear()
+
+        def work(_board: BoardProfile, password: str | None, ctx: Any) -> DeployResult:
+            return deploy(project, replace(spec, password=password, trust_fingerprint=trust_fingerprint), ctx)
+
+        return self._start("Deploy to", work, self._deployed, self.deploy, on_log=self.deploy_form.log.append,
+                           on_failed=self._deploy_failed)
+
+    def _deployed(self, result: DeployResult) -> None:
+        self.last_deploy = result
+        if result.emulated and result.board not in self._emulated:
+            self._emulated.add(result.board)
+            self.refresh_boards(select=result.board)
+        self.deploy_form.note.setText(html.escape(
+            f"Ran build {result.build} ({result.accelerator}) on {'emulated board' if result.emulated else 'board'} "
+            f"{result.board}: {', '.join(r.kind for r in result.runs)}. See the Profile tab."))
+        self.profile.refresh()
+        self.tabs.setCurrentWidget(self.profile)
+
+    def _deploy_failed(self, job: Job) -> None:
+        self.deploy_form.show_failure(job.error)
+        self.profile.refresh()  # a failed run leaves its record; the figures stay those of the last good one
+
+    def project_changed(self) -> None:
+        self.deploy_form.set_iteration(self.project.current if self.project is not None else None)
+        self.profile.show_for(self.project, self.board.name if self.board else None)
+        self._update_enabled()
+
     def show_job_error(self, job: Job) -> None:
         """An unknown host key is a question (trust it?), not an error; the rest as every panel."""
         if isinstance(job.error, UnknownHostKeyError) and self._retry is not None:
@@ -259,6 +376,10 @@ class BoardPanel(StagePanel):
     # ----------------------------------------------------------------- results
     def _probed(self, report: ProbeReport) -> None:
         self.reports[report.board] = report
+        if report.board not in self._emulated and any(i.key == "accelerator" and i.value == "emulated"
+                                                      for i in report.items):
+            self._emulated.add(report.board)
+            self.refresh_boards()
         if self.board is not None and self.board.name == report.board:
             self._show_report(report)
 
