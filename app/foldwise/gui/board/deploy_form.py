@@ -87,7 +87,11 @@ class DeployForm(QWidget):
         self.timeout.setToolTip("Each remote run is stopped after this long (a wrong bitfile hangs the runtime)")
         self.run_button = QPushButton("Run on board")
         self.run_button.setObjectName("deployRun")
-        self.note = QLabel()
+        self.build_note = QLabel()  # why no build of the iteration can be deployed
+        self.build_note.setObjectName("deployBuildNote")
+        self.build_note.setWordWrap(True)
+        self.build_note.hide()
+        self.note = QLabel()  # what the last deploy ran
         self.note.setObjectName("deployNote")
         self.note.setWordWrap(True)
         self.explanation = QLabel()
@@ -100,6 +104,7 @@ class DeployForm(QWidget):
         self.log.text.setObjectName("deployLog")
         form = QFormLayout()
         form.addRow("Build:", self.build)
+        form.addRow(self.build_note)
         runs = QHBoxLayout()
         runs.addWidget(self.throughput)
         runs.addWidget(self.batches, 1)
@@ -128,12 +133,14 @@ class DeployForm(QWidget):
         self.build.clear()
         builds = list_builds(iteration) if iteration is not None else []
         model = self.build.model()
-        default = None
+        default, why = None, ""
         if iteration is not None:
             try:
                 default = choose_build(iteration).name
             except InputError as exc:
-                self.note.setText(html.escape(str(exc)))
+                why = str(exc)
+        self.build_note.setText(html.escape(why))
+        self.build_note.setVisible(bool(why))
         for build in builds:
             carries, reason = build_choice(build)
             kind = build.kind.value if build.kind is not None else "build"
@@ -143,8 +150,6 @@ class DeployForm(QWidget):
             self.build.setItemData(index, reason or f"carries a {carries}", Qt.ItemDataRole.ToolTipRole)
             if reason is not None and isinstance(model, QStandardItemModel):
                 model.item(index).setEnabled(False)
-        if default is not None:
-            self.note.setText("")
         chosen = keep if keep is not None and self._usable(keep) else default
         if chosen is not None:
             self.build.setCurrentIndex(self.build.findData(chosen))

@@ -359,6 +359,7 @@ class BoardPanel(StagePanel):
 
     def _deploy_failed(self, job: Job) -> None:
         self.deploy_form.show_failure(job.error)
+        self.tabs.setCurrentWidget(self.deploy_form)  # where the explanation and the runner's log are
         self.profile.refresh()  # a failed run leaves its record; the figures stay those of the last good one
 
     def project_changed(self) -> None:
