@@ -13,6 +13,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -69,8 +70,13 @@ def _ratio(run: RunRecord, name: str) -> Figure | None:
     return Figure(value.value / estimate.value, "×", "computed")
 
 
+class _Table(QTableWidget):
+    def sizeHint(self) -> QSize:
+        return QSize(320, 130)  # a few rows; the tab then fits 1280×800 without scrolling
+
+
 def _table(columns: list[str], name: str) -> QTableWidget:
-    table = QTableWidget(0, len(columns))
+    table = _Table(0, len(columns))
     table.setObjectName(name)
     table.setHorizontalHeaderLabels(columns)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -113,34 +119,33 @@ class ProfileView(QWidget):
         self.heading.setObjectName("profileHeading")
         self.heading.setWordWrap(True)
         self.figures = _table(FIGURE_COLUMNS, "profileFigures")
-        self.figures.setMaximumHeight(110)
+        self.figures.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.figures.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.figures.setFixedHeight(self.figures.horizontalHeader().sizeHint().height()
+                                    + 2 * self.figures.verticalHeader().defaultSectionSize() + 6)
+        self.figures.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.batches = _table([title for _, title in BATCH_COLUMNS], "profileBatches")
-        self.batches.setMaximumHeight(150)
         self.validation = QLabel()
         self.validation.setObjectName("profileValidation")
         self.validation.setWordWrap(True)
         self.history_table = _table(HISTORY_HEADERS, "profileHistory")
-        self.history_table.setMinimumHeight(110)
+        self.history_table.setMinimumHeight(100)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setObjectName("profileExport")
         self.export_button.setToolTip("The history table as CSV (numbers unrounded)")
         self.export_button.clicked.connect(lambda: self.export_csv())
-        self.chart_holder = QVBoxLayout()
-        top = QHBoxLayout()
-        left = QVBoxLayout()
-        left.addWidget(self.figures)
-        left.addWidget(self.validation)
-        left.addWidget(self.batches)
-        top.addLayout(left, 3)
-        top.addLayout(self.chart_holder, 2)
+        self.middle = QHBoxLayout()  # the per-batch table | the per-stage chart (added on first use)
+        self.middle.addWidget(self.batches, 3)
         history_bar = QHBoxLayout()
         history_bar.addWidget(QLabel("<b>History on this board</b> (latest run of each iteration)"), 1)
         history_bar.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
-        layout.addLayout(top)
+        layout.addWidget(self.figures)
+        layout.addWidget(self.validation)
+        layout.addLayout(self.middle, 3)
         layout.addLayout(history_bar)
-        layout.addWidget(self.history_table, 1)
+        layout.addWidget(self.history_table, 2)
         self.refresh()
 
     def show_for(self, project: Project | None, board: str | None) -> None:
@@ -152,7 +157,7 @@ class ProfileView(QWidget):
             from foldwise.gui.board.stage_chart import StageChart  # pyqtgraph loads on first use
 
             self.chart = StageChart()
-            self.chart_holder.addWidget(self.chart)
+            self.middle.addWidget(self.chart, 2)
         return self.chart
 
     def refresh(self) -> None:
