@@ -49,7 +49,7 @@ def test_train_button_makes_an_undoable_iteration(main_window: MainWindow, train
     qtbot.waitUntil(lambda: job.is_finished, timeout=60_000)
     assert job.state == JobState.DONE, job.error_message
     project = main_window.project
-    qtbot.waitUntil(lambda: main_window.undo_stack.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: main_window.panels[0].undo_stack.count() == 1, timeout=5000)
     assert panel.progress.isHidden() and panel.train_button.isEnabled()
     assert project.current.kind == IterationKind.FINE_TUNED
     assert len(panel._curves.records) == 1  # live epoch records reached the plot

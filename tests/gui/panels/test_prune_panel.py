@@ -77,7 +77,7 @@ def test_remove_selected_layers_shows_before_and_after_and_undoes(window: MainWi
     assert panel.after.cards["accuracy"].source.text() == "measured"
     assert panel.before.cards["params"].value.text() != panel.after.cards["params"].value.text()
     assert "fc2" not in " ".join(r["name"] for r in panel.table.layer_model.rows)
-    qtbot.waitUntil(lambda: window.undo_stack.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: panel.undo_stack.count() == 1, timeout=5000)
     window.undo_action.trigger()
     assert project.current_id == "0001"
     window.redo_action.trigger()

@@ -7,25 +7,26 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from foldwise.core.jobs import Job
+from foldwise.gui.fields import NumberField, with_messages
 from foldwise.gui.panels.base import AppServices, StagePanel
 from foldwise.gui.undo import CommitIteration
 from foldwise.gui.widgets.figures import FigureStrip
 from foldwise.gui.widgets.graph_view import LayerGraphView
 from foldwise.gui.widgets.layer_table import LayerTable
+
+TRAIN_TIP = "Train (or fine-tune) the current network; the result is a new iteration"
 
 
 class NetworkPanel(StagePanel):
@@ -44,20 +45,13 @@ class NetworkPanel(StagePanel):
         self.notice.setObjectName("networkNotice")
         self.notice.setWordWrap(True)
 
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 500)
-        self.epochs.setValue(12)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
-        self.lr.setSingleStep(1e-4)
-        self.lr.setValue(2e-3)
-        self.batch = QSpinBox()
-        self.batch.setRange(1, 4096)
-        self.batch.setValue(64)
+        self.epochs = NumberField(1, 500, 12)
+        self.lr = NumberField(1e-5, 1.0, 2e-3, decimals=5, step=1e-4)
+        self.batch = NumberField(1, 4096, 64)
+        self.fields.add(self.epochs, self.lr, self.batch)
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
-        self.train_button.setToolTip("Train (or fine-tune) the current network; the result is a new iteration")
+        self.train_button.setToolTip(TRAIN_TIP)
         self.train_button.clicked.connect(self.start_training)
         self.import_button = QPushButton("Import network…")
         self.import_button.setToolTip("TorchScript .pt, a zoo state dict, ONNX or QONNX")
@@ -68,9 +62,9 @@ class NetworkPanel(StagePanel):
         self._netron = None
         train_box = QGroupBox("Training (CPU)")
         form = QFormLayout(train_box)
-        form.addRow("Max epochs:", self.epochs)
-        form.addRow("Learning rate:", self.lr)
-        form.addRow("Batch size:", self.batch)
+        form.addRow("Max epochs:", with_messages(self.epochs))
+        form.addRow("Learning rate:", with_messages(self.lr))
+        form.addRow("Batch size:", with_messages(self.batch))
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.import_button)
@@ -115,9 +109,7 @@ class NetworkPanel(StagePanel):
 
         project = self.project
         busy = self.busy
-        self.train_button.setEnabled(project is not None and not busy)
-        self.import_button.setEnabled(project is not None and not busy)
-        self.netron_button.setEnabled(project is not None and project.current is not None)
+        self._update_buttons()
         if project is None:
             self.heading.clear()
             self.table.set_layers([])
@@ -156,8 +148,18 @@ class NetworkPanel(StagePanel):
         if history is not None and history.exists() and not busy:
             self._ensure_curves().set_history(json.loads(history.read_text())["history"])
 
+    def _update_buttons(self) -> None:
+        project, busy = self.project, self.busy
+        self.train_button.setEnabled(project is not None and not busy and self.fields.ok)
+        self.train_button.setToolTip(self.fields.reason() or TRAIN_TIP)
+        self.import_button.setEnabled(project is not None and not busy)
+        self.netron_button.setEnabled(project is not None and project.current is not None)
+
     def set_busy(self, busy: bool) -> None:
         self.project_changed()
+
+    def fields_changed(self) -> None:
+        self._update_buttons()
 
     def set_project(self, project, relay=None) -> None:
         self.stop_netron()
@@ -208,7 +210,7 @@ class NetworkPanel(StagePanel):
     def start_training(self) -> Job | None:
         from foldwise.core.training import TrainSpec, train_iteration
 
-        if self.project is None:
+        if self.project is None or self.fields_refused():
             return None
         try:
             config = self.train_config()
@@ -222,7 +224,7 @@ class NetworkPanel(StagePanel):
         arch = project.settings.get("network", {}).get("arch", "network")
 
         def done(iteration: Any) -> None:
-            self.services.undo.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
+            self.undo_stack.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
             accuracy = iteration.metrics["accuracy"]["value"]
             self.services.status(f"{iteration.label}: test accuracy {accuracy:.1%} (measured)")
 
@@ -248,7 +250,7 @@ class NetworkPanel(StagePanel):
         previous = project.current_id
 
         def done(iteration: Any) -> None:
-            self.services.undo.push(CommitIteration(project, iteration.id, previous, f"Import ({iteration.label})"))
+            self.undo_stack.push(CommitIteration(project, iteration.id, previous, f"Import ({iteration.label})"))
 
         return self.run_stage(f"Import {path}", import_iteration, ImportSpec(path, arch), on_done=done)
 
