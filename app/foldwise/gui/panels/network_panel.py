@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import sys
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -36,6 +38,8 @@ class NetworkPanel(StagePanel):
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
         self._curves = None
+        self._planned: tuple[Any, list[dict[str, Any]], dict[str, Any]] | None = None  # (project, rows, figures)
+        self._activity = ""  # what the running job does, for the notice (training, importing)
 
         self.heading = QLabel()
         self.heading.setObjectName("networkHeading")
@@ -105,7 +109,7 @@ class NetworkPanel(StagePanel):
         return self._curves
 
     def project_changed(self) -> None:
-        from foldwise.core.iterations import HISTORY_FILE, read_summary
+        from foldwise.core.iterations import read_summary
 
         project = self.project
         busy = self.busy
@@ -128,14 +132,18 @@ class NetworkPanel(StagePanel):
                 summary = read_summary(shown)
                 if summary is not None:
                     break
-        rows = summary["layers"] if summary else []
+        planned = self._planned_network(project) if current is None else None
+        rows = summary["layers"] if summary else (planned[1] if planned else [])
         self.table.set_layers(rows)
         self.graph.set_layers(rows)
-        self.figures.set_metrics(current.metrics if current else {})
-        if current is None:
+        self.figures.set_metrics(current.metrics if current else (planned[2] if planned else {}))
+        if busy and self._activity:
+            self.notice.setText(self._activity)
+        elif current is None:
             self.notice.setText(
                 f"Not trained yet. <b>Train</b> builds <b>{arch}</b> from the zoo and trains it on <b>{data}</b> "
                 "(the data set is generated on first use)."
+                + (" Its layers (untrained; sizes computed) are below." if planned and planned[1] else "")
             )
         elif summary is not None and shown is not current:
             self.notice.setText(
@@ -144,9 +152,40 @@ class NetworkPanel(StagePanel):
             )
         else:
             self.notice.setText(current.note)
-        history = current.folder / HISTORY_FILE if current is not None else None
-        if history is not None and history.exists() and not busy:
-            self._ensure_curves().set_history(json.loads(history.read_text())["history"])
+        if not busy:  # while a job runs the curves are its live epochs
+            self._show_history(project, current)
+
+    def _show_history(self, project: Any, current: Any) -> None:
+        """The training curves of the current iteration, or of the ancestor it was made from without training (a
+        pruned iteration without fine-tuning): named on the plots, and back after a cancelled fine-tune."""
+        from foldwise.core.iterations import HISTORY_FILE
+
+        for shown in reversed(project.lineage(current)) if current is not None else ():
+            path = shown.folder / HISTORY_FILE
+            if path.exists():
+                records = json.loads(path.read_text())["history"]
+                self._ensure_curves().set_history(records, "" if shown is current else f"iteration {shown.label}")
+                return
+        if self._curves is not None:
+            self._curves.set_history([])
+
+    def _planned_network(self, project: Any) -> tuple[Any, list[dict[str, Any]], dict[str, Any]] | None:
+        """The zoo network the project will train, as layer rows and figures (cached per project). None until
+        torch is loaded: :meth:`_after_open` loads it once the window is up, then shows the rows."""
+        from foldwise.core.errors import FoldwiseError
+        from foldwise.core.iterations import network_figures, planned_summary
+
+        if self._planned is not None and self._planned[0] is project:
+            return self._planned
+        if "torch" not in sys.modules:
+            return None
+        try:
+            summary = planned_summary(project)
+        except FoldwiseError:
+            summary = None
+        rows = summary.to_dict()["layers"] if summary is not None else []
+        self._planned = (project, rows, network_figures(summary) if summary is not None else {})
+        return self._planned
 
     def _update_buttons(self) -> None:
         project, busy = self.project, self.busy
@@ -172,6 +211,7 @@ class NetworkPanel(StagePanel):
         if project is not self.project:
             return
         self._show_recommended_settings()
+        self.project_changed()  # torch is loaded now: an untrained network's layers can be shown
         if self.services.auto_prepare and not project.iterations and project.settings.get("example"):
             self.services.status("Preparing the example: generating data and training its network…")
             self.start_training()
@@ -222,6 +262,10 @@ class NetworkPanel(StagePanel):
         self._ensure_curves().clear()
         what = "Fine-tune" if project.current else "Train"
         arch = project.settings.get("network", {}).get("arch", "network")
+        data = project.settings.get("dataset", {}).get("name", "its data")
+        self._activity = (f"Fine-tuning {project.current.label}" if project.current else
+                          f"Training <b>{arch}</b> on <b>{data}</b>") + \
+            ": the curves below follow each epoch; the result becomes a new iteration."
 
         def done(iteration: Any) -> None:
             self.undo_stack.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
@@ -248,6 +292,7 @@ class NetworkPanel(StagePanel):
             return None
         project = self.project
         previous = project.current_id
+        self._activity = f"Importing {html.escape(path)}…"
 
         def done(iteration: Any) -> None:
             self.undo_stack.push(CommitIteration(project, iteration.id, previous, f"Import ({iteration.label})"))

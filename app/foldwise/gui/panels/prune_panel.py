@@ -282,8 +282,9 @@ class PrunePanel(StagePanel):
         project = self.project
         current = project.current if project is not None else None
         self._rows = (read_summary(current) or {}).get("layers", []) if current is not None else []
-        self.table.set_layers(self._rows)
+        self.table.set_layers(self._rows)  # a model reset drops the selection without selectionChanged:
         self.graph.set_layers(self._rows)
+        self._table_selection()  # the "Selected: …" line follows (a removed layer's name must not stay)
         self.float_parent_button.hide()
         prunable = False
         if current is None:
