@@ -43,6 +43,13 @@ def test_emulate_probe_deploy_then_stop(emulated, estimated_defect: Path, capsys
     runs = list((estimated_defect / "iterations").glob("*/runs/emu/*/run.json"))
     assert len(runs) == 2
 
+    code, out, err = _run(capsys, "demo", str(estimated_defect), "--backend", "board:emu", "--frames", "3",
+                          "--json")
+    assert code == 0, err
+    demo = json.loads(out)
+    assert demo["backend"] == {"name": "board:emu", "label": "emulated"}
+    assert demo["stats"]["frames_processed"]["value"] >= 3 and "transfer" in demo["stats"]["stage_ms"]
+
     code, out, _ = _run(capsys, "board", "emulate", "emu", "--stop")
     assert code == 0 and "stopped" in out and running("emu") is None
     code, _, err = _run(capsys, "deploy", str(estimated_defect), "--board", "emu")

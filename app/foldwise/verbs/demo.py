@@ -19,8 +19,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="project folder")
     parser.add_argument("--source", default="synthetic",
                         help="synthetic (default), camera:N, camera:/dev/videoN, file:PATH, folder:PATH or a URL")
-    parser.add_argument("--backend", default="host-float", choices=["host-float", "host-quantized"],
-                        help="where the network runs (default host-float)")
+    parser.add_argument("--backend", default="host-float", type=backend_name, metavar="BACKEND",
+                        help="where the network runs: host-float (default), host-quantized (or host-quant), "
+                             "board:NAME (a saved board; an emulated one runs FINN's dataflow model)")
+    parser.add_argument("--ask-password", action="store_true",
+                        help="prompt for a board backend's SSH password (or set $FOLDWISE_SSH_PASSWORD)")
     limit = parser.add_mutually_exclusive_group()
     limit.add_argument("--seconds", type=float, help=f"run this long (default {DEFAULT_SECONDS:g} s)")
     limit.add_argument("--frames", type=int, help="stop after this many processed frames")
@@ -30,12 +33,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
+def backend_name(text: str) -> str:
+    name = {"host-quant": "host-quantized"}.get(text, text)
+    if name in ("host-float", "host-quantized") or (name.startswith("board:") and len(name) > len("board:")):
+        return name
+    raise argparse.ArgumentTypeError(f"unknown backend {text!r}: use host-float, host-quantized or board:NAME")
+
+
 def run(args: argparse.Namespace) -> int:
     from foldwise.core.demo.pipeline import DemoSpec, run_demo
 
     seconds = args.seconds if args.seconds is not None or args.frames is not None else DEFAULT_SECONDS
+    password = None
+    if args.backend.startswith("board:"):
+        from foldwise.core.board.profiles import get_board
+        from foldwise.verbs.board import board_password
+
+        password = board_password(get_board(args.backend[len("board:"):]), args)
     spec = DemoSpec(source=args.source, backend=args.backend, seconds=seconds, frames=args.frames,
-                    target_fps=args.fps, record=args.record, iteration=args.iteration)
+                    target_fps=args.fps, record=args.record, iteration=args.iteration, password=password)
     with Project.open(args.path, read_only=True) as project:
         result = run_demo(project, spec, console_context(args))
     emit(result.to_dict(), args, text=summary(result))

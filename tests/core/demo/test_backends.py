@@ -60,7 +60,9 @@ def test_quantized_backend_needs_a_quantized_iteration(defect_project: Path) -> 
     with Project.open(defect_project, read_only=True) as project:
         with pytest.raises(InputError, match="is not quantized"):
             open_backend(project, "host-quantized", project.get("0001"))
-        with pytest.raises(InputError, match="unknown backend 'board:z2'"):
+        with pytest.raises(InputError, match="unknown backend 'fpga'"):
+            open_backend(project, "fpga")
+        with pytest.raises(InputError, match="no board named 'z2'"):
             open_backend(project, "board:z2")
 
 

@@ -121,7 +121,7 @@ def _host_predictions(project: Project, iteration: Iteration, images: np.ndarray
     return np.concatenate(out)
 
 
-def _runner_command(deployment: str, mode: str, args: list[str], sudo: bool) -> str:
+def runner_command(deployment: str, mode: str, args: list[str], sudo: bool) -> str:
     """The runner in ``deployment`` under the board's venv Python (profile scripts sourced explicitly: a
     command over SSH gets a non-login shell); with ``sudo`` the password comes on stdin, never the command line."""
     q = shlex.quote
@@ -217,10 +217,35 @@ def _run(session: SshSession, iteration: Iteration, board: str, kind: str, comma
     return save_run(folder, make_record(result))
 
 
-def deploy(project: Project, spec: DeploySpec, ctx: JobContext | None = None) -> DeployResult:
-    """The Deploy stage (see the module doc)."""
+def validation_images(project: Project, count: int, ctx: JobContext | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``count`` test images and labels (0: all) — the same ones for a deploy and a demo."""
     from foldwise.core.iterations import load_splits
 
+    test = load_splits(project, ctx).test
+    count = len(test.images) if count == 0 else min(count, len(test.images))
+    return test.images[:count], np.asarray(test.labels[:count])
+
+
+def package_for(project: Project, iteration: Iteration, build: BuildRecord, images: np.ndarray,
+                labels: np.ndarray, ctx: JobContext | None = None) -> Path:
+    return make_package(build, images, labels, {"project": project.name, "iteration": iteration.folder.name}, ctx)
+
+
+def push_package(session: SshSession, project: Project, iteration: Iteration, build: BuildRecord, package: Path,
+                 board: str, keep: int, ctx: JobContext) -> tuple[PushResult, bool]:
+    """Push ``package`` on the open session; (the push, whether the board is emulated). A package without a
+    bitfile is refused by a real board before anything is sent."""
+    emulated = bool(session.run(f"printenv {EMULATOR_ENV}", timeout=30.0).stdout.strip())
+    if accelerator_of(build) == "dataflow-model" and not emulated:
+        raise NoBitfileError(f"{board} is a real board and build {build.name} has no bitfile ({NO_BITFILE_REASON})",
+                             "no-bitfile", "build a bitfile where Vivado exists, or deploy to an emulated board "
+                             "(`foldwise board emulate NAME`)")
+    group = _GROUP_SAFE.sub("-", f"{project.name}-{iteration.folder.name}")[:100].strip("-.") or "deployment"
+    return push_folder(session, package, group=group, keep=keep, ctx=ctx, board=board), emulated
+
+
+def deploy(project: Project, spec: DeploySpec, ctx: JobContext | None = None) -> DeployResult:
+    """The Deploy stage (see the module doc)."""
     ctx = ctx or null_context()
     spec.check()
     iteration = project.current
@@ -229,40 +254,30 @@ def deploy(project: Project, spec: DeploySpec, ctx: JobContext | None = None) ->
     build = choose_build(iteration, spec.build)
     accelerator = accelerator_of(build)
     board = get_board(spec.board)
-    test = load_splits(project, ctx.sub(0.0, 0.02)).test
-    count = len(test.images) if spec.images == 0 else min(spec.images, len(test.images))
-    images, labels = test.images[:count], np.asarray(test.labels[:count])
-    package = make_package(build, images, labels, {"project": project.name, "iteration": iteration.folder.name},
-                           ctx.sub(0.02, 0.05))
+    images, labels = validation_images(project, spec.images, ctx.sub(0.0, 0.02))
+    count = len(images)
+    package = package_for(project, iteration, build, images, labels, ctx.sub(0.02, 0.05))
     package_record = json.loads((package / "foldwise_package.json").read_text(encoding="utf-8"))
     ctx.progress(0.05, f"connecting to {board.display}")
     runs: list[RunRecord] = []
     try:
         with board.session(spec.password, spec.trust_fingerprint) as session:
-            emulated = bool(session.run(f"printenv {EMULATOR_ENV}", timeout=30.0).stdout.strip())
-            if accelerator == "dataflow-model" and not emulated:
-                raise NoBitfileError(f"{board.name} is a real board and build {build.name} has no bitfile "
-                                     f"({NO_BITFILE_REASON})", "no-bitfile",
-                                     "build a bitfile where Vivado exists, or deploy to an emulated board "
-                                     "(`foldwise board emulate NAME`)")
-            group = _GROUP_SAFE.sub("-", f"{project.name}-{iteration.folder.name}")[:100].strip("-.") or "deployment"
-            pushed = push_folder(session, package, group=group, keep=spec.keep, ctx=ctx.sub(0.05, 0.3),
-                                 board=board.name)
+            pushed, emulated = push_package(session, project, iteration, build, package, board.name, spec.keep,
+                                            ctx.sub(0.05, 0.3))
             sudo = accelerator == "bitfile"  # pynq needs root (/dev/mem); the emulator does not
             stdin = (spec.password + "\n") if sudo and spec.password else None
-            steps = [spec.throughput, spec.validate]
-            span = 0.7 / sum(steps)
+            span = 0.7 / (int(spec.throughput) + int(spec.validate))
             start = 0.3
             if spec.throughput:
                 args = [a for b in spec.batches for a in ("--batch", str(int(b)))] + ["--timeout", str(spec.timeout)]
-                command = _runner_command(pushed.deployment, "throughput", args, sudo)
+                command = runner_command(pushed.deployment, "throughput", args, sudo)
                 runs.append(_run(session, iteration, board.name, "throughput", command, ctx.sub(start, start + span),
                                  spec.timeout, stdin,
                                  lambda r: _throughput_record(r, board.name, emulated, build, package_record)))
                 start += span
             if spec.validate:
                 host = _host_predictions(project, iteration, images)
-                command = _runner_command(pushed.deployment, "validate", ["--images", str(count)], sudo)
+                command = runner_command(pushed.deployment, "validate", ["--images", str(count)], sudo)
                 runs.append(_run(session, iteration, board.name, "validate", command, ctx.sub(start, start + span),
                                  spec.timeout, stdin,
                                  lambda r: _validate_record(r, board.name, emulated, build, host, labels)))

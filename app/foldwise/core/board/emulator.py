@@ -107,10 +107,39 @@ def validate(model: DataflowModel, images: np.ndarray, labels: np.ndarray) -> di
                                                                                  times.items()}}
 
 
+def _read_exactly(stream: Any, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        block = stream.read(size - len(data))
+        if not block:
+            raise EOFError(f"the host closed the stream after {len(data)} of {size} bytes")
+        data.extend(block)
+    return bytes(data)
+
+
+def serve(model: DataflowModel, stream: Any = None) -> None:
+    """Answer batches from ``stream`` (stdin) until it closes: the live demo's persistent board process."""
+    stream = stream or sys.stdin.buffer
+    shape = model.input_shape[1:]
+    size = int(np.prod(shape))
+    emit("ready", shape=list(shape))
+    while True:
+        line = stream.readline()
+        if not line.strip():
+            return
+        count = int(json.loads(line)["n"])
+        batch = np.frombuffer(_read_exactly(stream, count * size), dtype=np.uint8).reshape(count, *shape)
+        times = _zero_times()
+        started = time.perf_counter()
+        scores = [model.run(image, times).reshape(-1).tolist() for image in batch]
+        emit("scores", scores=scores, compute_ms=1000.0 * times["compute"],
+             board_ms=1000.0 * (time.perf_counter() - started))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="foldwise-emulated-accelerator")
     parser.add_argument("package", type=Path)
-    parser.add_argument("mode", choices=("throughput", "validate"))
+    parser.add_argument("mode", choices=("throughput", "validate", "serve"))
     parser.add_argument("--batch", type=int, action="append", default=[])
     parser.add_argument("--images", type=int, default=0, help="validate at most this many images (0: all)")
     args = parser.parse_args(argv)
@@ -123,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         import_finn(False)
         model = DataflowModel(args.package)
         info = {"accelerator": "emulated", "clock_mhz": record.get("clock_mhz"), "finn_version": _finn_version()}
-        if args.mode == "throughput":
+        if args.mode == "serve":
+            serve(model)
+        elif args.mode == "throughput":
             rows = [throughput(model, batch) for batch in (args.batch or [1])]
             emit("result", mode="throughput", rows=rows, **info)
         else:

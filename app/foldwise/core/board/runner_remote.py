@@ -12,7 +12,9 @@ JSON-lines events on stdout: ``progress`` (fraction, message), ``result`` and ``
   ``throughput_test`` under a timeout (it polls the output DMA forever when the bitfile does not match: the
   runner kills it and says so). Not run on hardware here (no Vivado to make a bitfile); the emulated path is.
 
-``python3 foldwise_runner.py check|throughput|validate [--batch N ...] [--images N] [--timeout S]``.
+``python3 foldwise_runner.py check|throughput|validate|serve [--batch N ...] [--images N] [--timeout S]``.
+``serve`` (the live demo) reads batches from stdin — a JSON line ``{"n": N}`` then N×C×H×W uint8 bytes — and
+answers each with a ``scores`` event.
 Foldwise's emulator imports this module for the event format, so both print the same events.
 """
 
@@ -114,7 +116,7 @@ def _bitfile(folder, record, args):
                  "dependencies except h5py (no armv7l wheel); see the probe's fixes")
         return 2
     if args.mode != "throughput":
-        emit("error", code="unsupported", message="validation of a bitfile package is not supported yet",
+        emit("error", code="unsupported", message=f"{args.mode} with a bitfile package is not supported yet",
              fix="run the throughput test")
         return 2
     rows = []
@@ -151,7 +153,7 @@ def _bitfile(folder, record, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="foldwise_runner")
-    parser.add_argument("mode", choices=("check", "throughput", "validate"))
+    parser.add_argument("mode", choices=("check", "throughput", "validate", "serve"))
     parser.add_argument("--batch", type=int, action="append")
     parser.add_argument("--images", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=120.0)

@@ -19,7 +19,7 @@ from foldwise.core.errors import InputError
 from foldwise.core.iterations import float_source, is_quantized, load_network
 from foldwise.core.project import Iteration, Project
 
-BACKENDS = ("host-float", "host-quantized")
+BACKENDS = ("host-float", "host-quantized", "board:NAME")
 QCDQ_FOLDER = "demo"
 
 
@@ -38,7 +38,8 @@ class Backend(Protocol):
         ...
 
 
-def _decide(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def decide(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(class indices, softmax confidence of each) for a batch of scores."""
     scores = np.asarray(scores, np.float64)
     shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
     probs = shifted / shifted.sum(axis=1, keepdims=True)
@@ -74,7 +75,7 @@ class HostFloatBackend:
 
         with torch.inference_mode():
             scores = logits_of(self.model(to_input(torch.from_numpy(batch), self.spec)))
-        return _decide(scores.numpy())
+        return decide(scores.numpy())
 
     def close(self) -> None:
         import torch
@@ -100,7 +101,7 @@ class HostQuantizedBackend:
 
     def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scores = self._session.run(None, {self._input: batch.astype(np.float32)})[0]
-        return _decide(scores)
+        return decide(scores)
 
     def close(self) -> None:
         pass
@@ -127,11 +128,13 @@ def quantized_onnx(project: Project, iteration: Iteration, network: Any = None) 
     return target
 
 
-def open_backend(project: Project, name: str, iteration: Iteration | None = None) -> Backend:
+def open_backend(project: Project, name: str, iteration: Iteration | None = None, *,
+                 password: str | None = None) -> Backend:
     """The backend ``name`` (one of :data:`BACKENDS`) over ``iteration`` (default: the current one).
 
     ``host-float`` runs the float network the iteration stands for (itself, or a quantized one's float
-    ancestor); ``host-quantized`` needs a quantized iteration.
+    ancestor); ``host-quantized`` needs a quantized iteration; ``board:NAME`` its build deployed on the saved
+    board NAME (``password`` if that board logs in with one).
     """
     iteration = iteration or project.current
     if iteration is None:
@@ -150,8 +153,14 @@ def open_backend(project: Project, name: str, iteration: Iteration | None = None
 
         network, _spec = store.load_network(iteration.folder)
         return HostQuantizedBackend(quantized_onnx(project, iteration, network), network.input_shape)
-    raise InputError(f"unknown backend {name!r}: choose {' or '.join(BACKENDS)} (the board backend comes with "
-                     "the board stage)")
+    if name.startswith("board:") and name[len("board:"):]:
+        if not is_quantized(iteration):
+            raise InputError(f"iteration {iteration.label} is not quantized: quantize and estimate it before "
+                             "running it on a board")
+        from foldwise.core.demo.board_backend import open_board_backend
+
+        return open_board_backend(project, iteration, name[len("board:"):], password)
+    raise InputError(f"unknown backend {name!r}: choose {', '.join(BACKENDS)}")
 
 
 def agreement(first: Backend, second: Backend, batch: np.ndarray) -> float:

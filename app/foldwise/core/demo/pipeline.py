@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from foldwise.core.demo.backends import Backend, open_backend
+from foldwise.core.demo.board_backend import BackendLost
 from foldwise.core.demo.roi import Roi, load_roi
 from foldwise.core.demo.sources import Frame, Source, open_source
 from foldwise.core.demo.stats import DEFAULT_TARGET_FPS, FrameTiming, RunStats
@@ -81,6 +82,7 @@ class DemoSpec:
     threshold: float = 0.5
     display_fps: float = 25.0
     iteration: str | None = None
+    password: str | None = field(default=None, repr=False)  # for a board backend that logs in by password
 
 
 @dataclass
@@ -189,15 +191,22 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
             t0 = time.perf_counter()
             batch = preprocess(frame.image, box, backend.shape)
             t1 = time.perf_counter()
-            labels, confidences = backend.infer(batch)
+            try:
+                labels, confidences = backend.infer(batch)
+            except BackendLost as exc:  # a clean stop with the reason; the recording so far stays
+                reason = str(exc)
+                break
             t2 = time.perf_counter()
             defect, confidence = _decision(int(labels[0]), float(confidences[0]), spec.threshold, defect_class)
             truth = truth_in_roi(frame, box)
             annotate(frame.image, box, defect, confidence, stats.result(defect, truth))
             t3 = time.perf_counter()
+            split = getattr(backend, "last_stages", None) or {}  # a board backend splits off the transfer
             if recorder is not None:
-                recorder.write(frame.image, _row(frame, defect, confidence, truth, t0, t1, t2, t3,
-                                                 time.perf_counter()))
+                t4 = time.perf_counter()
+                recorder.write(frame.image, _row(frame, defect, confidence, truth, t4 - frame.timestamp, {
+                    "capture": frame.capture_s, "preprocess": t1 - t0, "inference": t2 - t1, "annotate": t3 - t2,
+                    "output": t4 - t3, **split}))
             now = time.perf_counter()
             if now - last_live >= 1.0 / spec.display_fps:
                 last_live = now
@@ -206,7 +215,7 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
             done = time.perf_counter()
             stats.timed(FrameTiming(frame.timestamp, {
                 "capture": frame.capture_s, "preprocess": t1 - t0, "inference": t2 - t1, "annotate": t3 - t2,
-                "output": done - t3}, done))
+                "output": done - t3, **split}, done))
             if now - last_progress >= 0.25:
                 last_progress = now
                 _progress(ctx, spec, stats, elapsed)
@@ -248,13 +257,11 @@ def defect_class_of(project: Project) -> int:
     return names.index("defect") if "defect" in names else 1
 
 
-def _row(frame: Frame, defect: bool, confidence: float, truth: int | None, *marks: float) -> dict[str, Any]:
-    t0, t1, t2, t3, t4 = marks
-    ms = lambda s: round(s * 1000, 3)  # noqa: E731
+def _row(frame: Frame, defect: bool, confidence: float, truth: int | None, latency_s: float,
+         stages: dict[str, float]) -> dict[str, Any]:
     return {"frame": frame.index, "timestamp_s": round(frame.timestamp, 6), "label": "DEFECT" if defect else "OK",
             "confidence": round(confidence, 4), "truth": "" if truth is None else ("DEFECT" if truth else "OK"),
-            "latency_ms": ms(t4 - frame.timestamp), "capture_ms": ms(frame.capture_s), "preprocess_ms": ms(t1 - t0),
-            "inference_ms": ms(t2 - t1), "annotate_ms": ms(t3 - t2), "output_ms": ms(t4 - t3)}
+            "latency_ms": round(latency_s * 1000, 3), **{f"{k}_ms": round(v * 1000, 3) for k, v in stages.items()}}
 
 
 def _progress(ctx: JobContext, spec: DemoSpec, stats: RunStats, elapsed: float) -> None:
@@ -288,7 +295,7 @@ def run_demo(project: Project, spec: DemoSpec, ctx: JobContext | None = None) ->
     recorder = None
     try:
         ctx.progress(0.0, f"loading the {spec.backend} backend")
-        backend = open_backend(project, spec.backend, iteration)
+        backend = open_backend(project, spec.backend, iteration, password=spec.password)
         if spec.record:
             from foldwise.core.demo.record import Recorder
 

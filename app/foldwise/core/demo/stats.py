@@ -15,7 +15,7 @@ import numpy as np
 
 from foldwise.core.project import figure
 
-STAGES = ("capture", "preprocess", "inference", "annotate", "output")
+STAGES = ("capture", "preprocess", "transfer", "inference", "annotate", "output")  # transfer: board backends
 TARGET_SHARE = 0.95  # the processed rate must reach 95 % of the target to keep up
 DEFAULT_TARGET_FPS = 120.0
 

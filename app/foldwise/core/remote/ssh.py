@@ -257,6 +257,10 @@ class SshSession(SftpMixin, ResumableMixin):
 
     # -- commands --------------------------------------------------------------------------------------
 
+    def open_exec(self, command: str) -> paramiko.Channel:
+        """A channel running ``command``, for a long-lived exchange on its stdin/stdout (the caller closes it)."""
+        return self._open(command)
+
     def _open(self, command: str) -> paramiko.Channel:
         try:
             chan = self._transport().open_session(timeout=self.target.connect_timeout)

@@ -14,11 +14,9 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +28,7 @@ from foldwise.core.finn.stage import BuildRecord, list_builds
 from foldwise.core.project import Iteration
 from foldwise.gui.board.run_errors import explanation_for
 from foldwise.gui.build.build_log import LogView
+from foldwise.gui.fields import FieldGate, NumberField, field_row, with_messages
 
 _ACCELERATOR = {"bitfile": "bitfile", "dataflow-model": "no bitfile: emulated boards only"}
 
@@ -72,18 +71,15 @@ class DeployForm(QWidget):
         self.batches.setObjectName("deployBatches")
         self.batches.setToolTip("The FINN runtime's throughput test runs once per batch size")
         self.validate = QCheckBox("validation, test images")
-        self.images = QSpinBox()
+        self.images = NumberField(0, 1_000_000, 200)
         self.images.setObjectName("deployImages")
-        self.images.setRange(0, 1_000_000)
-        self.images.setValue(200)
         self.images.setSpecialValueText("all")
         self.images.setToolTip("Images of the project's test split (0: all); the host's quantized network "
                                "classifies the same ones for comparison")
-        self.timeout = QSpinBox()
+        self.timeout = NumberField(5, 24 * 3600, 900)
         self.timeout.setObjectName("deployTimeout")
-        self.timeout.setRange(5, 24 * 3600)
-        self.timeout.setValue(900)
         self.timeout.setSuffix(" s")
+        self.fields = FieldGate([self.images, self.timeout], self)  # Run waits while one is invalid
         self.timeout.setToolTip("Each remote run is stopped after this long (a wrong bitfile hangs the runtime)")
         self.run_button = QPushButton("Run on board")
         self.run_button.setObjectName("deployRun")
@@ -106,12 +102,11 @@ class DeployForm(QWidget):
         form.addRow("Build:", self.build)
         form.addRow(self.build_note)
         form.addRow(self.throughput, self.batches)
-        form.addRow(self.validate, self.images)
-        last = QHBoxLayout()
-        last.addWidget(self.timeout)
+        form.addRow(self.validate, with_messages(self.images))
+        last = field_row(self.timeout)
         last.addStretch(1)
         last.addWidget(self.run_button)
-        form.addRow("Timeout per run:", last)
+        form.addRow("Timeout per run:", with_messages(last, self.timeout))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.note)
@@ -149,7 +144,6 @@ class DeployForm(QWidget):
         chosen = keep if keep is not None and self._usable(keep) else default
         if chosen is not None:
             self.build.setCurrentIndex(self.build.findData(chosen))
-        self.run_button.setToolTip("" if default else "No build of this iteration can be deployed")
 
     def _usable(self, name: str) -> bool:
         model = self.build.model()
@@ -161,7 +155,13 @@ class DeployForm(QWidget):
         name = self.build.currentData()
         return name is not None and self._usable(name)
 
+    def why_not(self) -> str:
+        """Why Run must wait ('' when it can run): an invalid field, or no deployable build selected."""
+        return self.fields.reason() or ("" if self.has_build else "No build of this iteration can be deployed")
+
     def spec(self, board: str) -> DeploySpec:
+        if not self.fields.ok:
+            raise InputError(self.fields.reason())
         if not self.has_build:
             raise InputError("no deployable build is selected: run an estimate of this iteration first")
         spec = DeploySpec(board, throughput=self.throughput.isChecked(),

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -44,6 +43,7 @@ from foldwise.gui.board.board_dialog import BoardDialog
 from foldwise.gui.board.deploy_form import DeployForm
 from foldwise.gui.board.probe_table import ProbeTable
 from foldwise.gui.board.profile_view import ProfileView
+from foldwise.gui.fields import NumberField
 from foldwise.gui.host_trust import ask_to_trust
 from foldwise.gui.panels.base import AppServices, StagePanel
 
@@ -83,7 +83,8 @@ class BoardPanel(StagePanel):
         self.password.setPlaceholderText("password (this session only, never saved)")
         self.probe_button, self.key_button = QPushButton("Probe"), QPushButton("Install my public key")
         self.push_button = QPushButton("Push folder…")
-        self.keep = QSpinBox()
+        self.keep = NumberField()
+        self.fields.add(self.keep)
         self.keep.setRange(1, 50)
         self.keep.setValue(3)
         self.keep.setPrefix("keep last ")
@@ -112,6 +113,7 @@ class BoardPanel(StagePanel):
         for widget in (self.password, self.probe_button, self.key_button, self.push_button, self.keep):
             actions.addWidget(widget)
         right.addLayout(actions)
+        right.addWidget(self.keep.message)
         right.addWidget(self.status)
         right.addWidget(self.table, 1)
         right.addWidget(self.push_note)
@@ -136,6 +138,7 @@ class BoardPanel(StagePanel):
         self.emulate_button.clicked.connect(lambda: self.start_emulated())
         self.stop_button.clicked.connect(self.stop_emulated)
         self.deploy_form.run_requested.connect(lambda: self.deploy())
+        self.deploy_form.fields.changed.connect(self._update_enabled)
         self.tabs.currentChanged.connect(lambda _i: self.project_changed())  # builds made meanwhile show up
 
     # ----------------------------------------------------------------- the saved boards
@@ -194,11 +197,12 @@ class BoardPanel(StagePanel):
     def _update_enabled(self) -> None:
         has = self.board is not None and not self.busy
         for widget in (self.probe_button, self.key_button, self.push_button, self.remove_button):
-            widget.setEnabled(has)
+            widget.setEnabled(has and (widget is not self.push_button or self.fields.ok))
         self.add_button.setEnabled(not self.busy)
         self.emulate_button.setEnabled(not self.busy)
         self.stop_button.setEnabled(has and self.emulated_state(self.board.name) == ", running")
-        self.deploy_form.run_button.setEnabled(has and self.project is not None and self.deploy_form.has_build)
+        self.deploy_form.run_button.setEnabled(has and self.project is not None and not self.deploy_form.why_not())
+        self.deploy_form.run_button.setToolTip(self.deploy_form.why_not())
         self.password.setEnabled(has)
 
     def _board_changed(self) -> None:
@@ -277,6 +281,8 @@ class BoardPanel(StagePanel):
 
     def push(self, folder: Path | None = None, trust_fingerprint: str | None = None) -> Job | None:
         """Push ``folder`` (asked for if None) to the board: only changed files, resumable, keep the last N."""
+        if self.fields_refused():
+            return None
         if folder is None:
             chosen = QFileDialog.getExistingDirectory(self, "Folder to push to the board")
             if not chosen:
@@ -406,14 +412,13 @@ class BoardPanel(StagePanel):
 if __name__ == "__main__":  # preview: python -m foldwise.gui.panels.board_panel
     import sys
 
-    from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication, QMainWindow
 
     from foldwise.gui.jobs import JobsController
 
     app = QApplication(sys.argv)
     window = QMainWindow()
-    window.setCentralWidget(BoardPanel(AppServices(JobsController(window), QUndoStack(window), window)))
+    window.setCentralWidget(BoardPanel(AppServices(JobsController(window), window)))
     window.resize(1100, 600)
     window.show()
     sys.exit(app.exec())
