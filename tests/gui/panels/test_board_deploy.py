@@ -129,7 +129,11 @@ def test_cancel_during_a_run_kills_it_and_leaves_the_panel_usable(qtbot, panel: 
     assert panel.profile.figure_rows()[0][1].endswith("(emulated)")
 
 
-def test_start_and_stop_an_emulated_board_from_the_panel(qtbot, panel: BoardPanel) -> None:
+def test_start_and_stop_an_emulated_board_from_the_panel(qtbot, panel: BoardPanel, pynq_board) -> None:
+    panel.add_board(profile_for(pynq_board(), "z2"))
+    assert panel.start_emulated("z2") is None  # a real board's name: refused, its profile kept
+    assert _error_box() is not None and "saved board already" in _error_box().text()
+    _error_box().close()
     try:
         panel.emulate_button.click()
         dialog = _visible(QInputDialog, "emulatedNameDialog", panel)
@@ -138,6 +142,8 @@ def test_start_and_stop_an_emulated_board_from_the_panel(qtbot, panel: BoardPane
         qtbot.waitUntil(lambda: panel.board is not None and not panel.busy, timeout=60_000)
         assert running("bench") is not None
         assert panel.board.name == "bench" and "[emulated, running]" in panel.board_list.currentItem().text()
+        texts = [panel.board_list.item(i).text() for i in range(panel.board_list.count())]
+        assert sorted(t.split()[0] for t in texts if "[emulated" not in t) == ["z2"]  # a real board, not marked
         assert panel.stop_button.isEnabled()
         job = panel.stop_emulated()
         _wait(qtbot, panel, job)

@@ -36,7 +36,7 @@ from foldwise.core.board.keys import after_key_install, default_public_key, inst
 from foldwise.core.board.probe import ProbeReport, probe_board
 from foldwise.core.board.profiles import Auth, BoardProfile, remove_board, save_board, saved_boards
 from foldwise.core.board.push import PushResult, push_to_board
-from foldwise.core.errors import FoldwiseError
+from foldwise.core.errors import FoldwiseError, InputError
 from foldwise.core.jobs import Job
 from foldwise.core.remote.target import UnknownHostKeyError
 from foldwise.gui.board.board_dialog import BoardDialog
@@ -318,6 +318,10 @@ class BoardPanel(StagePanel):
             dialog.setTextValue("emulated")
             dialog.textValueSelected.connect(lambda text: self.start_emulated(text.strip()))
             dialog.open()
+            return None
+        if name in self._boards and self.emulated_state(name) is None:
+            self.services.error("Cannot start the emulated board", InputError(
+                f"{name} is a saved board already: pick another name for the emulated board"))
             return None
 
         def done(started: EmulatedBoard) -> None:
