@@ -153,8 +153,9 @@ def remote_command(folder: str, spec: BaselineSpec, pythons: list[str]) -> str:
     """The one command run on the device: profile scripts, pick a Python with numpy, time, clean up."""
     sources = "; ".join(f"[ -r {p} ] && . {p}" for p in PROFILE_SCRIPTS)
     tried = ", ".join(pythons)
+    works = '"$c" -c "import numpy; numpy.zeros(1)" >/dev/null 2>&1'  # a numpy that imports and computes
     pick = ("PY=; for c in " + " ".join(shlex.quote(p) for p in pythons) + "; do "
-            'if command -v "$c" >/dev/null 2>&1 && "$c" -c "import numpy" >/dev/null 2>&1; then PY=$c; break; fi; '
+            f'if command -v "$c" >/dev/null 2>&1 && {works}; then PY=$c; break; fi; '
             f"done; [ -n \"$PY\" ] || {{ echo {shlex.quote('no Python with numpy (tried ' + tried + ')')} >&2; "
             f"cd / && rm -rf {shlex.quote(folder)}; exit {NO_NUMPY}; }}")
     args = (f"--model model.onnx --inputs inputs.npy --runtime {spec.runtime} --runs {int(spec.runs)} "
@@ -202,8 +203,12 @@ def _time_device(model: BaselineModel, spec: BaselineSpec, board: BoardProfile, 
     found = _parse_remote(board, code, lines, errors)
     import numpy as np
 
-    host = onnxruntime_runner(model.path, spec.threads)(model.inputs)
-    info = {"agreement_with_host": {**agreement(np.asarray(found["outputs"]), host), "against": "host onnxruntime"},
+    # the same runtime on the host, on the same inputs: did the device compute what the host computes?
+    numpy_run = str(found["runtime"]).startswith("numpy")
+    host_run = numpy_runner(model.path) if numpy_run else onnxruntime_runner(model.path, spec.threads)
+    against = "host numpy fallback" if numpy_run else "host onnxruntime"
+    info = {"agreement_with_host": {**agreement(np.asarray(found["outputs"]), host_run(model.inputs)),
+                                    "against": against},
             "python": found.get("python"), "python_version": found.get("python_version"),
             "machine": found.get("machine"), "hostname": found.get("hostname")}
     row = _row_dict(found["runtime"], found.get("runtime_why", ""), _figures(found, spec.power_w))
