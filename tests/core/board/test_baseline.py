@@ -152,3 +152,19 @@ def test_a_device_without_numpy_gets_the_fix_and_the_failure_is_recorded(pynq_bo
         assert "no Python with numpy" in failed[0].error
         assert baseline_rows(project.current) == []  # a failed run is no row of the table
     assert list(server.path("/home/xilinx").glob("foldwise/baselines/*")) == []
+
+
+def test_a_run_past_its_timeout_is_killed_and_cleaned_up(device, quantized_lenet) -> None:
+    from foldwise.core.remote.target import SshError
+
+    with Project.open(quantized_lenet, read_only=True) as project:
+        with pytest.raises(SshError, match="timed out after 6 s"):
+            run_baseline(project, BaselineSpec(device="loop", runs=10**8, warmup=0, timeout=6.0))
+        failed = list_runs(project.current)
+    assert [(r.device, r.status) for r in failed] == [("loop", "failed")] and "timed out" in failed[0].error
+    name = failed[0].folder.name
+    assert not [p for p in device.home.glob("foldwise/baselines/*") if p.name.endswith(name)]
+    import psutil
+
+    left = [psutil.Process(pid).cmdline() for pid in device.session_pids() if psutil.pid_exists(pid)]
+    assert not [c for c in left if any("baseline_remote.py" in part for part in c)]

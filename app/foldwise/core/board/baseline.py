@@ -20,6 +20,7 @@ power × median time, labelled with the power's source. One run record per devic
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shlex
@@ -197,9 +198,14 @@ def _time_device(model: BaselineModel, spec: BaselineSpec, board: BoardProfile, 
     ctx.progress(0.4, f"timing on {board.name} ({spec.runs} runs)")
     lines: list[str] = []
     errors: list[str] = []
-    code = session.stream(remote_command(folder, spec, _candidates(spec, board)), ctx,
-                          on_stdout=lines.append, on_stderr=errors.append, log_file=run_dir / "remote.log",
-                          timeout=spec.timeout)
+    try:
+        code = session.stream(remote_command(folder, spec, _candidates(spec, board)), ctx,
+                              on_stdout=lines.append, on_stderr=errors.append, log_file=run_dir / "remote.log",
+                              timeout=spec.timeout)
+    except FoldwiseError:  # cancelled or timed out: the command's own clean-up was killed with it
+        with contextlib.suppress(FoldwiseError, OSError):
+            session.run(f"rm -rf {shlex.quote(folder)}", timeout=15.0)
+        raise
     found = _parse_remote(board, code, lines, errors)
     import numpy as np
 
