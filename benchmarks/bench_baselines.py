@@ -83,6 +83,7 @@ def main() -> None:
     report("baseline table (LeNet5, DefectNet; float and W4A4; host torch/ORT, loopback ORT/numpy)", len(rows),
            "every row measured; the device's outputs agree with the same runtime on the host (top-1 1.0)", passed,
            rows=rows, agreement=agreements, runs=RUNS, warmup=WARMUP, batch=1, threads=1,
+           load_average=[round(v, 2) for v in os.getloadavg()],
            table="\n\n".join(tables))
 
 
