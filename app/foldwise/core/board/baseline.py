@@ -247,7 +247,7 @@ def run_baseline(project: Project, spec: BaselineSpec, ctx: JobContext | None = 
                 rows, info = _time_host(model, spec, ctx)
             else:
                 rows, info, record.device_kind = _time_device(model, spec, board, session, run_dir, ctx)
-        except (FoldwiseError, OSError) as exc:
+        except Exception as exc:  # recorded as a failed run (what went wrong stays next to the run), then raised
             record.status, record.error = "failed", "cancelled" if isinstance(exc, Cancelled) else str(exc)
             save_run(run_dir, record)
             raise
