@@ -4,8 +4,8 @@ Both backends run the same synthetic conveyor (640×480 frames at 120 FPS, the d
 for ``SECONDS`` each through the whole pipeline (capture → ROI → resize → infer → annotate), and then classify
 the same 500 conveyor crops for their agreement. The network is the trained DefectNet the prune benchmarks
 cache (``FOLDWISE_BENCH_CACHE``) when it is there, else one trained for three epochs on 600 generated crops
-(speed does not depend on training; the JSON says which). W4A4 PTQ on 256 images, exported as QONNX
-and turned into QCDQ for ONNX Runtime (as the demo's host-quantized backend does). Goal (issue #12): the
+(speed does not depend on training; the JSON says which). W4A4 PTQ on 256 images, exported by Brevitas as
+QCDQ and run in ONNX Runtime as the demo's host-quantized backend does (``qcdq_session``). Goal (issue #12): the
 quantized backend keeps up with 120 FPS. All figures measured.
 """
 
@@ -58,21 +58,20 @@ def run(backend: object) -> dict:
 def main() -> None:
     import numpy as np
 
-    from foldwise.core.demo.backends import HostFloatBackend, HostQuantizedBackend, qcdq_from_qonnx
+    from foldwise.core.demo.backends import HostFloatBackend, HostQuantizedBackend
     from foldwise.core.demo.pipeline import preprocess
     from foldwise.core.demo.roi import Roi
     from foldwise.core.demo.sources import ConveyorSource
     from foldwise.core.networks.zoo import get_entry
     from foldwise.core.quantize import QuantConfig, quantize_network
-    from foldwise.core.quantize.export import export_qonnx_file
+    from foldwise.core.quantize.export import export_qcdq_file
 
     spec = get_entry("defectnet").spec
     model, data, which = network()
     quantized = quantize_network(model, data.images, QuantConfig(weight_bits=4, act_bits=4, calib_images=256),
                                  spec=spec, collect_stats=False).network
     with tempfile.TemporaryDirectory(prefix="foldwise-bench-demo-") as tmp:
-        path = qcdq_from_qonnx(export_qonnx_file(quantized, Path(tmp) / "defectnet.qonnx.onnx"),
-                               Path(tmp) / "defectnet.qcdq.onnx")
+        path = export_qcdq_file(quantized, Path(tmp) / "defectnet.qcdq.onnx")
         results = {}
         for name, make in (("host-float", lambda: HostFloatBackend(model, spec)),
                            ("host-quantized", lambda: HostQuantizedBackend(path, spec.shape))):

@@ -92,3 +92,29 @@ def defect_project(_defect_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "defects"
     shutil.copytree(_defect_template, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def _estimated_defect_template(_defect_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The quantized defect project with one FINN estimate build of its W4A4 iteration (made once)."""
+    import shutil
+
+    from foldwise.core.finn.build_config import BuildConfig
+    from foldwise.core.finn.stage import build
+    from foldwise.core.project import Project
+
+    path = tmp_path_factory.mktemp("estimated-defect") / "defects"
+    shutil.copytree(_defect_template, path)
+    with Project.open(path) as project:
+        build(project, BuildConfig())
+    return path
+
+
+@pytest.fixture
+def estimated_defect(_estimated_defect_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the quantized defect project with an estimate build (deployable to an emulated board)."""
+    import shutil
+
+    target = tmp_path / "defects"
+    shutil.copytree(_estimated_defect_template, target)
+    return target

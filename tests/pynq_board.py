@@ -5,7 +5,9 @@ The ``pynq_board`` fixture is registered in tests/conftest.py for core, verb and
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -40,14 +42,39 @@ def pynq_files(packages: dict[str, str]) -> dict[str, str]:
     return files
 
 
+def emulated_board_setenv() -> str:
+    """sshd's ``SetEnv`` line that makes a board emulated: FINN's dataflow model runs in this checkout's Python."""
+    import foldwise
+    from foldwise.core.board.runner_remote import EMULATOR_ENV, EMULATOR_PATH_ENV
+
+    return f"SetEnv {EMULATOR_ENV}={sys.executable} {EMULATOR_PATH_ENV}={Path(foldwise.__file__).parents[1]}"
+
+
+def closed_ancestors(*paths: Path) -> list[str]:
+    """The folders above ``paths`` that other users cannot pass through (e.g. ``/root`` holding pyenv)."""
+    found = []
+    for path in paths:
+        for parent in reversed(path.parents):
+            if parent != Path("/") and not parent.stat().st_mode & 0o001:
+                found.append(str(parent))
+    return list(dict.fromkeys(found))
+
+
 @pytest.fixture
 def pynq_board(sshd_factory: Callable[..., SshServer]) -> Callable[..., SshServer]:
-    """``pynq_board(packages={...})`` starts a PYNQ-shaped sshd (default: pynq, numpy 1.26, bitstring)."""
+    """``pynq_board(packages={...}, emulated=False)`` starts a PYNQ-shaped sshd (default: pynq, numpy 1.26,
+    bitstring); ``emulated``: its accelerator is FINN's dataflow model, run by this checkout."""
 
-    def make(packages: dict[str, str] | None = None, **kwargs: object) -> SshServer:
+    def make(packages: dict[str, str] | None = None, emulated: bool = False, **kwargs: object) -> SshServer:
         pk = {"pynq": "3.0.1", "numpy": "1.26.4", "bitstring": "4.1.4"} if packages is None else packages
+        extra = list(kwargs.pop("extra_config", ()))  # type: ignore[call-overload]
+        if emulated:
+            extra.append(emulated_board_setenv())
+            import foldwise
+
+            kwargs["traversable"] = closed_ancestors(Path(sys.executable).resolve(), Path(foldwise.__file__))
         server = sshd_factory(user="xilinx", password="xilinx", overlays=["/usr/local/share"],
-                              files=pynq_files(pk), sudo=True, shell="/bin/sh",
+                              files=pynq_files(pk), sudo=True, shell="/bin/sh", extra_config=extra,
                               **kwargs)
         server.path("/usr/local/share/pynq-venv/bin/python3").chmod(0o755)
         return server

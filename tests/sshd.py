@@ -179,6 +179,7 @@ def start_sshd(
     permit_root_login: str | None = None,
     shell: str | None = None,
     extra_config: Sequence[str] = (),
+    traversable: Sequence[str] = (),
     start_timeout: float = 15.0,
 ) -> SshServer:
     """Start a test sshd on 127.0.0.1 (see the module docstring); the caller stops it.
@@ -188,7 +189,8 @@ def start_sshd(
     ``overlays``: absolute directories the remote side sees with ``remote_root/<dir>`` laid over them;
     ``files``: {absolute path: text} written there. ``sudo``: the user may ``sudo`` (needs Debian's sudo).
     ``shell``: the user's login shell on the remote side (default: the user's own; ``/bin/sh`` skips a slow
-    ``~/.bashrc``, which bash reads for every command sshd runs).
+    ``~/.bashrc``, which bash reads for every command sshd runs). ``traversable``: directories the remote user
+    may pass through (``o+x``, set in their overlay only), e.g. ``/root`` when this machine's Python lives there.
     """
     why = sshd_available()
     if why:
@@ -201,7 +203,7 @@ def start_sshd(
         raise RuntimeError("as a non-root user the test sshd can only log in the current user with a key")
     remote_root = tmp / "remote_root"
     remote_root.mkdir(exist_ok=True)
-    overlays = list(dict.fromkeys(["/etc", *overlays])) if root else []
+    overlays = list(dict.fromkeys(["/etc", *overlays, *traversable])) if root else []
     if root and not Path("/run/sshd").is_dir():  # sshd's privilege-separation directory
         overlays.append("/run")
         (remote_root / "run" / "sshd").mkdir(parents=True, exist_ok=True, mode=0o755)
@@ -268,6 +270,7 @@ def start_sshd(
             work.mkdir(parents=True, exist_ok=True)
             script.append(f"mount -t overlay foldwise-test -o lowerdir={directory},upperdir={upper},"
                           f"workdir={work} {directory}")
+        script += [f"chmod o+x {directory}" for directory in traversable]
         script.append("exec " + " ".join(cmd))
         cmd = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", "\n".join(script)]
     with open(log_path, "wb") as log:

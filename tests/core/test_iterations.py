@@ -59,3 +59,15 @@ def test_read_summary_and_a_missing_network(lineage: Project) -> None:
 def test_no_data_set_is_an_input_error(tmp_path: Path) -> None:
     with Project.create(tmp_path / "p") as project, pytest.raises(InputError, match="no data set"):
         iterations.dataset_name(project)
+
+
+def test_planned_summary_is_the_untrained_zoo_network(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p") as project:
+        assert iterations.planned_summary(project) is None  # no network named yet: an import is expected
+        project.update_settings(network={"arch": "no-such-net"})
+        assert iterations.planned_summary(project) is None
+        project.update_settings(network={"arch": "lenet5"})
+        summary = iterations.planned_summary(project)
+        names = [row.name for row in summary.rows]
+        assert names[0] == "features.conv1" and summary.total_params > 0
+        assert iterations.network_figures(summary)["params"]["source"] == "computed"

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from foldwise.core.project import IterationKind, Project
 from foldwise.gui.app import make_settings
 from foldwise.gui.main_window import MainWindow
+from foldwise.gui.panels.base import StagePanel
 
 
 @pytest.fixture
@@ -38,3 +41,19 @@ def main_window(qtbot) -> Iterator[MainWindow]:
 
 def message_boxes() -> list[QMessageBox]:
     return [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+
+
+@pytest.fixture
+def float_window(main_window: MainWindow, project_path: Path) -> MainWindow:
+    """The main window with a project of one float iteration open (no files: for tests that never load it)."""
+    with Project.create(project_path) as project, project.new_iteration(IterationKind.TRAINED, "base"):
+        pass
+    assert main_window.open_project(project_path)
+    return main_window
+
+
+def show_panel(window: MainWindow, title: str) -> StagePanel:
+    """Show the stage panel called ``title`` (as clicking it in the navigator does) and return it."""
+    index = next(i for i, p in enumerate(window.panels) if p.title == title)
+    window.show_stage(index)
+    return window.panels[index]

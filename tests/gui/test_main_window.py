@@ -63,8 +63,8 @@ def test_undo_redo_iteration_edits(main_window: MainWindow, project_path: Path) 
 
     from foldwise.gui.undo import HideIteration, RenameIteration
 
-    main_window.undo_stack.push(RenameIteration(project, "0002", "half-channels"))
-    main_window.undo_stack.push(HideIteration(project, "0002"))
+    dock.push(RenameIteration(project, "0002", "half-channels"))
+    dock.push(HideIteration(project, "0002"))
     assert project.current_id == "0001"
     assert dock.tree.topLevelItem(0).childCount() == 0
     main_window.undo_action.trigger()

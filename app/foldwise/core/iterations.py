@@ -119,6 +119,19 @@ def read_summary(iteration: Iteration) -> dict[str, Any] | None:
     return summary
 
 
+def planned_summary(project: Project) -> Any:
+    """The layer summary (NetworkSummary) of the zoo network the project names, untrained: the architecture is
+    known before the first training. None when the project names no zoo network (an import is expected)."""
+    from foldwise.core.networks import zoo
+    from foldwise.core.networks.summary import summarize
+
+    arch = project.settings.get("network", {}).get("arch")
+    if not arch or arch not in zoo.ZOO:
+        return None
+    entry = zoo.get_entry(arch)
+    return summarize(entry.build(), entry.spec)
+
+
 # ------------------------------------------------------------------------------------------------ the data
 def dataset_name(project: Project, spec: Any = None) -> str:
     """The project's data set (its settings, else the one the network's input spec names)."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QColor, QUndoStack
+from PySide6.QtGui import QAction, QColor, QUndoCommand
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
 from foldwise.core.finn.build_state import iteration_fps
 from foldwise.core.finn.target import TargetVerdict, project_target_fps, target_verdict
 from foldwise.core.project import Iteration, Project
 from foldwise.gui.project_relay import ProjectRelay
-from foldwise.gui.undo import HideIteration, RenameIteration, SetCurrentIteration
+from foldwise.gui.undo import HideIteration, PanelUndoStack, RenameIteration, SetCurrentIteration
 
 COLUMNS = ("Iteration", "Kind", "Accuracy", "Params", "MB", "Keeps up?")
 KEEPS_UP_COLUMN = COLUMNS.index("Keeps up?")
@@ -31,7 +31,7 @@ def iteration_verdict(iteration: Iteration, target_fps: int | None) -> TargetVer
 
 
 class IterationsDock(QDockWidget):
-    def __init__(self, undo: QUndoStack, parent: QWidget | None = None) -> None:
+    def __init__(self, undo: PanelUndoStack, parent: QWidget | None = None) -> None:
         super().__init__("Iterations", parent)
         self.setObjectName("iterationsDock")
         self.undo = undo
@@ -91,13 +91,18 @@ class IterationsDock(QDockWidget):
         for col in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(col)
 
+    def push(self, command: QUndoCommand) -> None:
+        """Do ``command`` undoably here: the Edit menu then undoes the dock's edits until a panel has focus."""
+        self.undo.push(command)
+        self.undo.activate()
+
     def _id(self, item: QTreeWidgetItem | None) -> str | None:
         return None if item is None else item.data(0, Qt.ItemDataRole.UserRole)
 
     def _make_current(self, item: QTreeWidgetItem) -> None:
         iteration_id = self._id(item)
         if self.project is not None and iteration_id and iteration_id != self.project.current_id:
-            self.undo.push(SetCurrentIteration(self.project, iteration_id))
+            self.push(SetCurrentIteration(self.project, iteration_id))
 
     def _menu(self, pos) -> None:
         item = self.tree.itemAt(pos)
@@ -110,7 +115,7 @@ class IterationsDock(QDockWidget):
         rename = QAction("Rename…", menu)
         rename.triggered.connect(lambda: self._rename(iteration_id))
         hide = QAction("Remove from list", menu)
-        hide.triggered.connect(lambda: self.undo.push(HideIteration(self.project, iteration_id)))
+        hide.triggered.connect(lambda: self.push(HideIteration(self.project, iteration_id)))
         menu.addActions([current, rename, hide])
         menu.exec(self.tree.viewport().mapToGlobal(pos))
 
@@ -118,4 +123,4 @@ class IterationsDock(QDockWidget):
         assert self.project is not None
         name, ok = QInputDialog.getText(self, "Rename iteration", "Name:", text=self.project.get(iteration_id).name)
         if ok and name.strip():
-            self.undo.push(RenameIteration(self.project, iteration_id, name))
+            self.push(RenameIteration(self.project, iteration_id, name))

@@ -6,8 +6,9 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -29,6 +30,7 @@ from foldwise.gui.log_dock import LogDock
 from foldwise.gui.panels.base import AppServices, StagePanel
 from foldwise.gui.project_relay import ProjectRelay
 from foldwise.gui.resources import icon
+from foldwise.gui.undo import PanelUndoStack
 from foldwise.gui.welcome import WelcomePanel
 
 log = logging.getLogger("foldwise.gui")
@@ -60,9 +62,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Foldwise")
         self.setWindowIcon(icon("foldwise"))
         self.resize(1320, 840)
-        self.undo_stack = QUndoStack(self)
+        self.undo_group = QUndoGroup(self)  # every panel's stack; the shown panel's is the active one
         self.jobs = JobsController(parent=self)
-        self.services = AppServices(jobs=self.jobs, undo=self.undo_stack, window=self, auto_prepare=auto_prepare)
+        self.services = AppServices(jobs=self.jobs, undo=self.undo_group, window=self, auto_prepare=auto_prepare)
 
         self.navigator = QListWidget()
         self.navigator.setObjectName("stageNavigator")
@@ -90,7 +92,9 @@ class MainWindow(QMainWindow):
 
         self.jobs_dock = JobsDock(self.jobs, self)
         self.log_dock = LogDock(self)
-        self.iterations_dock = IterationsDock(self.undo_stack, self)
+        iterations_undo = PanelUndoStack("Iterations", self)
+        iterations_undo.join(self.undo_group)
+        self.iterations_dock = IterationsDock(iterations_undo, self)
         self.iterations_dock.setMinimumWidth(190)  # the lineage tree is unreadable narrower
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
@@ -104,6 +108,10 @@ class MainWindow(QMainWindow):
             saved = getattr(panel, "state_saved", None)
             if saved is not None:
                 saved.connect(self.iterations_dock.refresh)
+
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
 
         self.project_label = QLabel("No project")
         self.statusBar().addPermanentWidget(self.project_label)
@@ -128,9 +136,10 @@ class MainWindow(QMainWindow):
         self._refresh_recent_menu()
 
         edit_menu = self.menuBar().addMenu("&Edit")
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        # the group's actions act on the active stack and name its panel ("Undo Build: Auto-fit folding")
+        self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
         edit_menu.addActions([self.undo_action, self.redo_action])
 
@@ -172,8 +181,23 @@ class MainWindow(QMainWindow):
     def _show_stage(self, row: int) -> None:
         if self.project is None or row < 0:
             self.stack.setCurrentWidget(self.welcome)
+            self.undo_group.setActiveStack(None)
         else:
             self.stack.setCurrentIndex(row + 1)  # page 0 is the welcome
+            self.panels[row].undo_stack.activate()
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """Undo acts where the user works: the Iterations dock's stack while it has focus, the panel's when the
+        focus comes back into the panel (the navigator and other docks leave it as it is)."""
+        widget = new
+        while widget is not None:
+            if widget is self.iterations_dock:
+                self.iterations_dock.undo.activate()
+                return
+            if isinstance(widget, StagePanel) and widget in self.panels:
+                widget.undo_stack.activate()
+                return
+            widget = widget.parentWidget()
 
     def current_panel(self) -> QWidget:
         page = self.stack.currentWidget()
@@ -186,7 +210,8 @@ class MainWindow(QMainWindow):
             self.relay.deleteLater()
         self.project = project
         self.relay = ProjectRelay(project, self) if project is not None else None
-        self.undo_stack.clear()
+        for stack in self.undo_group.stacks():
+            stack.clear()
         for panel in self.panels:
             panel.set_project(project, self.relay)
         self.iterations_dock.set_project(project, self.relay)

@@ -1,10 +1,38 @@
-"""Project edits as QUndoCommands: each calls the core Project method, and its inverse on undo."""
+"""Undo where the edit was made: each panel (and the Iterations dock) owns a :class:`PanelUndoStack`; the
+window's QUndoGroup makes the shown panel's stack the active one. Project edits are QUndoCommands here: each
+calls the core Project method, and its inverse on undo."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from foldwise.core.project import Project
+
+
+class PanelUndoStack(QUndoStack):
+    """The undo stack of one panel: the Edit menu names the panel with the action ("Undo Build: Auto-fit
+    folding"), while the command's own text (what an undo view lists) stays as it was."""
+
+    def __init__(self, owner: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.owner = owner
+        self.setObjectName(f"{owner.lower()}UndoStack")
+        self._group: QUndoGroup | None = None
+
+    def join(self, group: QUndoGroup) -> None:
+        group.addStack(self)
+        self._group = group
+
+    def push(self, command: QUndoCommand) -> None:
+        # QUndoCommand.setText: the part after a newline is actionText(), which undoText() and the menu show
+        command.setText(f"{command.text()}\n{self.owner}: {command.actionText()}")
+        super().push(command)
+
+    def activate(self) -> None:
+        """Make this the stack the Edit menu's Undo/Redo act on (when it is in a group)."""
+        if self._group is not None:
+            self._group.setActiveStack(self)
 
 
 class SetCurrentIteration(QUndoCommand):

@@ -1,4 +1,5 @@
-"""``foldwise board add|list|remove|probe|push``: PYNQ boards over SSH (profiles, what a board has, pushes).
+"""``foldwise board add|list|remove|probe|push|emulate``: PYNQ boards over SSH (profiles, what a board has,
+pushes, an emulated board on 127.0.0.1).
 
 Profiles live in the user's config dir (:mod:`foldwise.core.board.profiles`), shared with the Board panel.
 A board that logs in by password gets it from ``$FOLDWISE_SSH_PASSWORD`` or ``--ask-password`` for this run
@@ -22,11 +23,11 @@ from foldwise.core.remote.target import UnknownHostKeyError
 from foldwise.verbs._common import PASSWORD_ENV, add_json_flag, ask_password, console_context, emit, with_trust_hint
 from foldwise.verbs.build import positive_seconds
 
-HELP = "PYNQ boards over SSH: add, list, remove, probe what a board has, push a folder to it"
+HELP = "PYNQ boards over SSH: add, list, remove, probe what a board has, push a folder to it, emulate one"
 _MARK = {"ok": "ok", "missing": "MISSING", "warning": "warning", "info": ""}
 
 
-def _connect_flags(parser: argparse.ArgumentParser) -> None:
+def connect_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ask-password", action="store_true",
                         help=f"prompt for the board's SSH password (or set ${PASSWORD_ENV}); never saved")
     parser.add_argument("--trust-host-key", metavar="FINGERPRINT",
@@ -52,23 +53,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--install-key", nargs="?", const="", metavar="PUBFILE",
                      help="log in once by password and add this public key (default: --key's .pub, else "
                           "~/.ssh/id_ed25519.pub) to the board's authorized_keys; the profile then uses the key")
-    _connect_flags(add)
+    connect_flags(add)
     add_json_flag(sub.add_parser("list", help="the saved boards"))
     remove = sub.add_parser("remove", help="forget a saved board (its host key stays in known_hosts)")
     remove.add_argument("name")
     add_json_flag(remove)
     probe = sub.add_parser("probe", help="what the board has: image, versions, memory, CMA, temperature, runtime")
     probe.add_argument("name")
-    _connect_flags(probe)
+    connect_flags(probe)
     push = sub.add_parser("push", help="push a folder (a deployment package) to the board")
     push.add_argument("name")
     push.add_argument("folder", type=Path)
     push.add_argument("--keep", type=int, default=3, help="deployments of this group kept on the board (default 3)")
     push.add_argument("--group", help="deployment group on the board (default: the folder's name)")
-    _connect_flags(push)
+    connect_flags(push)
+    emulate = sub.add_parser("emulate", help="start a software board on 127.0.0.1 (an sshd of your own account "
+                             "that runs FINN's dataflow model in place of a bitfile) and save it as board NAME")
+    emulate.add_argument("name")
+    emulate.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
+    emulate.add_argument("--stop", action="store_true", help="stop the emulated board NAME")
+    add_json_flag(emulate)
 
 
-def _password(board: BoardProfile, args: argparse.Namespace) -> str | None:
+def board_password(board: BoardProfile, args: argparse.Namespace) -> str | None:
     if args.ask_password:
         return ask_password(board.display)
     if not board.needs_password:  # key or agent: no password is sent
@@ -89,7 +96,7 @@ def _add(args: argparse.Namespace) -> int:
         by_password = replace(board, auth=Auth.PASSWORD, key=None)
         public = Path(args.install_key).expanduser() if args.install_key else default_public_key(board)
         read_public_key(public)  # a bad key file is refused before any password is asked for
-        installed = install_public_key(by_password, public, password=_password(by_password, args),
+        installed = install_public_key(by_password, public, password=board_password(by_password, args),
                                        trust_fingerprint=args.trust_host_key)
         board = after_key_install(board, public)
     save_board(board)
@@ -125,7 +132,7 @@ def probe_text(report: ProbeReport) -> str:
     return "\n".join(lines)
 
 
-def _connected(work: Any) -> Any:
+def connected(work: Any) -> Any:
     try:
         return work()
     except UnknownHostKeyError as exc:
@@ -134,8 +141,8 @@ def _connected(work: Any) -> Any:
 
 def _probe(args: argparse.Namespace) -> int:
     board = get_board(args.name)
-    password = _password(board, args)
-    report = _connected(lambda: probe_board(board, console_context(args), password=password,
+    password = board_password(board, args)
+    report = connected(lambda: probe_board(board, console_context(args), password=password,
                                                   trust_fingerprint=args.trust_host_key))
     emit(report.to_dict(), args, text=probe_text(report))
     return 0
@@ -146,8 +153,8 @@ def _push(args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
         raise InputError(f"{args.folder} is not a folder to push")
     check_push_args(args.group or args.folder.resolve().name, args.keep)
-    password = _password(board, args)
-    result = _connected(lambda: push_to_board(board, args.folder, console_context(args), group=args.group,
+    password = board_password(board, args)
+    result = connected(lambda: push_to_board(board, args.folder, console_context(args), group=args.group,
                                                     keep=args.keep, password=password,
                                                     trust_fingerprint=args.trust_host_key))
     if result.unchanged:
@@ -162,6 +169,22 @@ def _push(args: argparse.Namespace) -> int:
     return 0
 
 
+def _emulate(args: argparse.Namespace) -> int:
+    from foldwise.core.board.emulate import start_emulated_board, stop_emulated_board
+
+    if args.stop:
+        stopped = stop_emulated_board(args.name)
+        emit({"board": args.name, "stopped": stopped}, args,
+             text=f"stopped emulated board {args.name}" if stopped else f"emulated board {args.name} was not running")
+        return 0
+    board = start_emulated_board(args.name, args.port)
+    emit({"board": board.name, "port": board.port, "pid": board.pid, "profile": board.profile.to_dict()}, args,
+         text=f"emulated board {board.name} runs on {board.profile.display} (sshd pid {board.pid}); its accelerator "
+              f"is FINN's dataflow model, figures labelled emulated. Deploy with `foldwise deploy PATH --board "
+              f"{board.name}`; stop with `foldwise board emulate {board.name} --stop`")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    handlers = {"add": _add, "list": _list, "remove": _remove, "probe": _probe, "push": _push}
+    handlers = {"add": _add, "list": _list, "remove": _remove, "probe": _probe, "push": _push, "emulate": _emulate}
     return handlers[args.board_command](args)

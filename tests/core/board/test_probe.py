@@ -26,7 +26,7 @@ def test_probe_reads_a_pynq_image_in_one_command(pynq_board) -> None:
     assert report.item("temperature").value == pytest.approx((2620 - 2219) * 123.040771484 / 1000, abs=0.1)
     assert report.item("memory").value > 0 and report.item("disk").value > 0
     assert all(item.source == "measured" for item in report.items)
-    # no finn-plus-driver and no runner yet: the one thing missing, with its fix
+    # no finn-plus-driver for a bitfile: the one thing missing, with its fix
     assert not report.ready and report.runtime is None
     assert [i.key for i in report.items if i.status == "missing"] == ["runtime"]
     assert "finn-plus-driver==1.6.1" in report.item("runtime").fix
@@ -56,3 +56,11 @@ def test_wrong_password_and_changed_host_key_are_refused(pynq_board, tmp_path) -
     with pytest.raises(HostKeyMismatchError, match="HOST KEY MISMATCH"):
         probe_board(profile_for(server, known_hosts=other), password="xilinx")
     assert other.read_text().split()[2] == fake  # never silently replaced
+
+
+def test_an_emulated_board_is_ready_without_pynq_and_says_so(pynq_board) -> None:
+    server = pynq_board(packages={}, emulated=True)
+    report = probe_board(profile_for(server), password="xilinx", iio_root=FAKE_IIO)
+    assert report.ready and report.runtime == "foldwise-emulator"
+    assert report.item("accelerator").value == "emulated" and "dataflow model" in report.item("accelerator").text
+    assert report.item("pynq").status == "info" and report.item("pynq").fix  # still says how to get it

@@ -52,7 +52,7 @@ def test_host_quantized_agrees_with_brevitas_on_the_same_frames(defect_project: 
         assert again.path.stat().st_mtime == backend.path.stat().st_mtime  # exported once, then reused
     brevitas = network(crops).argmax(1).numpy()
     assert len(np.unique(crops.reshape(len(crops), -1), axis=0)) == len(crops)  # 120 different frames
-    assert float((labels == brevitas).mean()) >= 0.95  # rounding ties aside, the same class on every frame
+    assert float((labels == brevitas).mean()) >= 0.99  # a float-summation tie aside, the same class on every frame
     assert agreement(backend, again, crops) == 1.0
 
 

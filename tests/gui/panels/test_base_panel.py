@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMainWindow, QPushButton, QVBoxLayout
 
 from foldwise.core.errors import InputError, ProjectLockedError, SshError, ToolMissingError
@@ -71,7 +70,7 @@ def services(qtbot) -> Iterator[AppServices]:
     qtbot.addWidget(window)
     jobs = JobsController(parent=window)
     window.jobs_dock = JobsDock(jobs, window)  # type: ignore[attr-defined]
-    yield AppServices(jobs=jobs, undo=QUndoStack(window), window=window)
+    yield AppServices(jobs=jobs, window=window)
     jobs.cancel_all()
     for job in jobs.registry.jobs:
         job.wait(10)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication, QComboBox, QMainWindow, QMessageBox
 
 from foldwise.core.finn.tools import what_is_missing
@@ -34,7 +33,7 @@ LONG = 180_000  # ms; the first request starts the worker (FINN's import) on a s
 def services(qtbot) -> Iterator[AppServices]:
     window = QMainWindow()
     qtbot.addWidget(window)
-    services = AppServices(jobs=JobsController(parent=window), undo=QUndoStack(window), window=window)
+    services = AppServices(jobs=JobsController(parent=window), window=window)
     yield services
     services.jobs.cancel_all()
     for job in services.jobs.registry.jobs:
@@ -117,6 +116,41 @@ def test_open_qonnx_estimate_labels_figures_estimated(qtbot, panel: BuildPanel, 
     assert "match" in panel.log_view.matches.text() and panel.log_view.find_next()
 
 
+def test_focus_stays_where_the_user_left_it_after_a_build_job(qtbot, panel: BuildPanel, tfc_copy: Path) -> None:
+    """#14: the clicked button is disabled while the job runs, which moved Qt's focus into the next widget (the
+    "lose ≤ 1.0 pt" spin box), where it stayed (and took Ctrl+Z)."""
+    panel.set_model(tfc_copy, "file")
+    wait_ready(qtbot, panel)
+    window = panel.services.window
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    panel.estimate_button.setFocus()
+    qtbot.waitUntil(panel.estimate_button.hasFocus, timeout=5000)
+    panel.estimate_button.click()
+    job = panel._job
+    assert job is not None and not panel.estimate_button.isEnabled()
+    wait_job(qtbot, panel, job)
+    assert job.state == JobState.DONE, job.error_message
+    assert QApplication.focusWidget() is panel.estimate_button
+
+
+def test_bad_target_fps_is_explained_and_holds_the_builds(qtbot, panel: BuildPanel, tfc_copy: Path) -> None:
+    panel.set_model(tfc_copy, "file")
+    wait_ready(qtbot, panel)
+    field, runs = panel.target_fps, (panel.estimate_button, panel.autofit_button, panel.codegen_button)
+    assert all(b.isEnabled() for b in runs)
+    for text, why in (("0", "Must be at least 1 fps (not 0)"), ("fast", "Must be a number (not “fast”)")):
+        field.lineEdit().selectAll()
+        qtbot.keyClicks(field.lineEdit(), text)
+        assert field.text() == text and field.message.isVisible() and field.message.text() == why
+        assert not any(b.isEnabled() for b in runs)
+        assert panel.start_estimate() is None and panel.start_autofit() is None and not panel.busy
+    field.lineEdit().selectAll()
+    qtbot.keyClicks(field.lineEdit(), "120")
+    assert field.valid and not field.message.isVisible() and field.value() == 120
+    assert all(b.isEnabled() for b in runs)
+
+
 def test_folding_offers_only_legal_values_and_edits_reestimate(qtbot, panel: BuildPanel, tfc_copy: Path) -> None:
     panel.set_model(tfc_copy, "file")
     wait_ready(qtbot, panel)
@@ -151,12 +185,12 @@ def test_folding_offers_only_legal_values_and_edits_reestimate(qtbot, panel: Bui
 
     for value in (32, 64):  # quick edits coalesce: only the newest folding is shown
         model.setData(index, value)
-    assert panel.services.undo.count() == 3
+    assert panel.undo_stack.count() == 3
     qtbot.waitUntil(lambda: not panel.live.busy and not model.stale, timeout=LONG)
     assert model.cycles["MVAU_hls_0"] == 50176 // 64
-    panel.services.undo.undo()
-    panel.services.undo.undo()
-    panel.services.undo.undo()
+    panel.undo_stack.undo()
+    panel.undo_stack.undo()
+    panel.undo_stack.undo()
     assert model.values["MVAU_hls_0"]["PE"] == 1
     qtbot.waitUntil(lambda: not panel.live.busy and not model.stale, timeout=LONG)
     assert model.cycles["MVAU_hls_0"] == 50176 and panel.report.bottleneck == "MVAU_hls_0"

@@ -49,7 +49,7 @@ def test_train_button_makes_an_undoable_iteration(main_window: MainWindow, train
     qtbot.waitUntil(lambda: job.is_finished, timeout=60_000)
     assert job.state == JobState.DONE, job.error_message
     project = main_window.project
-    qtbot.waitUntil(lambda: main_window.undo_stack.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: main_window.panels[0].undo_stack.count() == 1, timeout=5000)
     assert panel.progress.isHidden() and panel.train_button.isEnabled()
     assert project.current.kind == IterationKind.FINE_TUNED
     assert len(panel._curves.records) == 1  # live epoch records reached the plot
@@ -102,3 +102,57 @@ def test_an_iteration_without_a_layer_table_shows_its_float_ancestors(main_windo
     panel = network_panel(main_window)
     assert panel.table.layer_model.rows and panel.table.layer_model.rows[0]["type"] == "Conv2d"
     assert "Layers of 0001" in panel.notice.text() and "0002 w4a4" in panel.notice.text()
+
+
+def test_the_architecture_shows_before_training_and_the_notice_says_training_runs(main_window: MainWindow,
+                                                                                 tmp_path: Path, qtbot) -> None:
+    """#14 point 6: the table and graph stayed empty before training although the zoo network is known, and
+    the notice said "Not trained yet" while the example trained."""
+    from foldwise.core.examples import create_from_example
+
+    path = tmp_path / "digits"
+    with create_from_example(path, "lenet-digits") as project:
+        project.update_settings(train={"epochs": 1})
+    panel = network_panel(main_window)
+    main_window.open_project(path)
+    qtbot.waitUntil(lambda: panel._job is not None, timeout=10_000)  # the example starts training once shown
+    job = panel._job
+    assert panel.busy and "Training <b>lenet5</b>" in panel.notice.text()
+    assert "Not trained yet" not in panel.notice.text()
+    rows = panel.table.layer_model.rows
+    assert rows and rows[0]["name"] == "features.conv1" and len(panel.graph.boxes) == len(rows)
+    assert panel.figures.cards["params"].source.text() == "computed"
+    panel.cancel_job()
+    qtbot.waitUntil(lambda: job.is_finished and not panel.busy, timeout=60_000)
+    assert job.state == JobState.CANCELLED and main_window.project.current is None
+    assert "Not trained yet" in panel.notice.text() and "untrained" in panel.notice.text()
+    assert panel.table.layer_model.rows == rows
+
+
+def test_a_cancelled_fine_tune_keeps_the_curves_on_screen(main_window: MainWindow, trained_lenet: Path,
+                                                          qtbot) -> None:
+    """#14 point 6: a pruned iteration without fine-tuning has no curves of its own; its parent's were on screen
+    (unnamed) and a cancelled fine-tune wiped them. They are named now, and come back after the cancel."""
+    import shutil
+
+    from foldwise.core.iterations import MODEL_FILE
+    from foldwise.core.project import Project
+
+    with Project.open(trained_lenet) as project, \
+            project.new_iteration(IterationKind.PRUNED, "no-finetune", parent="0001") as draft:
+        shutil.copy(project.get("0001").folder / MODEL_FILE, draft.folder / MODEL_FILE)
+    main_window.open_project(trained_lenet)
+    panel = network_panel(main_window)
+    assert main_window.project.current_id == "0002"
+    history = list(panel._curves.records)
+    assert len(history) == 3 and panel._curves.source == "iteration 0001 trained-3ep"
+    assert "0001" in panel._curves.loss_plot.plotItem.titleLabel.text
+    panel.epochs.setValue(50)
+    job = panel.start_training()
+    assert "Fine-tuning 0002" in panel.notice.text()
+    qtbot.waitUntil(lambda: len(panel._curves.records) >= 1 and panel._curves.source == "", timeout=60_000)
+    panel.cancel_job()
+    qtbot.waitUntil(lambda: job.is_finished and not panel.busy, timeout=60_000)
+    assert job.state == JobState.CANCELLED
+    qtbot.wait(200)  # let any epoch record still queued arrive
+    assert panel._curves.records == history and panel._curves.source.startswith("iteration 0001")

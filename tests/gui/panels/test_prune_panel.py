@@ -11,7 +11,7 @@ from foldwise.core.jobs import JobState
 from foldwise.core.project import IterationKind
 from foldwise.gui import main_window as main_window_module
 from foldwise.gui.main_window import MainWindow
-from foldwise.gui.panels.prune_panel import PrunePanel
+from foldwise.gui.panels.prune_panel import HINT, PrunePanel
 from tests.core.prune._fixtures import digits_splits, make_project
 from tests.gui.conftest import message_boxes
 
@@ -65,11 +65,13 @@ def test_remove_selected_layers_shows_before_and_after_and_undoes(window: MainWi
     panel = panel_of(window)
     assert panel.table.layer_model.rows[0]["name"] == "features.conv1"
     select(panel, ["classifier.fc2", "classifier.relu2"])
+    assert panel.selection_label.text() == "Selected: classifier.fc2, classifier.relu2"
     panel.finetune.setValue(1)
     qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
     job = panel._job
     wait(qtbot, panel, job)
     assert job.state == JobState.DONE, job.error_message
+    assert panel.selection_label.text() == HINT  # #14: the removed layers' names stayed here
     project = window.project
     assert project.current.kind == IterationKind.PRUNED and project.current.parent == "0001"
     assert "classifier.fc3" in panel.change_label.text() and "fresh weights" in panel.change_label.text()
@@ -77,7 +79,7 @@ def test_remove_selected_layers_shows_before_and_after_and_undoes(window: MainWi
     assert panel.after.cards["accuracy"].source.text() == "measured"
     assert panel.before.cards["params"].value.text() != panel.after.cards["params"].value.text()
     assert "fc2" not in " ".join(r["name"] for r in panel.table.layer_model.rows)
-    qtbot.waitUntil(lambda: window.undo_stack.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: panel.undo_stack.count() == 1, timeout=5000)
     window.undo_action.trigger()
     assert project.current_id == "0001"
     window.redo_action.trigger()

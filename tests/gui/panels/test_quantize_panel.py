@@ -105,7 +105,8 @@ def test_quantize_w8a8_makes_a_labelled_undoable_iteration(window: MainWindow, t
     assert panel.quantize_button.text() == "Quantize from 0001" and panel.qonnx_button.isEnabled()
     assert "measured" in panel.confusion.quant_view.title
 
-    qtbot.waitUntil(lambda: window.undo_stack.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: panel.undo_stack.undoText().startswith("Quantize: Quantize 0001")
+                    and panel.undo_stack.undoText().endswith(f"({current.label})"), timeout=5000)
     window.undo_action.trigger()
     assert project.current_id == "0001" and project.get(current.id).hidden
     assert [it.id for it in project.visible_iterations] == ["0001"]
@@ -240,7 +241,7 @@ def test_sensitivity_exports_and_qat_from_a_quantized_iteration(window: MainWind
     current = project.current
     assert current.parent == "0001" and current.name == "w8a8-qat1"
     assert len(panel.qat_curves.records) == 1 and panel.tabs.currentWidget() is panel.qat_tab
-    qtbot.waitUntil(lambda: window.undo_stack.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: panel.undo_stack.undoText().endswith(f"({current.label})"), timeout=5000)
     window.undo_action.trigger()
     assert project.current_id == "0002"
 

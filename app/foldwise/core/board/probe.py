@@ -1,8 +1,9 @@
 """Probe a board: one SSH connection, one remote script (``probe_remote.py``) printing JSON, judged here.
 
 Every figure it reports was read on the board at probe time and is labelled ``measured``. For each thing a
-deployment package needs that is missing (pynq, bitstring, numpy < 2, finn-plus-driver or Foldwise's own
-runner, sudo), the report says how to fix it.
+deployment package needs that is missing (pynq, bitstring, numpy < 2, finn-plus-driver, sudo), the report
+says how to fix it. An emulated board (its sshd sets ``FOLDWISE_EMULATOR``) needs none of them: it runs FINN's
+dataflow model in place of a bitfile.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from foldwise.core.remote.ssh import SshSession
 PYNQ_VENV = "/usr/local/share/pynq-venv"
 PROFILE_SCRIPTS = ("/etc/profile.d/pynq_venv.sh", "/etc/profile.d/xrt_setup.sh")
 IIO_ROOT = "/sys/bus/iio/devices"
-RUNNER_PATH = "~/foldwise/runner/foldwise_runner.py"  # where a deployment puts Foldwise's own runner
 _SCRIPT = Path(__file__).with_name("probe_remote.py")
 _VENV_PIP = f"sudo {PYNQ_VENV}/bin/pip install"
 
@@ -51,7 +51,7 @@ class ProbeReport:
     host_fingerprint: str | None
     items: list[ProbeItem] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
-    runtime: str | None = None  # "finn-plus-driver" | "foldwise-runner" | None
+    runtime: str | None = None  # "finn-plus-driver" | "foldwise-emulator" | None
     seconds: float = 0.0
     connect_seconds: float | None = None
 
@@ -77,18 +77,17 @@ def _mb(value: int | None) -> str:
     return "unknown" if value is None else f"{value / 2**20:,.0f} MiB"
 
 
-def probe_command(iio_root: str = IIO_ROOT, runner: str = RUNNER_PATH) -> str:
+def probe_command(iio_root: str = IIO_ROOT) -> str:
     """The one remote command: source the PYNQ profile scripts, run the script with the venv's Python."""
     sources = "; ".join(f"[ -r {p} ] && . {p}" for p in PROFILE_SCRIPTS)
     python = (f'PY=python3; [ -x {PYNQ_VENV}/bin/python3 ] && PY={PYNQ_VENV}/bin/python3; '
               f'command -v "$PY" >/dev/null 2>&1 || {{ echo "no python3 on the board" >&2; exit 127; }}')
-    return f"{sources}; {python}; \"$PY\" - {shlex.quote(iio_root)} {shlex.quote(runner)}"
+    return f"{sources}; {python}; \"$PY\" - {shlex.quote(iio_root)}"
 
 
-def run_probe(session: SshSession, *, iio_root: str = IIO_ROOT, runner: str = RUNNER_PATH,
-              timeout: float = 60.0) -> dict[str, Any]:
+def run_probe(session: SshSession, *, iio_root: str = IIO_ROOT, timeout: float = 60.0) -> dict[str, Any]:
     """The raw facts from the board (one exec on the open session)."""
-    result = session.run(probe_command(iio_root, runner), stdin=_SCRIPT.read_text(encoding="utf-8"),
+    result = session.run(probe_command(iio_root), stdin=_SCRIPT.read_text(encoding="utf-8"),
                          timeout=timeout)
     if not result.ok:
         raise ProbeError(f"the probe could not run on {session.target.display} (exit code {result.exit_code}): "
@@ -103,15 +102,14 @@ def run_probe(session: SshSession, *, iio_root: str = IIO_ROOT, runner: str = RU
 
 
 def probe_board(board: BoardProfile, ctx: JobContext | None = None, *, password: str | None = None,
-                trust_fingerprint: str | None = None, iio_root: str = IIO_ROOT,
-                runner: str = RUNNER_PATH) -> ProbeReport:
+                trust_fingerprint: str | None = None, iio_root: str = IIO_ROOT) -> ProbeReport:
     """Log in to ``board`` once, run the probe, and judge what it found."""
     ctx = ctx or null_context()
     started = time.monotonic()
     ctx.progress(0.05, f"connecting to {board.display}")
     with board.session(password, trust_fingerprint) as session:
         ctx.progress(0.4, "probing")
-        raw = run_probe(session, iio_root=iio_root, runner=runner)
+        raw = run_probe(session, iio_root=iio_root)
         report = judge(board, raw, session.host_fingerprint)
         report.connect_seconds = session.connect_seconds
     report.seconds = time.monotonic() - started
@@ -159,31 +157,39 @@ def judge(board: BoardProfile, raw: dict[str, Any], fingerprint: str | None = No
 
 
 def _judge_runtime(report: ProbeReport, pk: dict[str, Any], raw: dict[str, Any]) -> None:
+    """What runs a deployment package here. Foldwise's runner comes with every package; it hands a package
+    without a bitfile to an emulated board's emulator, and a bitfile to finn-plus's runtime, finn-plus-driver."""
     add = report.items.append
+    emulator = raw.get("emulator")
+    needed = "missing"
+    if emulator:
+        report.runtime = "foldwise-emulator"
+        add(ProbeItem("accelerator", "Accelerator", "emulated",
+                      f"emulated: FINN's dataflow model, run by {emulator} (figures labelled emulated)", "ok"))
+        needed = "info"  # pynq, numpy<2, bitstring and root only matter to a real bitfile
     pynq = pk.get("pynq")
-    add(ProbeItem("pynq", "pynq", pynq, pynq or "missing", "ok" if pynq else "missing",
+    add(ProbeItem("pynq", "pynq", pynq, pynq or "missing", "ok" if pynq else needed,
                   "" if pynq else f"run on a PYNQ image (pynq lives in {PYNQ_VENV}); or {_VENV_PIP} pynq"))
     numpy = pk.get("numpy")
     numpy_ok = numpy is not None and (_major(numpy) or 0) < 2
     numpy_fix = f"{_VENV_PIP} 'numpy<2'" + (" (numpy 2 breaks pynq)" if numpy else "")
-    add(ProbeItem("numpy", "numpy", numpy, numpy or "missing", "ok" if numpy_ok else "missing",
+    add(ProbeItem("numpy", "numpy", numpy, numpy or "missing", "ok" if numpy_ok else needed,
                   "" if numpy_ok else numpy_fix))
     bitstring = pk.get("bitstring")
-    add(ProbeItem("bitstring", "bitstring", bitstring, bitstring or "missing", "ok" if bitstring else "missing",
+    add(ProbeItem("bitstring", "bitstring", bitstring, bitstring or "missing", "ok" if bitstring else needed,
                   "" if bitstring else f"{_VENV_PIP} bitstring (offline: push its wheel and pip install it)"))
     driver = pk.get("finn-plus-driver")
-    runner = raw.get("foldwise_runner")
-    if driver:
-        report.runtime, text = "finn-plus-driver", f"finn-plus-driver {driver}"
-    elif runner:
-        report.runtime, text = "foldwise-runner", f"Foldwise's runner ({runner})"
+    if emulator:
+        text = "Foldwise's runner (pushed with each package) and the emulator"
+    elif driver:
+        report.runtime, text = "finn-plus-driver", f"finn-plus-driver {driver}, called by Foldwise's runner"
     else:
-        text = "none (neither finn-plus-driver nor Foldwise's runner)"
+        text = "none: a bitfile needs finn-plus-driver (Foldwise's runner, pushed with each package, calls it)"
     add(ProbeItem("runtime", "Runtime for the package", report.runtime, text, "ok" if report.runtime else "missing",
                   "" if report.runtime else
                   f"{_VENV_PIP} --no-deps finn-plus-driver==1.6.1 (its h5py has no armv7l wheel, hence --no-deps), "
-                  "or let the deployment push Foldwise's own runner"))
+                  "then its other dependencies (bitstring, click, pillow, qonnx)"))
     sudo = "sudo" in (raw.get("groups") or [])
     add(ProbeItem("sudo", "sudo (pynq needs root)", sudo, "yes" if sudo else "not in the sudo group",
-                  "ok" if sudo else "missing",
+                  "ok" if sudo else needed,
                   "" if sudo else "add the user to the sudo group: sudo adduser USER sudo"))

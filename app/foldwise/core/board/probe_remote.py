@@ -1,6 +1,6 @@
 """Runs ON THE BOARD (sent over SSH on stdin, Python 3.6+, standard library only): prints one JSON object.
 
-``python3 - IIO_ROOT RUNNER`` reports what the board has; the host side (:mod:`.probe`) judges it. Never
+``python3 - IIO_ROOT`` reports what the board has; the host side (:mod:`.probe`) judges it. Never
 imported by Foldwise itself.
 """
 
@@ -66,7 +66,6 @@ def _temperature(root):
 
 def main():
     iio_root = sys.argv[1] if len(sys.argv) > 1 else "/sys/bus/iio/devices"
-    runner = os.path.expanduser(sys.argv[2]) if len(sys.argv) > 2 else ""
     home = os.path.expanduser("~")
     disk = os.statvfs(home)
     mem = _meminfo()
@@ -89,7 +88,8 @@ def main():
         "xilinx_xrt": os.environ.get("XILINX_XRT"),
         "packages": {name: _version(name) for name in ("pynq", "numpy", "bitstring", "finn-plus-driver")},
         "finn_plus_driver_cli": shutil.which("finn-plus-driver"),
-        "foldwise_runner": runner if runner and os.path.isfile(runner) else None,
+        # set by an emulated board's sshd: the Python that runs FINN's dataflow model in place of a bitfile
+        "emulator": os.environ.get("FOLDWISE_EMULATOR"),
         "mem_total": mem.get("MemTotal"),
         "mem_available": mem.get("MemAvailable", mem.get("MemFree")),
         "cma_total": mem.get("CmaTotal"),

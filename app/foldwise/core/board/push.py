@@ -1,12 +1,13 @@
 """Push a folder (a deployment package) to a board over SFTP, safely and only what changed.
 
 On the board, ``<root>/<group>/`` holds one folder per deployment, ``<UTC time>-<content digest>``, and a
-``latest`` symlink. A push: hashes the local files; if the latest deployment holds the same content it is
-reused; else it fills ``.incoming-<digest>/`` (files the latest deployment already has are copied on the board,
-files already complete there from an interrupted push are kept, the rest are uploaded through ``.part`` files
-resumed where they stopped), checks every file's sha256 on the board, then renames the folder into place and
-keeps the newest ``keep`` deployments. A deployment folder is therefore always complete: a dropped connection
-leaves only the ``.incoming-`` folder, which the next push of the same content resumes.
+``latest`` symlink. A push: hashes the local files; if the latest deployment holds the same content (each
+file's sha256 checked on the board) it is reused; else it fills ``.incoming-<digest>/`` (files the latest
+deployment already has intact are copied on the board, files already complete there from an interrupted push
+are kept, the rest are uploaded through ``.part`` files resumed where they stopped), checks every file's sha256
+on the board, then renames the folder into place and keeps the newest ``keep`` deployments. A deployment
+folder is therefore always complete: a dropped connection leaves only the ``.incoming-`` folder, which the
+next push of the same content resumes.
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ def push_folder(session: SshSession, folder: Path, *, group: str, keep: int = 3,
     existing = deployments(session, group_dir)
     latest = existing[-1] if existing else None
     result = PushResult(board, group, "", digest, len(entries), sum(e.size for e in entries))
-    if latest is not None and latest.endswith(digest[:12]):
+    previous = session.sha256_tree(f"{group_dir}/{latest}") if latest else {}
+    intact = all(previous.get(e.path) == e.sha256 for e in entries)
+    if latest is not None and latest.endswith(digest[:12]) and intact:
         result.unchanged, result.deployment = True, f"{group_dir}/{latest}"
         result.removed = _prune(session, group_dir, existing, keep)
         result.seconds = time.monotonic() - started
@@ -115,7 +118,6 @@ def push_folder(session: SshSession, folder: Path, *, group: str, keep: int = 3,
         return result
     staging = f"{group_dir}/.incoming-{digest[:12]}"
     have = session.sha256_tree(staging)
-    previous = session.sha256_tree(f"{group_dir}/{latest}") if latest else {}
     to_copy = [e for e in entries if have.get(e.path) != e.sha256 and previous.get(e.path) == e.sha256]
     result.resumed = [e.path for e in entries if have.get(e.path) == e.sha256]
     to_send = [e for e in entries if e.path not in result.resumed and e not in to_copy]

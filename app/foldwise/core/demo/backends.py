@@ -83,23 +83,16 @@ class HostFloatBackend:
 
 
 class HostQuantizedBackend:
-    """The quantized network as QCDQ ONNX (QuantizeLinear/DequantizeLinear, see :func:`quantized_onnx`), run by
-    ONNX Runtime on raw 0..255 pixels."""
+    """The quantized network as QCDQ ONNX (QuantizeLinear/Clip/DequantizeLinear, see :func:`quantized_onnx`), run
+    by ONNX Runtime on raw 0..255 pixels the way that computes what Brevitas computes (``qcdq_session``)."""
 
     label = "measured"
 
     def __init__(self, path: str | os.PathLike[str], shape: tuple[int, int, int], name: str = "host-quantized",
                  threads: int | None = DEFAULT_THREADS) -> None:
-        import onnxruntime as ort
+        from foldwise.core.quantize.export import qcdq_session
 
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # not the exporter's "initializer in graph inputs" notes
-        if threads:
-            options.intra_op_num_threads = int(threads)
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own types for unreadable models
-            raise InputError(f"ONNX Runtime cannot load {path}: {exc}") from exc
+        self._session = qcdq_session(path, threads)
         self._input = self._session.get_inputs()[0].name
         self.name = name
         self.path = Path(path)
@@ -113,47 +106,23 @@ class HostQuantizedBackend:
         pass
 
 
-def quantized_onnx(project: Project, iteration: Iteration) -> Path:
-    """An ONNX Runtime model of a quantized iteration, made once into the project's cache (iterations stay as made).
-
-    It starts from the iteration's QONNX file (checked against torch by the quantize stage; exported into the
-    cache if the iteration has none) and turns its ``Quant`` nodes into QuantizeLinear/Clip/DequantizeLinear with
-    qonnx's ``QuantToQCDQ``, with a free batch size. (Brevitas's own QCDQ export, ``export_qcdq_file``, disagreed
-    with the Brevitas network on DefectNet — top-1 agreement 0.3–0.5 — so the demo does not use it.)
-    """
+def quantized_onnx(project: Project, iteration: Iteration, network: Any = None) -> Path:
+    """An ONNX Runtime model of a quantized iteration: Brevitas's QCDQ export of its network
+    (``export_qcdq_file``; ``network``: the iteration's, if already loaded), made once into the project's cache
+    (iterations stay as made) and remade when the iteration's network is newer."""
     from foldwise.core.quantize import store
+    from foldwise.core.quantize.export import export_qcdq_file
 
     folder = project.cache_dir / QCDQ_FOLDER
-    target = folder / f"{iteration.id}.qonnx-qcdq.onnx"
-    qonnx = iteration.folder / store.QONNX_FILE
+    target = folder / f"{iteration.id}.qcdq.onnx"
     model_file = iteration.folder / "model.pt"
-    newest = max(p.stat().st_mtime for p in (qonnx, model_file) if p.is_file()) if model_file.is_file() else 0
+    newest = model_file.stat().st_mtime if model_file.is_file() else 0
     if target.is_file() and target.stat().st_mtime >= newest:
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    if not qonnx.is_file():
-        from foldwise.core.quantize.export import export_qonnx_file
-
+    if network is None:
         network, _spec = store.load_network(iteration.folder)
-        qonnx = export_qonnx_file(network, folder / f"{iteration.id}.qonnx.onnx")
-    return qcdq_from_qonnx(qonnx, target)
-
-
-def qcdq_from_qonnx(qonnx: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
-    """Write ``qonnx`` with its ``Quant`` nodes as QuantizeLinear/Clip/DequantizeLinear (batch size free)."""
-    from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.transformation.qonnx_to_qcdq import QuantToQCDQ
-
-    source, target = Path(qonnx), Path(target)
-    try:
-        model = ModelWrapper(str(source)).transform(QuantToQCDQ())
-    except Exception as exc:  # qonnx's rewriter refuses what it cannot express (e.g. non-zero zero points)
-        raise InputError(f"cannot turn {source.name} into ONNX Runtime's QuantizeLinear/DequantizeLinear form: "
-                         f"{type(exc).__name__}: {exc}") from exc
-    for tensor in (*model.graph.input, *model.graph.output):
-        tensor.type.tensor_type.shape.dim[0].dim_param = "batch"
-    partial = target.with_name(f".{target.name}.part")
-    model.save(str(partial))
+    partial = export_qcdq_file(network, folder / f".{target.name}.part")
     partial.replace(target)
     return target
 
@@ -180,7 +149,7 @@ def open_backend(project: Project, name: str, iteration: Iteration | None = None
         from foldwise.core.quantize import store
 
         network, _spec = store.load_network(iteration.folder)
-        return HostQuantizedBackend(quantized_onnx(project, iteration), network.input_shape)
+        return HostQuantizedBackend(quantized_onnx(project, iteration, network), network.input_shape)
     raise InputError(f"unknown backend {name!r}: choose {' or '.join(BACKENDS)} (the board backend comes with "
                      "the board stage)")
 

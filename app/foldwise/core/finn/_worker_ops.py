@@ -37,7 +37,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from foldwise.core.errors import FoldwiseError, InputError, ToolMissingError
 from foldwise.core.finn import _worker_legal as legal
 from foldwise.core.finn import config_schema
-from foldwise.core.finn.kinds import BuildKind
+from foldwise.core.finn.kinds import DATAFLOW_PARENT, DATAFLOW_PARTITION, EMULATION_DIR, BuildKind
 from foldwise.core.finn.tools import find_vitis_hls, find_vivado, finn_version
 
 _PREP_STEPS = estimate_only_dataflow_steps[: estimate_only_dataflow_steps.index("step_specialize_layers") + 1]
@@ -127,7 +127,7 @@ def _steps_with_hooks(names: list[str], key: tuple[str, str], params: dict, fail
     for name in names:
         fn = build_dataflow_step_lookup[name]
         if name == "step_create_dataflow_partition":
-            fn = _with_cpu_nodes(fn, key, bool(params.get("allow_cpu_compute")))
+            fn = _with_cpu_nodes(_with_dataflow_copy(fn), key, bool(params.get("allow_cpu_compute")))
         elif name == "step_specialize_layers":
             fn = _with_capture(fn, key)
         elif name == "step_apply_folding_config" and params.get("folding"):
@@ -150,6 +150,32 @@ def _with_cpu_nodes(step: Callable, key: tuple[str, str], allow_cpu_compute: boo
             raise InputError(f"FINN cannot convert this model to hardware. Nodes left on the CPU: "
                              f"{_cpu_listing(nodes)}")
         return step(model, cfg)
+
+    return run
+
+
+def _with_dataflow_copy(step: Callable) -> Callable:
+    """Keep FINN's dataflow model (the parent graph and its one partition of generic hardware layers, before
+    specialization) in ``<build>/emulation/``: the emulated board executes it in place of a bitfile."""
+
+    @wraps(step)
+    def run(model: ModelWrapper, cfg: DataflowBuildConfig) -> ModelWrapper:
+        saving = cfg.save_intermediate_models
+        cfg.save_intermediate_models = True  # the step writes the parent graph only when saving
+        try:
+            partition = step(model, cfg)
+        finally:
+            cfg.save_intermediate_models = saving
+        target = Path(cfg.output_dir) / EMULATION_DIR
+        target.mkdir(exist_ok=True)
+        parent = ModelWrapper(str(cfg.get_intermediate_models_directory() / "dataflow_parent.onnx"))
+        for node in parent.get_nodes_by_op_type("StreamingDataflowPartition"):
+            for attr in node.attribute:
+                if attr.name == "model":  # an absolute path into this build: the package carries the file
+                    attr.s = DATAFLOW_PARTITION.encode()
+        parent.save(str(target / DATAFLOW_PARENT))
+        partition.save(str(target / DATAFLOW_PARTITION))
+        return partition
 
     return run
 

@@ -13,6 +13,11 @@ from collections.abc import Sequence
 
 from foldwise.core.errors import InputError
 
+#: a build's copy of FINN's dataflow model (parent graph + its partition), run by the emulated board
+EMULATION_DIR = "emulation"
+DATAFLOW_PARENT = "dataflow_parent.onnx"
+DATAFLOW_PARTITION = "dataflow_partition.onnx"
+
 
 class BuildKind(str, enum.Enum):
     """What a build produces (str-valued, so it is its own JSON and CLI name)."""

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.core.errors import Cancelled, FoldwiseError, InputError, ToolMissingError
-from foldwise.core.jobs import JobContext, kill_process_tree, null_context
+from foldwise.core.jobs import JobContext, kill_process_tree, null_context, pid_alive
 
 _APP_DIR = Path(__file__).resolve().parents[3]
 _STATE_PREFIX = "foldwise-finn-"
@@ -271,16 +271,6 @@ class FinnWorker:
         return result
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_stale_state_dirs(root: str | os.PathLike[str] | None = None) -> list[Path]:
     """Remove the worker folders (``foldwise-finn-<pid>-*``) of processes that are gone; the removed ones.
 
@@ -295,7 +285,7 @@ def sweep_stale_state_dirs(root: str | os.PathLike[str] | None = None) -> list[P
         return removed
     for entry in entries:
         match = _STATE_RE.match(entry.name)
-        if not (match and entry.is_dir()) or _pid_alive(int(match.group(1))):
+        if not (match and entry.is_dir()) or pid_alive(int(match.group(1))):
             continue
         with contextlib.suppress(OSError):
             mark = entry / _KEPT_MARK

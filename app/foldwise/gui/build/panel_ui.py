@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -37,6 +35,7 @@ from foldwise.gui.build.config_form import SettingsForm
 from foldwise.gui.build.folding_table import FoldingTable
 from foldwise.gui.build.missing_view import MissingView
 from foldwise.gui.build.resource_gauges import ResourceGauges
+from foldwise.gui.fields import NumberField, with_messages
 from foldwise.gui.widgets.figures import FigureStrip
 
 #: boards FINN knows, most used first (the rest of ``BOARDS`` follows)
@@ -84,7 +83,7 @@ def setup_ui(panel: Any) -> None:
                                      f"{b.part}: {b.lut:,} LUT, {b.bram18:,} BRAM18, {b.dsp:,} DSP, "
                                      f"{b.uram:,} URAM", Qt.ItemDataRole.ToolTipRole)
     panel.board_combo.setCurrentIndex(panel.board_combo.findData(DEFAULT_BOARD))
-    panel.clock_spin = QDoubleSpinBox()
+    panel.clock_spin = NumberField(decimals=1)
     panel.clock_spin.setObjectName("clockSpin")
     panel.clock_spin.setRange(10.0, 1000.0)
     panel.clock_spin.setDecimals(1)
@@ -92,6 +91,7 @@ def setup_ui(panel: Any) -> None:
     panel.clock_spin.setValue(100.0)
     panel.clock_spin.setSuffix(" MHz")
     panel.clock_spin.setKeyboardTracking(False)
+    panel.fields.add(panel.clock_spin)
     panel.mode_editor = QRadioButton("the folding editor")
     panel.mode_editor.setToolTip("Build with the PE/SIMD/memory settings in the folding table")
     panel.mode_target = QRadioButton("FINN SetFolding for a target FPS")
@@ -101,21 +101,23 @@ def setup_ui(panel: Any) -> None:
     panel._mode_group = QButtonGroup(panel)
     panel._mode_group.addButton(panel.mode_editor)
     panel._mode_group.addButton(panel.mode_target)
-    panel.target_fps = QSpinBox()
+    panel.target_fps = NumberField()
     panel.target_fps.setObjectName("targetFps")
     panel.target_fps.setRange(1, 2_000_000_000)
     panel.target_fps.setValue(100_000)
     panel.target_fps.setGroupSeparatorShown(True)
     panel.target_fps.setSuffix(" fps")
     panel.target_fps.setKeyboardTracking(False)
+    panel.fields.add(panel.target_fps)
     panel.target_fps.setToolTip("The frame rate the design must keep up with: the project's target (saved with "
                                 "it), shown on the Keeps up? card and the cycles chart; FINN SetFolding aims at "
                                 "it when picked above")
-    panel.budget_spin = QSpinBox()
+    panel.budget_spin = NumberField()
     panel.budget_spin.setObjectName("budgetSpin")
     panel.budget_spin.setRange(10, 100)
     panel.budget_spin.setValue(85)
     panel.budget_spin.setSuffix(" %")
+    panel.fields.add(panel.budget_spin)
     panel.budget_spin.setToolTip("Share of each resource (LUT, BRAM, DSP, URAM) a design may use: the gauges "
                                 "turn amber above it and auto-fit stays within it (placement and routing "
                                 "need headroom)")
@@ -150,14 +152,14 @@ def setup_ui(panel: Any) -> None:
     target_box = QGroupBox("Target")
     form = QFormLayout(target_box)
     form.addRow("Board:", panel.board_combo)
-    form.addRow("Clock:", panel.clock_spin)
+    form.addRow("Clock:", with_messages(panel.clock_spin))
     form.addRow("Build on:", host_row)
     form.addRow("", host_buttons)
     form.addRow(panel.host_status)
     form.addRow("Folding from:", panel.mode_editor)
     form.addRow("", panel.mode_target)
-    form.addRow("Target FPS:", panel.target_fps)
-    form.addRow("Budget:", panel.budget_spin)
+    form.addRow("Target FPS:", with_messages(panel.target_fps))
+    form.addRow("Budget:", with_messages(panel.budget_spin))
 
     # ---- actions / outputs
     panel.estimate_button = QPushButton("Estimate")
@@ -177,13 +179,14 @@ def setup_ui(panel: Any) -> None:
     panel.bitfit_button = QPushButton("Auto-fit bits")
     panel.bitfit_button.setObjectName("bitfitButton")
     panel.bitfit_button.setToolTip(BITFIT_TIP)
-    panel.bitfit_loss = QDoubleSpinBox()
+    panel.bitfit_loss = NumberField(decimals=1)
     panel.bitfit_loss.setObjectName("bitfitLoss")
     panel.bitfit_loss.setRange(0.0, 50.0)
     panel.bitfit_loss.setDecimals(1)
     panel.bitfit_loss.setValue(1.0)
     panel.bitfit_loss.setPrefix("lose ≤ ")
     panel.bitfit_loss.setSuffix(" pt")
+    panel.fields.add(panel.bitfit_loss)
     panel.bitfit_loss.setToolTip("Validation accuracy a candidate may lose against the current settings")
     panel.bitfit_acts = QCheckBox("+ activations")
     panel.bitfit_acts.setObjectName("bitfitActs")
@@ -213,7 +216,7 @@ def setup_ui(panel: Any) -> None:
     grid.addWidget(panel.autofit_button, 1, 0)
     grid.addWidget(panel.compare_box, 1, 1)
     grid.addWidget(panel.bitfit_button, 2, 0)
-    grid.addWidget(panel.bitfit_loss, 2, 1)
+    grid.addWidget(with_messages(panel.bitfit_loss), 2, 1)
     grid.addWidget(panel.bitfit_acts, 3, 1)  # its own row: beside the spinbox it widened the whole panel
     grid.addWidget(panel.autofit_result, 4, 0, 1, 2)
     grid.addWidget(panel.use_bits_button, 5, 0, 1, 2)
@@ -278,7 +281,7 @@ def setup_ui(panel: Any) -> None:
     panel.cpu_note.hide()
     panel.undo_button = QPushButton("Undo")
     panel.undo_button.setToolTip("Undo the last folding edit (Ctrl+Z)")
-    panel.undo_button.setEnabled(panel.services.undo.canUndo())
+    panel.undo_button.setEnabled(panel.undo_stack.canUndo())
     panel.live_label = QLabel()
     panel.live_label.setObjectName("liveLabel")
     panel.live_label.setStyleSheet("color:#5f6b7a;")

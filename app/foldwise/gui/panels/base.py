@@ -6,8 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from PySide6.QtGui import QUndoStack
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QUndoGroup
 from PySide6.QtWidgets import (
+    QApplication,
     QBoxLayout,
     QFormLayout,
     QHBoxLayout,
@@ -21,6 +24,8 @@ from PySide6.QtWidgets import (
 from foldwise.core.jobs import Job, JobContext, JobState
 from foldwise.core.project import Project
 from foldwise.gui import errors
+from foldwise.gui.fields import FieldGate
+from foldwise.gui.undo import PanelUndoStack
 
 if TYPE_CHECKING:
     from foldwise.gui.jobs import JobsController
@@ -32,11 +37,12 @@ T = TypeVar("T")  # a job's result
 
 @dataclass
 class AppServices:
-    """Shared by all panels: jobs (with progress and cancel), undo, and where errors and status go."""
+    """Shared by all panels: jobs (with progress and cancel), the undo group their stacks join, and where
+    errors and status go."""
 
     jobs: JobsController
-    undo: QUndoStack
     window: QWidget
+    undo: QUndoGroup | None = None
     auto_prepare: bool = True  # example projects train their network on first open
 
     def error(self, title: str, exc: BaseException) -> None:
@@ -77,7 +83,13 @@ class StagePanel(QWidget):
         self._running: list[Job] = []  # started here, their end not handled yet
         self.progress: QProgressBar | None = None
         self.cancel_button: QPushButton | None = None
+        self._focus_kept: tuple[QWidget, QWidget | None] | None = None  # (user's focus, where Qt moved it)
         self.setObjectName(f"{self.title.lower()}Panel")
+        self.fields = FieldGate(parent=self)  # the panel's number fields: its actions wait while one is invalid
+        self.fields.changed.connect(self.fields_changed)
+        self.undo_stack = PanelUndoStack(self.title, self)  # this panel's edits; active while it is shown
+        if services.undo is not None:
+            self.undo_stack.join(services.undo)
 
     def set_project(self, project: Project | None, relay: ProjectRelay | None = None) -> None:
         """Show ``project``; ``relay`` delivers its events on the GUI thread (the window owns it)."""
@@ -131,6 +143,18 @@ class StagePanel(QWidget):
     def set_busy(self, busy: bool) -> None:
         """Called when the panel becomes busy or idle: enable or disable buttons here."""
 
+    def fields_changed(self) -> None:
+        """A number field of :attr:`fields` became valid or invalid: enable or disable the actions that read it
+        (``self.fields.ok``). By default as :meth:`set_busy` does; override where that does more."""
+        self.set_busy(self.busy)
+
+    def fields_refused(self) -> bool:
+        """True (and a status line saying why) when an action must wait for an invalid field to be fixed."""
+        reason = self.fields.reason()
+        if reason:
+            self.services.status(reason)
+        return bool(reason)
+
     def cancel_job(self) -> None:
         """Cancel every job this panel started that still runs."""
         for job in self._running:
@@ -170,7 +194,7 @@ class StagePanel(QWidget):
                 self.cancel_button.show()
                 self.cancel_button.setEnabled(True)
         if len(self._running) == 1:
-            self.set_busy(True)
+            self._go_busy()
 
         def ended() -> None:
             self._running.remove(job)
@@ -179,6 +203,7 @@ class StagePanel(QWidget):
                     if widget is not None:
                         widget.hide()
                 self.set_busy(False)
+                self._give_focus_back()
 
         def done(result: T) -> None:
             ended()
@@ -197,6 +222,25 @@ class StagePanel(QWidget):
         progress = self._show_progress if bar is not None else None
         return self.services.jobs.start(job, on_done=done, on_error=failed, on_progress=progress,
                                         on_partial=on_partial, on_log=on_log)
+
+    def _go_busy(self) -> None:
+        """set_busy(True), remembering the focus: disabling the focused button (the one just clicked) moves
+        Qt's focus to the next widget in the tab chain, where it would stay after the job."""
+        before = QApplication.focusWidget()
+        self.set_busy(True)
+        after = QApplication.focusWidget()
+        self._focus_kept = (before, after) if before is not None and after is not before else None
+
+    def _give_focus_back(self) -> None:
+        """Focus back where the user left it, unless the user has put it somewhere else meanwhile."""
+        kept, self._focus_kept = self._focus_kept, None
+        if kept is None:
+            return
+        before, moved_to = kept
+        if not shiboken6.isValid(before) or (moved_to is not None and not shiboken6.isValid(moved_to)):
+            return
+        if QApplication.focusWidget() is moved_to and before.isEnabled() and before.isVisible():
+            before.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_job_error(self, job: Job) -> None:
         """The dialog for a failed job, chosen by exception type; override to offer more (keep the default)."""

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,6 +38,7 @@ from foldwise.core.remote.target import UnknownHostKeyError
 from foldwise.gui.board.baselines_view import BaselinesView
 from foldwise.gui.board.board_dialog import BoardDialog
 from foldwise.gui.board.probe_table import ProbeTable
+from foldwise.gui.fields import NumberField
 from foldwise.gui.host_trust import ask_to_trust
 from foldwise.gui.panels.base import AppServices, StagePanel
 
@@ -70,7 +70,8 @@ class BoardPanel(StagePanel):
         self.password.setPlaceholderText("password (this session only, never saved)")
         self.probe_button, self.key_button = QPushButton("Probe"), QPushButton("Install my public key")
         self.push_button = QPushButton("Push folder…")
-        self.keep = QSpinBox()
+        self.keep = NumberField()
+        self.fields.add(self.keep)
         self.keep.setRange(1, 50)
         self.keep.setValue(3)
         self.keep.setPrefix("keep last ")
@@ -94,6 +95,7 @@ class BoardPanel(StagePanel):
         for widget in (self.password, self.probe_button, self.key_button, self.push_button, self.keep):
             actions.addWidget(widget)
         right.addLayout(actions)
+        right.addWidget(self.keep.message)
         right.addWidget(self.status)
         self.add_inline_progress(right, tooltip="Stop; a push resumes where it stopped when run again")
         self.baselines = BaselinesView(self, lambda: self.board, self._start)
@@ -169,7 +171,7 @@ class BoardPanel(StagePanel):
     def _update_enabled(self) -> None:
         has = self.board is not None and not self.busy
         for widget in (self.probe_button, self.key_button, self.push_button, self.remove_button):
-            widget.setEnabled(has)
+            widget.setEnabled(has and (widget is not self.push_button or self.fields.ok))
         self.add_button.setEnabled(not self.busy)
         self.password.setEnabled(has)
 
@@ -247,6 +249,8 @@ class BoardPanel(StagePanel):
 
     def push(self, folder: Path | None = None, trust_fingerprint: str | None = None) -> Job | None:
         """Push ``folder`` (asked for if None) to the board: only changed files, resumable, keep the last N."""
+        if self.fields_refused():
+            return None
         if folder is None:
             chosen = QFileDialog.getExistingDirectory(self, "Folder to push to the board")
             if not chosen:
@@ -293,14 +297,13 @@ class BoardPanel(StagePanel):
 if __name__ == "__main__":  # preview: python -m foldwise.gui.panels.board_panel
     import sys
 
-    from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication, QMainWindow
 
     from foldwise.gui.jobs import JobsController
 
     app = QApplication(sys.argv)
     window = QMainWindow()
-    window.setCentralWidget(BoardPanel(AppServices(JobsController(window), QUndoStack(window), window)))
+    window.setCentralWidget(BoardPanel(AppServices(JobsController(window), window)))
     window.resize(1100, 600)
     window.show()
     sys.exit(app.exec())

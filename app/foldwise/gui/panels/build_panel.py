@@ -74,7 +74,7 @@ class BuildPanel(StagePanel):
         self._passwords: dict[str, str] = {}  # typed this session, never saved
         self._host_checks: dict[tuple[str, str], HostCheck] = {}  # (host name, board) -> what a Check found
         self._skip_live = False
-        self.folding_model = FoldingModel(services.undo)
+        self.folding_model = FoldingModel(self.undo_stack)
         self.folding_model.folding_changed.connect(self._folding_edited)
         self.live = LiveEstimator(self._live_run, delay_ms=300, parent=self)
         self.live.finished.connect(self._live_done)
@@ -110,9 +110,9 @@ class BuildPanel(StagePanel):
         self.remove_host_button.clicked.connect(self.remove_current_host)
         self.resume_button.clicked.connect(lambda: self.resume_build())
         self.builds_list.currentItemChanged.connect(lambda *_: self._update_enabled())
-        self.undo_button.clicked.connect(self.services.undo.undo)
-        self.services.undo.canUndoChanged.connect(self.undo_button.setEnabled)
-        self.services.undo.undoTextChanged.connect(self._undo_text)
+        self.undo_button.clicked.connect(self.undo_stack.undo)
+        self.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
+        self.undo_stack.undoTextChanged.connect(self._undo_text)
         self.save_folding_button.clicked.connect(self.save_folding_dialog)
         self.load_folding_file_button.clicked.connect(self.load_folding_dialog)
         self.builds_list.reopen.connect(self.reopen_build)
@@ -122,8 +122,8 @@ class BuildPanel(StagePanel):
         self.missing_view.refresh_requested.connect(self.refresh_tools)
 
     def _undo_text(self, text: str) -> None:
-        with contextlib.suppress(RuntimeError):  # the app's undo stack outlives this panel at shutdown
-            self.undo_button.setToolTip(f"Undo: {text} (Ctrl+Z)" if text else "Nothing to undo")
+        with contextlib.suppress(RuntimeError):  # the stack may signal while the panel is being destroyed
+            self.undo_button.setToolTip(f"Undo {text} (Ctrl+Z)" if text else "Nothing to undo")
 
     @staticmethod
     def _note(label: QLabel, text: str) -> None:
@@ -155,11 +155,11 @@ class BuildPanel(StagePanel):
         self._update_enabled()
 
     def _update_enabled(self) -> None:
-        has_model, busy = self.model_path is not None, self.busy
+        has_model, busy, fields_ok = self.model_path is not None, self.busy, self.fields.ok
         for w in (self.estimate_button, self.autofit_button, self.codegen_button):
-            w.setEnabled(has_model and not busy)
+            w.setEnabled(has_model and not busy and fields_ok)
         quantized = self.source == "project" and is_quantized(self.iteration)
-        self.bitfit_button.setEnabled(has_model and not busy and quantized)
+        self.bitfit_button.setEnabled(has_model and not busy and quantized and fields_ok)
         self.bitfit_button.setToolTip(BITFIT_TIP if quantized else
                                       f"{BITFIT_TIP} [needs the project's quantized iteration as the model]")
         self.use_bits_button.setEnabled(not busy and self._bits_file is not None)
@@ -176,7 +176,7 @@ class BuildPanel(StagePanel):
         self.save_folding_button.setEnabled(has_nodes)
         self.load_folding_file_button.setEnabled(has_nodes)
         reason = self._bitfile_reason()
-        self.full_build_button.setEnabled(has_model and not busy and not reason)
+        self.full_build_button.setEnabled(has_model and not busy and not reason and fields_ok)
         self.full_build_button.setToolTip(reason or "Vivado/Vitis HLS build of the accelerator: 15 min to hours")
         where = "" if self.build_host is not None else " See the Tools tab."
         self.full_build_reason.setText(f"Full build unavailable: {reason}{where}" if reason else "")
@@ -466,7 +466,7 @@ class BuildPanel(StagePanel):
                   then: Any = None) -> Job | None:
         """Run the Build stage on the model with ``config``; steps and log (live, also from a build host) show in
         the Builds tab, the figures when it is done."""
-        if self.model_path is None or self.busy:
+        if self.model_path is None or self.busy or self.fields_refused():
             return None
         target = self._target()
         self.steps.start()
@@ -711,7 +711,7 @@ class BuildPanel(StagePanel):
     def start_autofit(self) -> Job | None:
         from foldwise.core.finn.autofit import autofit
 
-        if self.model_path is None or self.busy:
+        if self.model_path is None or self.busy or self.fields_refused():
             return None
         model, board, clock, budget = self.model_path, self.board, self.clock_mhz, self._budget()
         baseline, worker = self.compare_box.isChecked(), self.worker
@@ -735,7 +735,7 @@ class BuildPanel(StagePanel):
         from foldwise.core.finn.bitfit import autofit_bits
 
         project, iteration = self.project, self.iteration
-        if project is None or iteration is None or self.busy or not is_quantized(iteration):
+        if project is None or iteration is None or self.busy or not is_quantized(iteration) or self.fields_refused():
             return None
         board, clock, budget, loss = self.board, self.clock_mhz, self._budget(), self.bitfit_loss.value()
         rounds, acts = self.bitfit_rounds, self.bitfit_acts.isChecked()
@@ -875,14 +875,13 @@ def _preview() -> None:  # pragma: no cover - manual preview
     import sys
     import tempfile
 
-    from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication, QMainWindow
 
     from foldwise.gui.jobs import JobsController
 
     app = QApplication.instance() or QApplication(sys.argv)
     window = QMainWindow()
-    services = AppServices(jobs=JobsController(parent=window), undo=QUndoStack(window), window=window)
+    services = AppServices(jobs=JobsController(parent=window), window=window)
     panel = BuildPanel(services)
     window.setCentralWidget(panel)
     window.resize(1400, 900)

@@ -12,7 +12,6 @@ from typing import Any
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -28,6 +27,7 @@ from foldwise.core.errors import FoldwiseError
 from foldwise.core.jobs import Job
 from foldwise.gui.demo.cards import StatsCards
 from foldwise.gui.demo.preview import PreviewView
+from foldwise.gui.fields import NumberField
 from foldwise.gui.panels.base import AppServices, StagePanel
 
 SOURCES = ("synthetic", "camera:0", "file:", "folder:", "rtsp://")
@@ -48,7 +48,8 @@ class DemoPanel(StagePanel):
         self.backend = QComboBox()
         self.backend.setObjectName("demoBackend")
         self.backend.addItems(BACKENDS)
-        self.target = QDoubleSpinBox()
+        self.target = NumberField()
+        self.fields.add(self.target)
         self.target.setRange(1, 10_000)
         self.target.setDecimals(0)
         self.target.setSuffix(" FPS target")
@@ -79,6 +80,7 @@ class DemoPanel(StagePanel):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"<h2>{self.title}</h2>"))
         layout.addLayout(controls)
+        layout.addWidget(self.target.message)
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.cards)
         layout.addWidget(self.status)
@@ -92,7 +94,7 @@ class DemoPanel(StagePanel):
     def project_changed(self) -> None:
         project = self.project
         ready = project is not None and project.current is not None
-        self.start_button.setEnabled(ready and not self.busy)
+        self.start_button.setEnabled(ready and not self.busy and self.fields.ok)
         if project is None or project is self._shown:
             return
         self._shown = project  # a manifest change (a saved ROI) keeps what the user set here
@@ -103,7 +105,8 @@ class DemoPanel(StagePanel):
             self.status.setText(str(exc))
 
     def set_busy(self, busy: bool) -> None:
-        self.start_button.setEnabled(not busy and self.project is not None and self.project.current is not None)
+        self.start_button.setEnabled(not busy and self.project is not None and self.project.current is not None
+                                     and self.fields.ok)
         self.stop_button.setEnabled(busy)
         for widget in (self.source, self.backend, self.target, self.record):
             widget.setEnabled(not busy)
@@ -114,7 +117,7 @@ class DemoPanel(StagePanel):
                         roi=self.preview.roi)
 
     def start(self) -> Job | None:
-        if self.busy or self.project is None:
+        if self.busy or self.project is None or self.fields_refused():
             return None
         self.updates = 0
         self.result = None

@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import html
 import json
+import sys
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from foldwise.core.jobs import Job
+from foldwise.gui.fields import NumberField, with_messages
 from foldwise.gui.panels.base import AppServices, StagePanel
 from foldwise.gui.undo import CommitIteration
 from foldwise.gui.widgets.figures import FigureStrip
 from foldwise.gui.widgets.graph_view import LayerGraphView
 from foldwise.gui.widgets.layer_table import LayerTable
+
+TRAIN_TIP = "Train (or fine-tune) the current network; the result is a new iteration"
 
 
 class NetworkPanel(StagePanel):
@@ -35,6 +38,8 @@ class NetworkPanel(StagePanel):
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
         self._curves = None
+        self._planned: tuple[Any, list[dict[str, Any]], dict[str, Any]] | None = None  # (project, rows, figures)
+        self._activity = ""  # what the running job does, for the notice (training, importing)
 
         self.heading = QLabel()
         self.heading.setObjectName("networkHeading")
@@ -44,20 +49,13 @@ class NetworkPanel(StagePanel):
         self.notice.setObjectName("networkNotice")
         self.notice.setWordWrap(True)
 
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 500)
-        self.epochs.setValue(12)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
-        self.lr.setSingleStep(1e-4)
-        self.lr.setValue(2e-3)
-        self.batch = QSpinBox()
-        self.batch.setRange(1, 4096)
-        self.batch.setValue(64)
+        self.epochs = NumberField(1, 500, 12)
+        self.lr = NumberField(1e-5, 1.0, 2e-3, decimals=5, step=1e-4)
+        self.batch = NumberField(1, 4096, 64)
+        self.fields.add(self.epochs, self.lr, self.batch)
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
-        self.train_button.setToolTip("Train (or fine-tune) the current network; the result is a new iteration")
+        self.train_button.setToolTip(TRAIN_TIP)
         self.train_button.clicked.connect(self.start_training)
         self.import_button = QPushButton("Import network…")
         self.import_button.setToolTip("TorchScript .pt, a zoo state dict, ONNX or QONNX")
@@ -68,9 +66,9 @@ class NetworkPanel(StagePanel):
         self._netron = None
         train_box = QGroupBox("Training (CPU)")
         form = QFormLayout(train_box)
-        form.addRow("Max epochs:", self.epochs)
-        form.addRow("Learning rate:", self.lr)
-        form.addRow("Batch size:", self.batch)
+        form.addRow("Max epochs:", with_messages(self.epochs))
+        form.addRow("Learning rate:", with_messages(self.lr))
+        form.addRow("Batch size:", with_messages(self.batch))
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.import_button)
@@ -111,13 +109,11 @@ class NetworkPanel(StagePanel):
         return self._curves
 
     def project_changed(self) -> None:
-        from foldwise.core.iterations import HISTORY_FILE, read_summary
+        from foldwise.core.iterations import read_summary
 
         project = self.project
         busy = self.busy
-        self.train_button.setEnabled(project is not None and not busy)
-        self.import_button.setEnabled(project is not None and not busy)
-        self.netron_button.setEnabled(project is not None and project.current is not None)
+        self._update_buttons()
         if project is None:
             self.heading.clear()
             self.table.set_layers([])
@@ -136,14 +132,18 @@ class NetworkPanel(StagePanel):
                 summary = read_summary(shown)
                 if summary is not None:
                     break
-        rows = summary["layers"] if summary else []
+        planned = self._planned_network(project) if current is None else None
+        rows = summary["layers"] if summary else (planned[1] if planned else [])
         self.table.set_layers(rows)
         self.graph.set_layers(rows)
-        self.figures.set_metrics(current.metrics if current else {})
-        if current is None:
+        self.figures.set_metrics(current.metrics if current else (planned[2] if planned else {}))
+        if busy and self._activity:
+            self.notice.setText(self._activity)
+        elif current is None:
             self.notice.setText(
                 f"Not trained yet. <b>Train</b> builds <b>{arch}</b> from the zoo and trains it on <b>{data}</b> "
                 "(the data set is generated on first use)."
+                + (" Its layers (untrained; sizes computed) are below." if planned and planned[1] else "")
             )
         elif summary is not None and shown is not current:
             self.notice.setText(
@@ -152,12 +152,53 @@ class NetworkPanel(StagePanel):
             )
         else:
             self.notice.setText(current.note)
-        history = current.folder / HISTORY_FILE if current is not None else None
-        if history is not None and history.exists() and not busy:
-            self._ensure_curves().set_history(json.loads(history.read_text())["history"])
+        if not busy:  # while a job runs the curves are its live epochs
+            self._show_history(project, current)
+
+    def _show_history(self, project: Any, current: Any) -> None:
+        """The training curves of the current iteration, or of the ancestor it was made from without training (a
+        pruned iteration without fine-tuning): named on the plots, and back after a cancelled fine-tune."""
+        from foldwise.core.iterations import HISTORY_FILE
+
+        for shown in reversed(project.lineage(current)) if current is not None else ():
+            path = shown.folder / HISTORY_FILE
+            if path.exists():
+                records = json.loads(path.read_text())["history"]
+                self._ensure_curves().set_history(records, "" if shown is current else f"iteration {shown.label}")
+                return
+        if self._curves is not None:
+            self._curves.set_history([])
+
+    def _planned_network(self, project: Any) -> tuple[Any, list[dict[str, Any]], dict[str, Any]] | None:
+        """The zoo network the project will train, as layer rows and figures (cached per project). None until
+        torch is loaded: :meth:`_after_open` loads it once the window is up, then shows the rows."""
+        from foldwise.core.errors import FoldwiseError
+        from foldwise.core.iterations import network_figures, planned_summary
+
+        if self._planned is not None and self._planned[0] is project:
+            return self._planned
+        if "torch" not in sys.modules:
+            return None
+        try:
+            summary = planned_summary(project)
+        except FoldwiseError:
+            summary = None
+        rows = summary.to_dict()["layers"] if summary is not None else []
+        self._planned = (project, rows, network_figures(summary) if summary is not None else {})
+        return self._planned
+
+    def _update_buttons(self) -> None:
+        project, busy = self.project, self.busy
+        self.train_button.setEnabled(project is not None and not busy and self.fields.ok)
+        self.train_button.setToolTip(self.fields.reason() or TRAIN_TIP)
+        self.import_button.setEnabled(project is not None and not busy)
+        self.netron_button.setEnabled(project is not None and project.current is not None)
 
     def set_busy(self, busy: bool) -> None:
         self.project_changed()
+
+    def fields_changed(self) -> None:
+        self._update_buttons()
 
     def set_project(self, project, relay=None) -> None:
         self.stop_netron()
@@ -170,6 +211,7 @@ class NetworkPanel(StagePanel):
         if project is not self.project:
             return
         self._show_recommended_settings()
+        self.project_changed()  # torch is loaded now: an untrained network's layers can be shown
         if self.services.auto_prepare and not project.iterations and project.settings.get("example"):
             self.services.status("Preparing the example: generating data and training its network…")
             self.start_training()
@@ -208,7 +250,7 @@ class NetworkPanel(StagePanel):
     def start_training(self) -> Job | None:
         from foldwise.core.training import TrainSpec, train_iteration
 
-        if self.project is None:
+        if self.project is None or self.fields_refused():
             return None
         try:
             config = self.train_config()
@@ -220,9 +262,13 @@ class NetworkPanel(StagePanel):
         self._ensure_curves().clear()
         what = "Fine-tune" if project.current else "Train"
         arch = project.settings.get("network", {}).get("arch", "network")
+        data = project.settings.get("dataset", {}).get("name", "its data")
+        self._activity = (f"Fine-tuning {project.current.label}" if project.current else
+                          f"Training <b>{arch}</b> on <b>{data}</b>") + \
+            ": the curves below follow each epoch; the result becomes a new iteration."
 
         def done(iteration: Any) -> None:
-            self.services.undo.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
+            self.undo_stack.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
             accuracy = iteration.metrics["accuracy"]["value"]
             self.services.status(f"{iteration.label}: test accuracy {accuracy:.1%} (measured)")
 
@@ -246,9 +292,10 @@ class NetworkPanel(StagePanel):
             return None
         project = self.project
         previous = project.current_id
+        self._activity = f"Importing {html.escape(path)}…"
 
         def done(iteration: Any) -> None:
-            self.services.undo.push(CommitIteration(project, iteration.id, previous, f"Import ({iteration.label})"))
+            self.undo_stack.push(CommitIteration(project, iteration.id, previous, f"Import ({iteration.label})"))
 
         return self.run_stage(f"Import {path}", import_iteration, ImportSpec(path, arch), on_done=done)
 

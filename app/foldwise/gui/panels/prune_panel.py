@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSlider,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -30,6 +28,7 @@ from foldwise.core.errors import InputError
 from foldwise.core.jobs import Job
 from foldwise.core.prune.config import CRITERIA, PruneSpec, QuantizedIterationError, ScanSpec
 from foldwise.core.prune.stage import prune_iteration, scan_iteration
+from foldwise.gui.fields import NumberField, field_row, with_messages
 from foldwise.gui.panels.base import AppServices, StagePanel
 from foldwise.gui.undo import CommitIteration, SetCurrentIteration
 from foldwise.gui.widgets.figures import FigureStrip
@@ -107,6 +106,7 @@ class PrunePanel(StagePanel):
         self._plot: SensitivityPlot | None = None
         self._scan: Any = None
         self._rows: list[dict[str, Any]] = []
+        self._prunable = False
 
         self.heading = QLabel()
         self.heading.setObjectName("pruneHeading")
@@ -180,7 +180,7 @@ class PrunePanel(StagePanel):
 
         self.ratio_slider = QSlider(Qt.Orientation.Horizontal)
         self.ratio_slider.setRange(1, 95)
-        self.ratio = QDoubleSpinBox()
+        self.ratio = NumberField(decimals=2)
         self.ratio.setRange(0.01, 0.95)
         self.ratio.setSingleStep(0.05)
         self.ratio.setDecimals(2)
@@ -202,14 +202,14 @@ class PrunePanel(StagePanel):
         self.protect_output.setToolTip("Always: the output layer's outputs are the classes")
         self.use_scan = QCheckBox("Per-layer ratios from the scan, max drop")
         self.use_scan.setToolTip("Each layer gets the largest scanned ratio within the allowed accuracy drop")
-        self.max_drop = QDoubleSpinBox()
+        self.max_drop = NumberField(decimals=2)
         self.max_drop.setRange(0.0, 50.0)
         self.max_drop.setValue(2.0)
         self.max_drop.setSuffix(" pt")
-        self.steps = QSpinBox()
+        self.steps = NumberField()
         self.steps.setRange(1, 10)
         self.steps.setToolTip("Prune gradually, fine-tuning after each step")
-        self.round_to = QSpinBox()
+        self.round_to = NumberField()
         self.round_to.setRange(0, 64)
         self.round_to.setSpecialValueText("off")
         self.round_to.setToolTip("Keep channel counts a multiple of this (FINN's PE/SIMD must divide them)")
@@ -218,28 +218,22 @@ class PrunePanel(StagePanel):
         self.prune_button.clicked.connect(self.prune_channels)
         channels_box = QGroupBox("Prune channels (torch-pruning)")
         form = QFormLayout(channels_box)
-        ratio_row = QHBoxLayout()
-        ratio_row.addWidget(self.ratio_slider)
-        ratio_row.addWidget(self.ratio)
-        form.addRow("Ratio:", ratio_row)
+        form.addRow("Ratio:", with_messages(field_row(self.ratio_slider, self.ratio), self.ratio))
         form.addRow("Criterion:", self.criterion)
         form.addRow(self.global_ranking)
         form.addRow(self.protect_input)
         form.addRow(self.protect_output)
-        scan_row = QHBoxLayout()
-        scan_row.addWidget(self.use_scan)
-        scan_row.addWidget(self.max_drop)
-        form.addRow(scan_row)
-        form.addRow("Steps:", self.steps)
-        form.addRow("Round to:", self.round_to)
+        form.addRow(with_messages(field_row(self.use_scan, self.max_drop), self.max_drop))
+        form.addRow("Steps:", with_messages(self.steps))
+        form.addRow("Round to:", with_messages(self.round_to))
         form.addRow(self.prune_button)
 
-        self.finetune = QSpinBox()
+        self.finetune = NumberField()
         self.finetune.setRange(0, 100)
         self.finetune.setValue(2)
         self.finetune.setSuffix(" epochs")
         self.finetune.setToolTip("Fine-tune after pruning (after each step when pruning in steps); 0: none")
-        self.scan_images = QSpinBox()
+        self.scan_images = NumberField()
         self.scan_images.setRange(20, 10000)
         self.scan_images.setValue(500)
         self.scan_button = QPushButton("Scan sensitivity")
@@ -248,8 +242,9 @@ class PrunePanel(StagePanel):
         self.scan_button.clicked.connect(self.start_scan)
         other = QGroupBox("Fine-tune and scan")
         other_form = QFormLayout(other)
-        other_form.addRow("Fine-tune:", self.finetune)
-        other_form.addRow("Scan images:", self.scan_images)
+        other_form.addRow("Fine-tune:", with_messages(self.finetune))
+        other_form.addRow("Scan images:", with_messages(self.scan_images))
+        self.fields.add(self.ratio, self.max_drop, self.steps, self.round_to, self.finetune, self.scan_images)
         other_form.addRow(self.scan_button)
 
         column = QVBoxLayout()
@@ -263,6 +258,14 @@ class PrunePanel(StagePanel):
     # ----------------------------------------------------------------- view
     def set_busy(self, busy: bool) -> None:
         self.project_changed()  # enables the actions again, and shows a finished scan
+
+    def fields_changed(self) -> None:
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        ok = self._prunable and not self.busy
+        for widget in (self.block_button, self.remove_button, self.prune_button, self.scan_button):
+            widget.setEnabled(ok and (widget is self.block_button or self.fields.ok))
 
     def _ensure_plot(self) -> SensitivityPlot:
         if self._plot is None:
@@ -279,8 +282,9 @@ class PrunePanel(StagePanel):
         project = self.project
         current = project.current if project is not None else None
         self._rows = (read_summary(current) or {}).get("layers", []) if current is not None else []
-        self.table.set_layers(self._rows)
+        self.table.set_layers(self._rows)  # a model reset drops the selection without selectionChanged:
         self.graph.set_layers(self._rows)
+        self._table_selection()  # the "Selected: …" line follows (a removed layer's name must not stay)
         self.float_parent_button.hide()
         prunable = False
         if current is None:
@@ -295,9 +299,9 @@ class PrunePanel(StagePanel):
             except QuantizedIterationError as exc:
                 self.notice.setText(str(exc))
                 self.float_parent_button.setVisible(exc.float_parent is not None)
+        self._prunable = prunable
         self._show_figures(current)
-        for widget in (self.remove_button, self.block_button, self.prune_button, self.scan_button):
-            widget.setEnabled(prunable and not self.busy)
+        self._update_actions()
         self._load_scan()
 
     def _show_figures(self, current: Any) -> None:
@@ -398,7 +402,7 @@ class PrunePanel(StagePanel):
             return
         parent = float_ancestor(self.project, self.project.current)
         if parent is not None:
-            self.services.undo.push(SetCurrentIteration(self.project, parent.id))
+            self.undo_stack.push(SetCurrentIteration(self.project, parent.id))
 
     def remove_selected(self) -> Job | None:
         names = self.table.selected_layers()
@@ -428,7 +432,7 @@ class PrunePanel(StagePanel):
         return self._start_prune(self.channel_spec)
 
     def _start_prune(self, make_spec: Any) -> Job | None:
-        target = self._target()
+        target = None if self.fields_refused() else self._target()
         if target is None or self.busy:
             return None
         try:
@@ -440,7 +444,7 @@ class PrunePanel(StagePanel):
         previous = project.current_id
 
         def done(iteration: Any) -> None:
-            self.services.undo.push(CommitIteration(project, iteration.id, previous, f"Prune ({iteration.label})"))
+            self.undo_stack.push(CommitIteration(project, iteration.id, previous, f"Prune ({iteration.label})"))
             before = iteration.change["before"]["accuracy"]["value"]
             after = iteration.metrics["accuracy"]["value"]
             self.services.status(f"{iteration.label}: test accuracy {before:.1%} → {after:.1%} (measured)")
@@ -448,7 +452,7 @@ class PrunePanel(StagePanel):
         return self.run_stage(f"Prune {target.label}: {spec.default_name()}", prune_iteration, spec, on_done=done)
 
     def start_scan(self) -> Job | None:
-        target = self._target()
+        target = None if self.fields_refused() else self._target()
         if target is None or self.busy:
             return None
         plot = self._ensure_plot()

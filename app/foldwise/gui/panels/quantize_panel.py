@@ -29,6 +29,7 @@ from foldwise.core.errors import InputError
 from foldwise.core.jobs import Job
 from foldwise.core.quantize.saved_scan import load_sensitivity, save_sensitivity
 from foldwise.gui.panels.base import AppServices, StagePanel
+from foldwise.gui.quantize.config_edit import set_config
 from foldwise.gui.quantize.controls import QuantizeControls, qonnx_text
 from foldwise.gui.undo import CommitIteration
 from foldwise.gui.widgets.figures import FigureCard, FigureStrip
@@ -88,6 +89,7 @@ class QuantizePanel(StagePanel):
                      "qat_epochs", "qat_button", "qonnx_button", "qcdq_button", "export_label"):
             setattr(self, name, getattr(self.controls, name))
         self.use_inline_progress(self.controls.progress, self.controls.cancel_button)
+        self.fields.add(*self.defaults.number_fields(), self.qat_epochs)
         self.defaults.invalid.connect(lambda exc: self.services.error("Invalid setting", exc))
         self.load_button.clicked.connect(lambda: self.load_overrides())
         self.clear_button.clicked.connect(self.clear_overrides)
@@ -129,6 +131,7 @@ class QuantizePanel(StagePanel):
         for name in ("confusion", "sensitivity_bars", "memory_bars", "sensitivity_images", "sensitivity_button"):
             setattr(self, name, getattr(self.validate_tab, name))
         self.sensitivity_button.clicked.connect(lambda: self.start_sensitivity())
+        self.fields.add(self.sensitivity_images)
 
         self.qat_curves = QatCurves()
         self.qat_note = QLabel("Run <b>Quantize + QAT</b> to fine-tune with quantization in the loop; "
@@ -168,7 +171,9 @@ class QuantizePanel(StagePanel):
         self._build_views()
         self.config = QuantConfig()
         self.table.bits_model.set_config(self.config)
+        self.table.bits_model.undo_stack = self.undo_stack
         self.defaults.bind(self.config)
+        self.defaults.undo_stack = self.undo_stack
         self.config.events.all.connect(self._config_changed)
         self._dirty = True
         self.project_changed()
@@ -180,6 +185,9 @@ class QuantizePanel(StagePanel):
             self._update_buttons()
         else:
             self.project_changed()
+
+    def fields_changed(self) -> None:
+        self._update_buttons()
 
     def project_changed(self) -> None:
         project = self.project
@@ -345,7 +353,7 @@ class QuantizePanel(StagePanel):
     def _update_buttons(self) -> None:
         from_quantized = False
         current = self.project.current if self.project is not None else None
-        ready = self.config is not None and current is not None and not self.busy
+        ready = self.config is not None and current is not None and not self.busy and self.fields.ok
         if self.config is not None and current is not None:
             from_quantized = iterations.is_quantized(current)
             parent = iterations.float_source(self.project, current)
@@ -388,12 +396,13 @@ class QuantizePanel(StagePanel):
         except InputError as exc:
             self.services.error("Cannot use these per-layer settings", exc)
             return False
-        self.config.layers = candidate.layers
+        set_config(self.config, "layers", candidate.layers, f"Load per-layer settings {Path(path).name}",
+                   self.undo_stack)
         return True
 
     def clear_overrides(self) -> None:
-        if self.config is not None:
-            self.config.layers = {}
+        if self.config is not None and self.config.layers:
+            set_config(self.config, "layers", {}, "Clear per-layer settings", self.undo_stack)
 
     # ----------------------------------------------------------------- jobs
     def _config_copy(self) -> Any:
@@ -404,7 +413,7 @@ class QuantizePanel(StagePanel):
     def start_preview(self) -> Job | None:
         from foldwise.core.quantize import inspect as qi
 
-        if not self.ensure_core() or self.project is None or self.busy:
+        if not self.ensure_core() or self.project is None or self.busy or self.fields_refused():
             return None
         current, config = self.project.current, self._config_copy()
         if current is None or iterations.is_quantized(current):
@@ -426,7 +435,7 @@ class QuantizePanel(StagePanel):
         from foldwise.core.quantize.config import QuantizeSpec
         from foldwise.core.quantize.stage import quantize_iteration
 
-        if not self.ensure_core() or self.project is None or self.busy:
+        if not self.ensure_core() or self.project is None or self.busy or self.fields_refused():
             return None
         project = self.project
         previous = project.current_id
@@ -444,7 +453,7 @@ class QuantizePanel(StagePanel):
         what = f"Quantize {source.label}" + (f" + QAT {qat_epochs}" if qat_epochs else "")
 
         def done(iteration: Any) -> None:
-            self.services.undo.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
+            self.undo_stack.push(CommitIteration(project, iteration.id, previous, f"{what} ({iteration.label})"))
             m = iteration.metrics
             faithful = m["qonnx_faithful"]
             exact = ("bit-exact" if m["qonnx_bit_exact"]["value"] else
@@ -464,7 +473,8 @@ class QuantizePanel(StagePanel):
     def start_sensitivity(self) -> Job | None:
         from foldwise.core.quantize import inspect as qi
 
-        if not self.ensure_core() or self.project is None or self.busy or self.inspection is None:
+        if not self.ensure_core() or self.project is None or self.busy or self.inspection is None \
+                or self.fields_refused():
             return None
         inspection, images = self.inspection, self.sensitivity_images.value()
         self.tabs.setCurrentWidget(self.validate_tab)

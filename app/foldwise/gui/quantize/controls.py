@@ -7,8 +7,9 @@ import html
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from foldwise.gui.fields import NumberField
 from foldwise.gui.quantize.settings_box import DefaultsBox
 
 WIDTH = 290
@@ -83,16 +84,19 @@ class QuantizeControls(QWidget):
         run_row.addWidget(self.quantize_button)
         self.defaults.form.addRow(run_row)
 
-        self.qat_epochs = QSpinBox()
+        self.qat_epochs = NumberField()
         self.qat_epochs.setRange(1, 200)
         self.qat_epochs.setValue(3)
         self.qat_epochs.setSuffix(" epochs")
         self.qat_button = _button("Quantize + QAT", "qatButton",
                                   "PTQ with these settings, then fine-tune with quantization in the loop")
         qat_box = QGroupBox("Quantization-aware training")
-        qat_row = QHBoxLayout(qat_box)
+        qat_column = QVBoxLayout(qat_box)
+        qat_row = QHBoxLayout()
         qat_row.addWidget(self.qat_epochs)
         qat_row.addWidget(self.qat_button)
+        qat_column.addLayout(qat_row)
+        qat_column.addWidget(self.qat_epochs.message)
 
         self.qonnx_button = _button("Export QONNX…", "exportQonnxButton",
                                     "FINN-ready QONNX (UINT8 input), checked bit-exactly against torch")

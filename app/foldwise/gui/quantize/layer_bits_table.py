@@ -10,22 +10,26 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QSize,
     QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
-    QSpinBox,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
+    QToolTip,
     QWidget,
 )
+
+from foldwise.gui.fields import NumberField
+from foldwise.gui.quantize.config_edit import set_config
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole
@@ -77,6 +81,7 @@ class LayerBitsModel(QAbstractTableModel):
         super().__init__(parent)
         self.views: list[Any] = []
         self.config: Any = None
+        self.undo_stack: QUndoStack | None = None  # when set, every edit is an undoable ConfigEdit
         self._figures: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------- data in
@@ -244,21 +249,25 @@ class LayerBitsModel(QAbstractTableModel):
             if key == "quantize" and role == Qt.ItemDataRole.CheckStateRole:
                 checked = value in (Qt.CheckState.Checked, Qt.CheckState.Checked.value, True)
                 layers = with_override(self.config, view.name, quantize=checked)
+                text = f"{'Quantize' if checked else 'Keep float'} {view.name}"
             elif key == "w_bits" and role == Qt.ItemDataRole.EditRole:
                 if value == self._value(index.row(), index.column()):
                     return True
                 layers = with_override(self.config, view.name, weight_bits=value)
+                text = f"Weight bits of {view.name}"
             elif key == "a_bits" and role == Qt.ItemDataRole.EditRole:
                 if value == self._value(index.row(), index.column()):
                     return True
-                layers = with_override(self.config, self._act_key(view), act_bits=value)
+                act_key = self._act_key(view)
+                layers = with_override(self.config, act_key, act_bits=value)
+                text = f"Activation bits of {act_key}"
             else:
                 return False
         except InputError as exc:
             self.invalid.emit(exc)
             self.refresh()  # put the editors back to the config's values
             return False
-        self.config.layers = layers  # emits config.events.layers → refresh()
+        set_config(self.config, "layers", layers, text, self.undo_stack)  # config.events.layers → refresh()
         return True
 
     def _act_key(self, view: Any) -> str:
@@ -274,13 +283,21 @@ class BitsDelegate(QStyledItemDelegate):
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: Index) -> QWidget:
         from foldwise.core.quantize.config import MAX_BITS, MIN_BITS
 
-        spin = QSpinBox(parent)
-        spin.setRange(MIN_BITS, MAX_BITS)
+        spin = NumberField(MIN_BITS, MAX_BITS, parent=parent)
         spin.setFrame(False)
         spin.setAlignment(Qt.AlignmentFlag.AlignRight)
         spin.setObjectName("bitsSpin")
         spin.valueChanged.connect(lambda _v, s=spin: self.commitData.emit(s))
+        spin.validityChanged.connect(lambda _ok, s=spin: self._say_why(s))
         return spin
+
+    @staticmethod
+    def _say_why(spin: NumberField) -> None:
+        """A cell has no room for the field's message: it shows as a tooltip under the cell while it holds."""
+        if spin.valid:
+            QToolTip.hideText()
+        else:
+            QToolTip.showText(spin.mapToGlobal(QPoint(0, spin.height())), spin.problem(), spin)
 
     def setEditorData(self, editor: QWidget, index: Index) -> None:
         value = index.data(Qt.ItemDataRole.EditRole)
@@ -351,16 +368,16 @@ class LayerBitsTable(QTableView):
                 if index.data(Qt.ItemDataRole.EditRole) is not None:
                     self.openPersistentEditor(index)
                     editor = self.indexWidget(index)
-                    if isinstance(editor, QSpinBox):  # the view selects an opened editor's text; nobody typed yet
+                    if isinstance(editor, NumberField):  # the view selects an opened editor's text; nobody typed yet
                         QTimer.singleShot(0, editor.lineEdit().deselect)
 
-    def editor(self, layer: str, column: str) -> QSpinBox | None:
+    def editor(self, layer: str, column: str) -> NumberField | None:
         """The spin box of ``layer``'s ``w_bits``/``a_bits`` cell (for tests and keyboard focus)."""
         row = self.bits_model.row_of(layer)
         if row < 0:
             return None
         widget = self.indexWidget(self.proxy.mapFromSource(self.bits_model.index(row, COL[column])))
-        return widget if isinstance(widget, QSpinBox) else None
+        return widget if isinstance(widget, NumberField) else None
 
     def source_index(self, layer: str, column: str) -> QModelIndex:
         return self.bits_model.index(self.bits_model.row_of(layer), COL[column])

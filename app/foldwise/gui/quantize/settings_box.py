@@ -6,8 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QSpinBox, QWidget
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QWidget
 
+from foldwise.gui.fields import NumberField, with_messages
+from foldwise.gui.quantize.config_edit import set_config
+
+LABELS = {"weight_bits": "default weight bits", "act_bits": "default activation bits",
+          "weight_scaling": "weight scaling", "scale_type": "scale type", "calib_images": "calibration images",
+          "bias_correction": "bias correction", "gpfq": "GPFQ"}
 SCALING = (("per-tensor", "per_tensor", "One scale per weight tensor"),
            ("per-channel", "per_channel", "One scale per output channel: tighter ranges, more accurate at low bits"))
 SCALE_TYPES = (("float", "float", "Any float scale"),
@@ -31,11 +38,12 @@ class DefaultsBox(QGroupBox):
         super().__init__("Network defaults", parent)
         self.setObjectName("quantDefaults")
         self.config: Any = None
+        self.undo_stack: QUndoStack | None = None  # when set, every edit is an undoable ConfigEdit
         self.weight_bits = self._bits("Weight bit width for every layer without its own setting")
         self.act_bits = self._bits("Activation bit width for every layer without its own setting")
         self.weight_scaling = _combo(SCALING)
         self.scale_type = _combo(SCALE_TYPES)
-        self.calib_images = QSpinBox()
+        self.calib_images = NumberField()
         self.calib_images.setRange(1, 100_000)
         self.calib_images.setSingleStep(64)
         self.calib_images.setSuffix(" images")
@@ -55,9 +63,9 @@ class DefaultsBox(QGroupBox):
         options.addWidget(self.gpfq)
         options.addStretch(1)
         form = QFormLayout(self)
-        form.addRow("Bits W/A:", bits)
+        form.addRow("Bits W/A:", with_messages(bits, self.weight_bits, self.act_bits))
         form.addRow("Scales:", scales)
-        form.addRow("Calibrate:", self.calib_images)
+        form.addRow("Calibrate:", with_messages(self.calib_images))
         form.addRow(options)
         self.form = form
         self.weight_bits.valueChanged.connect(lambda v: self._set("weight_bits", v))
@@ -71,14 +79,15 @@ class DefaultsBox(QGroupBox):
         self.setEnabled(False)
 
     @staticmethod
-    def _bits(tip: str) -> QSpinBox:
+    def _bits(tip: str) -> NumberField:
         from foldwise.core.quantize.config import MAX_BITS, MIN_BITS
 
-        spin = QSpinBox()
-        spin.setRange(MIN_BITS, MAX_BITS)
-        spin.setSuffix(" bit")
+        spin = NumberField(MIN_BITS, MAX_BITS, suffix=" bit")
         spin.setToolTip(tip)
         return spin
+
+    def number_fields(self) -> list[NumberField]:
+        return [self.weight_bits, self.act_bits, self.calib_images]
 
     def bind(self, config: Any) -> None:
         self.config = config
@@ -98,7 +107,8 @@ class DefaultsBox(QGroupBox):
             self.invalid.emit(exc)
             self._from_config()
             return
-        setattr(self.config, name, type(getattr(self.config, name))(value))
+        set_config(self.config, name, type(getattr(self.config, name))(value), f"Set {LABELS[name]}",
+                   self.undo_stack)
 
     def _from_config(self, _info: Any = None) -> None:
         config = self.config

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from foldwise.gui.fields import NumberField
 from foldwise.gui.quantize.confusion_view import ConfusionPair
 from foldwise.gui.quantize.sensitivity_view import MemoryBars, SensitivityBars
 
@@ -16,7 +17,7 @@ class ValidateTab(QWidget):
         self.confusion = ConfusionPair()
         self.sensitivity_bars = SensitivityBars()
         self.memory_bars = MemoryBars()
-        self.sensitivity_images = QSpinBox()
+        self.sensitivity_images = NumberField()
         self.sensitivity_images.setRange(10, 100_000)
         self.sensitivity_images.setValue(500)
         self.sensitivity_images.setSuffix(" test images")
@@ -33,4 +34,5 @@ class ValidateTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.confusion, 1)
         layout.addLayout(row)
+        layout.addWidget(self.sensitivity_images.message)
         layout.addLayout(bars, 1)

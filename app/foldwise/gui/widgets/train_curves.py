@@ -28,13 +28,17 @@ class TrainCurves(QWidget):
         layout.addWidget(self.loss_plot)
         layout.addWidget(self.acc_plot)
         self.records: list[dict[str, Any]] = []
+        self.source = ""
 
     def clear(self) -> None:
         self.records = []
+        self.source = ""
         self._redraw()
 
-    def set_history(self, records: list[dict[str, Any]]) -> None:
+    def set_history(self, records: list[dict[str, Any]], source: str = "") -> None:
+        """Stored epochs; ``source`` names where they come from when it is not the iteration on screen."""
         self.records = list(records)
+        self.source = source
         self._redraw()
 
     def add_epoch(self, record: Any) -> None:
@@ -42,6 +46,9 @@ class TrainCurves(QWidget):
         self._redraw()
 
     def _redraw(self) -> None:
+        of = f" · {self.source}" if self.source else ""
+        self.loss_plot.setTitle(f"loss{of}")
+        self.acc_plot.setTitle(f"accuracy (measured){of}")
         epochs = [r["epoch"] for r in self.records]
         self.train_loss.setData(epochs, [r["train_loss"] for r in self.records])
         self.train_acc.setData(epochs, [r["train_acc"] for r in self.records])
