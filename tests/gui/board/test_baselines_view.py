@@ -39,7 +39,12 @@ def test_host_and_board_baselines_fill_the_table_and_the_bars(qtbot, panel: Boar
     with Project.open(quantized_lenet, read_only=True) as project:
         panel.set_project(project)
         assert "no baselines yet" in view.note.text() and view.table.rowCount() == 0
+        view.runs.lineEdit().selectAll()
+        qtbot.keyClicks(view.runs.lineEdit(), "0")  # refused as typed, with the reason; nothing can start
+        assert not view.runs.valid and not view.host_button.isEnabled()
+        assert "Fix the field first" in view.host_button.toolTip() and view.run_on_host() is None
         view.runs.setValue(10)
+        assert view.host_button.isEnabled()
         view.power.setValue(2.2)
         _wait(qtbot, panel, view.run_on_host())
         cells = view.cells()

@@ -17,12 +17,10 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -35,6 +33,7 @@ from foldwise.core.board.profiles import BoardProfile
 from foldwise.core.board.runs import RunRecord
 from foldwise.core.errors import FoldwiseError
 from foldwise.core.jobs import Job
+from foldwise.gui.fields import FieldGate, NumberField, with_messages
 from foldwise.gui.panels.base import StagePanel
 
 # (title, work(board, password, ctx), on_done, again(trust fingerprint)) -> the job it started, as BoardPanel._start
@@ -86,16 +85,13 @@ class BaselinesView(QWidget):
         self.runtime = QComboBox()
         self.runtime.addItems(list(RUNTIMES))
         self.runtime.setToolTip("auto: ONNX Runtime where installed, else the numpy fallback (which says so)")
-        self.runs = QSpinBox()
-        self.runs.setRange(1, 100_000)
-        self.runs.setValue(100)
+        self.runs = NumberField(1, 100_000, 100)
         self.runs.setPrefix("runs ")
-        self.power = QDoubleSpinBox()
+        self.power = NumberField(0.0, 10_000.0, 0.0, decimals=2, step=0.1, suffix=" W")
         self.power.setObjectName("baselinePower")
-        self.power.setRange(0.0, 10_000.0)
-        self.power.setDecimals(2)
-        self.power.setSuffix(" W")
         self.power.setSpecialValueText("power: sensor or none")
+        self.gate = FieldGate([self.runs, self.power], self)
+        self.gate.changed.connect(self._gate_changed)
         self.power.setToolTip("The device's power when it has no sensor (labelled entered); a sensor wins")
         self.note = QLabel()
         self.note.setObjectName("baselineNote")
@@ -115,13 +111,18 @@ class BaselinesView(QWidget):
         charts.addWidget(self.time_chart)
         charts.addWidget(self.energy_chart)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addWidget(with_messages(controls, self.runs, self.power))
         layout.addWidget(self.note)
         layout.addWidget(self.table, 1)
         layout.addLayout(charts, 1)
         self.host_button.clicked.connect(lambda: self.run_on_host())
         self.board_button.clicked.connect(lambda: self.run_on_board())
         self.refresh()
+
+    def _gate_changed(self) -> None:
+        for button in (self.host_button, self.board_button):
+            button.setEnabled(self.gate.ok)
+            button.setToolTip(self.gate.reason())
 
     def spec(self, device: str = HOST) -> BaselineSpec:
         power = self.power.value()
@@ -133,6 +134,9 @@ class BaselinesView(QWidget):
         project = self.panel.project
         if project is None or project.current is None:
             self.note.setText("Open a project with a trained or quantized iteration to time it.")
+            return False
+        if not self.gate.ok:
+            self.note.setText(html.escape(self.gate.reason()))
             return False
         if self.panel.busy:  # the panel runs one job at a time
             self.note.setText("The Board panel is busy: wait for its job to end, or cancel it.")
