@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-from foldwise.core.errors import InputError
 from foldwise.core.project import Project
-from foldwise.core.remote.target import UnknownHostKeyError
-from foldwise.verbs._common import PASSWORD_ENV, add_json_flag, ask_password, console_context, emit, with_trust_hint
+from foldwise.verbs._common import console_context, emit
+from foldwise.verbs.board import board_password, connect_flags, connected
 
 HELP = "time the exported model on the host or a device over SSH, with power and energy per inference"
 
@@ -31,46 +30,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iteration", help="iteration to time (default: the current one)")
     parser.add_argument("--python", metavar="PATH", help="the device's Python (default: the profile's, else the "
                                                           "PYNQ venv's, else python3: the first with numpy)")
-    parser.add_argument("--ask-password", action="store_true",
-                        help=f"prompt for the device's SSH password (or set ${PASSWORD_ENV}); never saved")
-    parser.add_argument("--trust-host-key", metavar="FINGERPRINT",
-                        help="trust the device's host key on first contact if its fingerprint is exactly this")
-    add_json_flag(parser)
-
-
-def _password(args: argparse.Namespace) -> str | None:
-    import os
-
-    from foldwise.core.board.baseline import HOST
-    from foldwise.core.board.profiles import get_board
-
-    if args.device == HOST:
-        return None
-    board = get_board(args.device)
-    if args.ask_password:
-        return ask_password(board.display)
-    if not board.needs_password:
-        return None
-    if PASSWORD_ENV not in os.environ:
-        raise InputError(f"device {board.name} logs in with a password: set ${PASSWORD_ENV} or use --ask-password")
-    return os.environ[PASSWORD_ENV]
+    connect_flags(parser)  # --ask-password, --trust-host-key, --json
 
 
 def run(args: argparse.Namespace) -> int:
-    from foldwise.core.board.baseline import BaselineSpec, run_baseline
+    from foldwise.core.board.baseline import HOST, BaselineSpec, run_baseline
     from foldwise.core.board.baseline_table import baseline_rows, format_table
+    from foldwise.core.board.profiles import get_board
 
     spec = BaselineSpec(device=args.device, runtime=args.runtime, runs=args.runs, warmup=args.warmup,
                         power_w=args.power_w, iteration=args.iteration, python=args.python).check()
     with Project.open(args.path, read_only=True) as project:
         if args.iteration:
             project.get(args.iteration)
-        password = _password(args)
-        try:
-            record = run_baseline(project, spec, console_context(args), password=password,
-                                  trust_fingerprint=args.trust_host_key)
-        except UnknownHostKeyError as exc:
-            raise with_trust_hint(exc) from None
+        password = None if args.device == HOST else board_password(get_board(args.device), args)
+        record = connected(lambda: run_baseline(project, spec, console_context(args), password=password,
+                                                trust_fingerprint=args.trust_host_key))
         rows = baseline_rows(project.get(record.info["iteration"]))
     result = {"run": record.to_dict(), "table": [r.to_dict() for r in rows]}
     emit(result, args, text=format_table(rows) + f"\nsaved: {record.folder}")
