@@ -5,7 +5,10 @@ The comparison the FPGA result is read against (the published Brevitas→FINN→
 then ``runs`` timed inferences; median and p95 are kept, all ``measured``.
 
 - **host**: PyTorch (the network itself) and ONNX Runtime (the exported file; ``--runtime numpy`` runs the
-  numpy fallback instead), ``threads`` intra-op threads each (1 by default, as on the device).
+  numpy fallback instead), ``threads`` intra-op threads each (1 by default, as on the device). A QCDQ model
+  runs with ONNX Runtime's QDQ fusion off, here and on the device, as ``quantize.export.qcdq_session`` does:
+  fused, ONNX Runtime rounds the float biases to its integer grid and no longer computes the iteration's
+  network.
 - **a device** (a saved board profile): one SSH connection; the model, the inputs and three small scripts
   (:mod:`.baseline_remote`, :mod:`.onnx_numpy`, :mod:`.power_sensors`) go up over SFTP, one command runs
   them with ONNX Runtime if that Python has it, else the numpy fallback (the record says which, and why),
@@ -126,7 +129,7 @@ def _time_host(model: BaselineModel, spec: BaselineSpec, ctx: JobContext) -> tup
     else:
         import onnxruntime
 
-        exported, name, why = onnxruntime_runner(model.path, spec.threads), \
+        exported, name, why = onnxruntime_runner(model.path, spec.threads, model.quantized), \
             f"onnxruntime {onnxruntime.__version__}", "installed"
     previous = torch.get_num_threads()
     torch.set_num_threads(spec.threads)
@@ -150,7 +153,7 @@ def _candidates(spec: BaselineSpec, board: BoardProfile) -> list[str]:
     return [chosen] if chosen else [f"{PYNQ_VENV}/bin/python3", "python3"]
 
 
-def remote_command(folder: str, spec: BaselineSpec, pythons: list[str]) -> str:
+def remote_command(folder: str, spec: BaselineSpec, pythons: list[str], quantized: bool = False) -> str:
     """The one command run on the device: profile scripts, pick a Python with numpy, time, clean up."""
     sources = "; ".join(f"[ -r {p} ] && . {p}" for p in PROFILE_SCRIPTS)
     tried = ", ".join(pythons)
@@ -161,7 +164,7 @@ def remote_command(folder: str, spec: BaselineSpec, pythons: list[str]) -> str:
             f"cd / && rm -rf {shlex.quote(folder)}; exit {NO_NUMPY}; }}")
     args = (f"--model model.onnx --inputs inputs.npy --runtime {spec.runtime} --runs {int(spec.runs)} "
             f"--warmup {int(spec.warmup)} --threads {int(spec.threads)} --sysfs-root {shlex.quote(spec.sysfs_root)} "
-            f"--power-seconds {float(spec.power_seconds)}")
+            f"--power-seconds {float(spec.power_seconds)}" + (" --qdq-as-written" if quantized else ""))
     run = f'cd {shlex.quote(folder)} && "$PY" baseline_remote.py {args}; rc=$?; cd / && rm -rf {shlex.quote(folder)}'
     return f"{sources}; {pick}; {run}; exit $rc"
 
@@ -199,7 +202,7 @@ def _time_device(model: BaselineModel, spec: BaselineSpec, board: BoardProfile, 
     lines: list[str] = []
     errors: list[str] = []
     try:
-        code = session.stream(remote_command(folder, spec, _candidates(spec, board)), ctx,
+        code = session.stream(remote_command(folder, spec, _candidates(spec, board), model.quantized), ctx,
                               on_stdout=lines.append, on_stderr=errors.append, log_file=run_dir / "remote.log",
                               timeout=spec.timeout)
     except FoldwiseError:  # cancelled or timed out: the command's own clean-up was killed with it
@@ -211,7 +214,8 @@ def _time_device(model: BaselineModel, spec: BaselineSpec, board: BoardProfile, 
 
     # the same runtime on the host, on the same inputs: did the device compute what the host computes?
     numpy_run = str(found["runtime"]).startswith("numpy")
-    host_run = numpy_runner(model.path) if numpy_run else onnxruntime_runner(model.path, spec.threads)
+    host_run = numpy_runner(model.path) if numpy_run else onnxruntime_runner(model.path, spec.threads,
+                                                                             model.quantized)
     against = "host numpy fallback" if numpy_run else "host onnxruntime"
     info = {"agreement_with_host": {**agreement(np.asarray(found["outputs"]), host_run(model.inputs)),
                                     "against": against},

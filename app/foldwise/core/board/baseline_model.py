@@ -113,18 +113,28 @@ def _export_float(net: Any, example: np.ndarray, target: Path) -> None:
         raise FoldwiseError(f"float ONNX export failed: {type(exc).__name__}: {exc}") from exc
 
 
-def onnxruntime_runner(path: Path, threads: int | None = 1) -> Callable[[np.ndarray], np.ndarray]:
-    """ONNX Runtime on the host, CPU provider, ``threads`` intra-op threads (as the device run uses)."""
+def onnxruntime_runner(path: Path, threads: int | None = 1, quantized: bool = False) -> Callable[[np.ndarray],
+                                                                                                np.ndarray]:
+    """ONNX Runtime on the host, CPU provider, ``threads`` intra-op threads (as the device run uses).
+
+    A quantized model runs as :func:`~foldwise.core.quantize.export.qcdq_session` does (Q/DQ nodes as written,
+    no fusion into integer kernels), so it computes the Brevitas network the iteration holds.
+    """
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # not the exporter's "initializer in graph inputs" notes
-    if threads:
-        options.intra_op_num_threads = int(threads)
-    try:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own types for models it cannot load
-        raise InputError(f"ONNX Runtime cannot load {path}: {exc}") from exc
+    if quantized:
+        from foldwise.core.quantize.export import qcdq_session
+
+        session = qcdq_session(path, threads)
+    else:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # not the exporter's "initializer in graph inputs" notes
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        try:
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own types for models it cannot load
+            raise InputError(f"ONNX Runtime cannot load {path}: {exc}") from exc
     name = session.get_inputs()[0].name
     return lambda x: session.run(None, {name: x})[0]
 

@@ -1,11 +1,12 @@
 """Time one exported model on a device: the script a baseline runs there (numpy + standard library, 3.6+).
 
 ``python baseline_remote.py --model model.onnx --inputs inputs.npy [--runtime auto|onnxruntime|numpy]
-[--runs N] [--warmup W] [--threads T] [--sysfs-root /sys] [--power-seconds S]`` prints one JSON object: the
-runtime used (ONNX Runtime if importable, else the numpy fallback of ``onnx_numpy.py``, which says so), the
-per-run times, the power the device's sensor read over the timed loop (``power_sensors.py``; none if it has
-no sensor) and the outputs for the inputs (so the host can check the device computed what it did). The two
-helper modules sit next to this file on the device.
+[--runs N] [--warmup W] [--threads T] [--sysfs-root /sys] [--power-seconds S] [--qdq-as-written]`` prints one
+JSON object: the runtime used (ONNX Runtime if importable, else the numpy fallback of ``onnx_numpy.py``, which
+says so), the per-run times, the power the device's sensor read over the timed loop (``power_sensors.py``; none
+if it has no sensor) and the outputs for the inputs (so the host can check the device computed what it did).
+The two helper modules sit next to this file on the device. ``--qdq-as-written``: ONNX Runtime without QDQ
+fusion, as the host runs a QCDQ model (see ``foldwise.core.quantize.export.qcdq_session``).
 
 The host imports :func:`time_loop` from here too, so host and device runs are timed by the same loop.
 """
@@ -64,7 +65,10 @@ def time_loop(run_one, inputs, runs, warmup, meter=None, power_seconds=0.0):
             "mean_ms": sum(times) / len(times), "power": power}
 
 
-def _runner(path, runtime, threads):
+QDQ_AS_WRITTEN = ("session.disable_quant_qdq", "1")  # as foldwise.core.quantize.export.qcdq_session
+
+
+def _runner(path, runtime, threads, qdq_as_written=False):
     """(run(x) -> outputs, runtime name, why this one) for the runtime asked for."""
     ort = None
     if runtime in ("auto", "onnxruntime"):
@@ -78,6 +82,8 @@ def _runner(path, runtime, threads):
         options.log_severity_level = 3
         if threads:
             options.intra_op_num_threads = int(threads)
+        if qdq_as_written:
+            options.add_session_config_entry(*QDQ_AS_WRITTEN)
         session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         name = session.get_inputs()[0].name
         return (lambda x: session.run(None, {name: x})[0]), "onnxruntime " + ort.__version__, "installed"
@@ -105,13 +111,14 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sysfs-root", default="/sys")
     parser.add_argument("--power-seconds", type=float, default=1.0)
+    parser.add_argument("--qdq-as-written", action="store_true", help="no QDQ fusion (a QCDQ model)")
     args = parser.parse_args(argv)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import numpy
     import power_sensors
 
     try:
-        run_one, runtime, why = _runner(args.model, args.runtime, args.threads)
+        run_one, runtime, why = _runner(args.model, args.runtime, args.threads, args.qdq_as_written)
     except LookupError as exc:
         json.dump({"error": str(exc), "python": sys.executable}, sys.stdout)
         sys.stdout.write("\n")
