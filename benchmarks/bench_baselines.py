@@ -59,7 +59,7 @@ def main() -> None:
         os.environ["FOLDWISE_CONFIG_DIR"] = str(root / "config")
         projects = _projects(root)
         server = start_sshd(root / "sshd", password=None, shell="/bin/sh" if os.geteuid() == 0 else None)
-        rows, tables, agreements = [], [], []
+        rows, tables, agreements, exports = [], [], [], []
         try:
             save_board(BoardProfile.create("loopback", server.host, user=server.user, port=server.port,
                                            key=server.client_key, known_hosts=server.known_hosts,
@@ -70,7 +70,10 @@ def main() -> None:
                         for device, runtime in (("host", "auto"), ("loopback", "auto"), ("loopback", "numpy")):
                             record = run_baseline(project, BaselineSpec(device=device, runtime=runtime, runs=RUNS,
                                                                         warmup=WARMUP, iteration=iteration.id))
-                            if device != "host":
+                            if device == "host":
+                                exports.append({"model": record.info["model"], **record.info["export_vs_torch"],
+                                                "what": "host ONNX Runtime vs the network in PyTorch"})
+                            else:
                                 agreements.append({"model": record.info["model"], "runtime": record.info["runtime"],
                                                    **record.info["agreement_with_host"]})
                         found = baseline_rows(iteration)
@@ -82,7 +85,7 @@ def main() -> None:
         and all(a["top1"] == 1.0 for a in agreements)
     report("baseline table (LeNet5, DefectNet; float and W4A4; host torch/ORT, loopback ORT/numpy)", len(rows),
            "every row measured; the device's outputs agree with the same runtime on the host (top-1 1.0)", passed,
-           rows=rows, agreement=agreements, runs=RUNS, warmup=WARMUP, batch=1, threads=1,
+           rows=rows, agreement=agreements, export_vs_torch=exports, runs=RUNS, warmup=WARMUP, batch=1, threads=1,
            load_average=[round(v, 2) for v in os.getloadavg()],
            table="\n\n".join(tables))
 
