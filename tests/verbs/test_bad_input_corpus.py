@@ -327,6 +327,29 @@ CASES = [
     Case("deploy-unknown-build", "quantized", ["deploy", "{p}", "--board", "z", "--build", "nope"], 1,
          r"has no build 'nope'", [_board("z", 1)]),
     Case("build-bitfile-without-vivado", "quantized", ["build", "{p}", "--outputs", "bitfile"], 1, r"needs vivado"),
+    # baseline (nothing is written before the device answers and the network is found)
+    Case("baseline-unknown-device", "quantized", ["baseline", "{p}", "--device", "nope"], 1,
+         r"no board named 'nope' \(saved boards: none"),
+    Case("baseline-unreachable", "quantized", ["baseline", "{p}", "--device", "z"], 1,
+         r"cannot reach 127.0.0.1:1: connection refused", [_board("z", 1)]),
+    Case("baseline-no-password", "quantized", ["baseline", "{p}", "--device", "z"], 1,
+         r"logs in with a password: set \$FOLDWISE_SSH_PASSWORD", [_board("z", 1, password=False)]),
+    Case("baseline-no-network-yet", "empty", ["baseline", "{p}", "--device", "host"], 1,
+         r"has no trained network yet"),
+    Case("baseline-model-missing", "trained", ["baseline", "{p}", "--device", "host"], 1,
+         r"has no network to time \(no model.pt\)", [lambda p, _w: (_first_iteration(p) / "model.pt").unlink()]),
+    Case("baseline-power-negative", "quantized", ["baseline", "{p}", "--device", "host", "--power-w", "-3"], 1,
+         r"--power-w must be a positive number of watts \(got -3\)"),
+    Case("baseline-power-nan", "quantized", ["baseline", "{p}", "--device", "host", "--power-w", "nan"], 1,
+         r"--power-w must be a positive number of watts \(got nan\)"),
+    Case("baseline-power-not-a-number", "quantized", ["baseline", "{p}", "--device", "host", "--power-w", "2W"], 2,
+         r"invalid float value: '2W'"),
+    Case("baseline-runs-0", "quantized", ["baseline", "{p}", "--device", "host", "--runs", "0"], 1,
+         r"--runs must be at least 1"),
+    Case("baseline-unknown-runtime", "quantized", ["baseline", "{p}", "--device", "host", "--runtime", "tvm"], 2,
+         r"invalid choice: 'tvm'"),
+    Case("baseline-unknown-iteration", "quantized", ["baseline", "{p}", "--device", "host", "--iteration", "0099"],
+         1, r"no iteration '0099'"),
     # demo
     Case("demo-unknown-source", "trained", ["demo", "{p}", "--source", "bogus"], 1, r"unknown source 'bogus': use"),
     Case("demo-camera-missing", "trained", ["demo", "{p}", "--source", "camera:97"], 1,
@@ -414,4 +437,4 @@ def test_the_corpus_is_large_and_covers_every_verb() -> None:
     verbs = {c.argv[0] for c in CASES}
     assert len(CASES) >= 60
     assert verbs >= {"new", "info", "train", "import", "prune", "quantize", "export", "estimate", "autofit", "build",
-                     "board", "demo"}
+                     "board", "demo", "baseline"}

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +35,7 @@ from foldwise.core.board.push import PushResult, push_to_board
 from foldwise.core.errors import FoldwiseError
 from foldwise.core.jobs import Job
 from foldwise.core.remote.target import UnknownHostKeyError
+from foldwise.gui.board.baselines_view import BaselinesView
 from foldwise.gui.board.board_dialog import BoardDialog
 from foldwise.gui.board.probe_table import ProbeTable
 from foldwise.gui.fields import NumberField
@@ -96,7 +98,11 @@ class BoardPanel(StagePanel):
         right.addWidget(self.keep.message)
         right.addWidget(self.status)
         self.add_inline_progress(right, tooltip="Stop; a push resumes where it stopped when run again")
-        right.addWidget(self.table, 1)
+        self.baselines = BaselinesView(self, lambda: self.board, self._start)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.table, "Probe")
+        self.tabs.addTab(self.baselines, "Baselines")
+        right.addWidget(self.tabs, 1)
         right.addWidget(self.push_note)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 1)
@@ -107,6 +113,9 @@ class BoardPanel(StagePanel):
         self.probe_button.clicked.connect(lambda: self.probe())
         self.key_button.clicked.connect(lambda: self.install_key())
         self.push_button.clicked.connect(lambda: self.push())
+
+    def project_changed(self) -> None:
+        self.baselines.refresh()
 
     # ----------------------------------------------------------------- the saved boards
     def refresh_boards(self, select: str | None = None) -> None:
