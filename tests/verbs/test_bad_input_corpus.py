@@ -260,6 +260,8 @@ CASES = [
     Case("estimate-missing-file", None, ["estimate", "{w}/none.onnx"], 1, r"neither a QONNX file nor a Foldwise"),
     Case("estimate-float-iteration", "trained", ["estimate", "{p}"], 1, r"is not quantized, so FINN cannot build it"),
     Case("estimate-unknown-board", "quantized", ["estimate", "{p}", "--board", "ZCU999"], 2, r"invalid choice"),
+    Case("estimate-locked", "quantized", ["estimate", "{p}"], 1, r"is open in another Foldwise instance"),
+    Case("build-locked", "quantized", ["build", "{p}"], 1, r"is open in another Foldwise instance"),
     Case("estimate-clock-0", "quantized", ["estimate", "{p}", "--clock-mhz", "0"], 1, r"out of range"),
     Case("estimate-clock-negative", "quantized", ["estimate", "{p}", "--clock-mhz", "-100"], 1, r"out of range"),
     Case("estimate-folding-missing", "quantized", ["estimate", "{p}", "--folding", "{w}/none.json"], 1,
@@ -419,7 +421,7 @@ def test_bad_input(case: Case, templates: dict[str, Path], tmp_path: Path, capsy
         prep(project, tmp_path)
     before = snapshot(project)
     argv = [a.format(p=project, w=tmp_path) for a in case.argv]
-    with _held_lock(project) if case.id == "train-locked" else contextlib.nullcontext():
+    with _held_lock(project) if case.id.endswith("-locked") else contextlib.nullcontext():
         try:
             code = main(argv)
         except SystemExit as exc:  # argparse's own refusals: exit 2 with a usage line
