@@ -7,7 +7,7 @@ resume, atomic rename, keep the last N), ``package`` (a build's deployment packa
 dataflow model, test images), ``runner_remote`` (Foldwise's on-board runner, pushed with each package),
 ``deploy`` (the Deploy stage: push, throughput and validation runs), ``runs`` (run records, every figure with
 its source), ``emulate``/``emulator`` (the emulated board: an sshd on 127.0.0.1 whose accelerator is FINN's
-dataflow model), ``baseline`` and its device scripts ``baseline_remote``, ``onnx_numpy``, ``power_sensors``
-(time per inference and power on the host or any Linux device), ``baseline_model``/``baseline_table``. Transport is :mod:`foldwise.core.remote`;
-nothing here imports paramiko or Qt.
+dataflow model), ``baseline`` with ``baseline_model`` and ``baseline_table`` and its device scripts
+``baseline_remote``, ``onnx_numpy``, ``power_sensors`` (time per inference and power on the host or any Linux
+device). Transport is :mod:`foldwise.core.remote`; nothing here imports paramiko or Qt.
 """
