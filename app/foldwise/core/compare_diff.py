@@ -56,7 +56,8 @@ class IterationDiff:
         if missing:
             lines.append(f"folding: not compared ({' and '.join(missing)} without a finished build)")
         for row in self.folding:
-            lines.append(f"  folding {row['node']}.{row['attribute']}: {row['a']} → {row['b']}")
+            lines.append(f"  folding {row['node']}.{row['attribute']}: {folding_text(row['a'])} → "
+                         f"{folding_text(row['b'])}")
         for row in self.figures:
             a, b = row["a"], row["b"]
             if a is None and b is None:
@@ -71,6 +72,11 @@ def bits_text(bits: dict[str, Any] | None) -> str:
     if bits is None:
         return "float"
     return f"W{bits.get('weights') or '?'}A{bits.get('acts') or '?'}"
+
+
+def folding_text(value: Any) -> str:
+    """A folding attribute's value; ``default`` where the build left it to FINN."""
+    return "default" if value is None else str(value)
 
 
 def layer_bits(iteration: Iteration) -> dict[str, dict[str, Any] | None]:
@@ -106,8 +112,13 @@ def _layers(iteration: Iteration) -> dict[str, dict[str, Any]]:
 
 
 def _folding(iteration: Iteration) -> dict[str, dict[str, Any]]:
+    """The folding the newest build applied (its report's copy, else the one it was started with); {} when it
+    ran with FINN's defaults, which the diff shows as ``default``."""
     found = newest_report(iteration)
-    folding = (found[1].folding if found else None) or {}
+    if found is None:
+        return {}
+    config = found[0].config()
+    folding = found[1].folding or (config.folding_dict() if config is not None else None) or {}
     return {node: attrs for node, attrs in folding.items() if isinstance(attrs, dict) and node != "Defaults"}
 
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from foldwise.core.compare import Row, cell_text
-from foldwise.core.compare_diff import IterationDiff, bits_text, diff
+from foldwise.core.compare_diff import IterationDiff, bits_text, diff, folding_text
 from foldwise.core.errors import FoldwiseError
 from foldwise.core.project import Project
 
@@ -42,7 +42,8 @@ def diff_html(result: IterationDiff) -> str:
         parts.append(f"<p>not compared: {html.escape(' and '.join(without))} without a finished build</p>")
     elif result.folding:
         parts.append(_table(["node", "attribute", a.id, b.id],
-                            [[r["node"], r["attribute"], r["a"], r["b"]] for r in result.folding]))
+                            [[r["node"], r["attribute"], folding_text(r["a"]), folding_text(r["b"])]
+                             for r in result.folding]))
     else:
         parts.append("<p>same folding</p>")
     parts.append("<h4>Figures and board results</h4>")
