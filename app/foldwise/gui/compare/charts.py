@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from foldwise.core.compare import COLUMNS, Row, format_value, pareto
@@ -93,7 +93,8 @@ class MetricBars(QWidget):
         index = round(point.x())
         value = self.heights()[index] if 0 <= index < len(self.rows) else None
         if value is not None and abs(point.x() - index) <= 0.3 and 0 <= point.y() <= value:
-            self.iteration_clicked.emit(self.rows[index].id)
+            iteration_id = self.rows[index].id
+            QTimer.singleShot(0, lambda: self.iteration_clicked.emit(iteration_id))
 
 
 class AccuracyFpsScatter(QWidget):
@@ -170,5 +171,8 @@ class AccuracyFpsScatter(QWidget):
             self.plot.setXRange(math.log10(min(fps) / 2), math.log10(max(fps) * 2), padding=0)
 
     def _clicked(self, _item, points, *_event) -> None:
+        # Emitted after the click is handled: selecting redraws the plot, which must not delete the item
+        # pyqtgraph is still delivering the mouse event to.
         if len(points):
-            self.iteration_clicked.emit(str(points[0].data()))
+            iteration_id = str(points[0].data())
+            QTimer.singleShot(0, lambda: self.iteration_clicked.emit(iteration_id))
