@@ -2,7 +2,8 @@
 figure's source, bar and accuracy-vs-FPS charts, the diff of two iterations and the story root → current.
 
 It only reads the project (:mod:`foldwise.core.compare`). Builds and board runs are records the manifest does
-not announce, so besides the project's events it refreshes whenever a job ends and whenever it is shown.
+not announce, so besides the project's events it refreshes whenever a job ends and whenever it is shown (and
+only while it is shown: reading every build's reports is not for a panel nobody looks at).
 """
 
 from __future__ import annotations
@@ -101,6 +102,9 @@ class ComparePanel(StagePanel):
         self.refresh()
 
     def refresh(self) -> None:
+        """Read the project again; while the panel is hidden this waits for it to be shown (showEvent)."""
+        if not self.isVisible():
+            return
         project = self.project
         try:
             self.rows = compare_table(project) if project is not None else []
