@@ -18,6 +18,7 @@ from foldwise.core.errors import FoldwiseError, InputError
 from foldwise.core.finn.reports import BuildReport, read_build_reports
 from foldwise.core.finn.stage import BuildRecord, list_builds
 from foldwise.core.finn.target import project_target_fps, target_verdict
+from foldwise.core.iterations import is_quantized
 from foldwise.core.project import Iteration, Project
 
 
@@ -167,8 +168,6 @@ def _metric(iteration: Iteration, key: str, unit: str = "") -> Cell | None:
 
 def _accuracy_cells(iteration: Iteration) -> tuple[Cell | None, Cell | None]:
     """(float accuracy, quantized accuracy): a quantized iteration's stage measured both on the same split."""
-    from foldwise.core.iterations import is_quantized
-
     if is_quantized(iteration):
         return _metric(iteration, "float_accuracy"), _metric(iteration, "accuracy")
     return _metric(iteration, "accuracy"), None

@@ -14,7 +14,7 @@ SOURCE_TAGS = {"computed": "comp", "estimated": "est", "simulated": "sim", "synt
                "emulated": "emu", "measured": "meas", "entered": "entered"}
 SOURCE_COLORS = {"computed": "#34495e", "estimated": "#7a4d00", "simulated": "#117a65", "synthesized": "#1f4e79",
                  "emulated": "#5b2c6f", "measured": "#145a32", "entered": "#555555"}
-HEADERS = ["Iteration", *(c.title + (f" ({c.unit})" if c.unit and c.unit != "frames/s" else "") for c in COLUMNS),
+HEADERS = ["Iteration", *(c.title + (f" ({c.unit})" if c.unit in ("ms", "%", "mJ") else "") for c in COLUMNS),
            "Keeps up?"]
 VERDICT_COLUMN = len(HEADERS) - 1
 
