@@ -377,6 +377,28 @@ CASES = [
     Case("demo-seconds-negative", "trained", ["demo", "{p}", "--seconds", "-1"], 1, r"--seconds must be positive"),
     Case("demo-fps-negative", "trained", ["demo", "{p}", "--fps", "-5"], 1, r"target FPS must be positive"),
     Case("demo-unknown-iteration", "trained", ["demo", "{p}", "--iteration", "0099"], 1, r"no iteration '0099'"),
+    # compare
+    Case("compare-not-a-project", None, ["compare", "{w}"], 1, r"is not a Foldwise project"),
+    Case("compare-corrupt-manifest", "trained", ["compare", "{p}"], 1, r"manifest.json is corrupt",
+         [lambda p, _w: (p / MANIFEST_NAME).write_text("{")]),
+    Case("compare-diff-unknown-iteration", "quantized", ["compare", "{p}", "--diff", "0001", "0099"], 1,
+         r"no iteration '0099'"),
+    Case("compare-diff-same-iteration", "quantized", ["compare", "{p}", "--diff", "0002", "0002"], 1,
+         r"--diff needs two different iterations"),
+    Case("compare-diff-one-id", "quantized", ["compare", "{p}", "--diff", "0001"], 2, r"expected 2 arguments"),
+    Case("compare-diff-with-story", "quantized", ["compare", "{p}", "--diff", "0001", "0002", "--story"], 2,
+         r"not allowed with argument"),
+    Case("compare-diff-summary-corrupt", "quantized", ["compare", "{p}", "--diff", "0001", "0002"], 1,
+         r"summary.json is corrupt", [_in_first_iteration("summary.json", b"{")]),
+    Case("compare-diff-quant-json-damaged", "quantized", ["compare", "{p}", "--diff", "0001", "0002"], 1,
+         r"quant.json is damaged",
+         [lambda p, _w: (next((p / "iterations").glob("0002-*")) / "quant.json").write_text('{"config": 3}')]),
+    Case("compare-diff-deleted-iteration", "quantized", ["compare", "{p}", "--diff", "0001", "0002"], 1,
+         r"iterations/0001-.* is missing", [_delete_first_iteration]),
+    Case("compare-story-no-iterations", "empty", ["compare", "{p}", "--story"], 1, r"has no iterations yet"),
+    Case("compare-csv-folder-missing", "trained", ["compare", "{p}", "--csv", "{w}/none/out.csv"], 1,
+         r"the folder .*none does not exist"),
+    Case("compare-csv-is-a-folder", "trained", ["compare", "{p}", "--csv", "{w}"], 1, r"is a folder: give a file"),
 ]
 
 
@@ -439,4 +461,4 @@ def test_the_corpus_is_large_and_covers_every_verb() -> None:
     verbs = {c.argv[0] for c in CASES}
     assert len(CASES) >= 60
     assert verbs >= {"new", "info", "train", "import", "prune", "quantize", "export", "estimate", "autofit", "build",
-                     "board", "demo", "baseline"}
+                     "board", "demo", "baseline", "compare", "deploy"}
