@@ -90,9 +90,12 @@ def pid_gone(pid: int, within: float) -> bool:
 
 
 def snapshot(folder: Path, *, skip: Path | None = None) -> dict[str, bytes]:
-    """Every file under ``folder`` with its bytes (those under ``skip`` left out)."""
+    """Every file under ``folder`` with its bytes (those under ``skip`` left out; the lock file's holder line
+    is what a killed command may leave behind, released by the OS, so it is left out too)."""
+    from foldwise.core.project import LOCK_NAME
+
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and (skip is None or not p.is_relative_to(skip))}
+            if p.is_file() and p.name != LOCK_NAME and (skip is None or not p.is_relative_to(skip))}
 
 
 @pytest.fixture

@@ -28,6 +28,9 @@ def test_board_dialog_checks_before_saving(qtbot, tmp_path) -> None:
     board = dialog.board()
     assert (board.name, board.host, board.user, board.port, board.auth.value) == ("z2", "192.168.2.99", "xilinx",
                                                                                  22, "password")
+    assert board.python is None
+    dialog.python.setText(" /opt/venv/bin/python ")
+    assert dialog.board().python == "/opt/venv/bin/python"  # the Python baselines run on that device
 
 
 def test_build_host_dialog_checks_before_saving(qtbot) -> None:

@@ -260,6 +260,8 @@ CASES = [
     Case("estimate-missing-file", None, ["estimate", "{w}/none.onnx"], 1, r"neither a QONNX file nor a Foldwise"),
     Case("estimate-float-iteration", "trained", ["estimate", "{p}"], 1, r"is not quantized, so FINN cannot build it"),
     Case("estimate-unknown-board", "quantized", ["estimate", "{p}", "--board", "ZCU999"], 2, r"invalid choice"),
+    Case("estimate-locked", "quantized", ["estimate", "{p}"], 1, r"is open in another Foldwise instance"),
+    Case("build-locked", "quantized", ["build", "{p}"], 1, r"is open in another Foldwise instance"),
     Case("estimate-clock-0", "quantized", ["estimate", "{p}", "--clock-mhz", "0"], 1, r"out of range"),
     Case("estimate-clock-negative", "quantized", ["estimate", "{p}", "--clock-mhz", "-100"], 1, r"out of range"),
     Case("estimate-folding-missing", "quantized", ["estimate", "{p}", "--folding", "{w}/none.json"], 1,
@@ -327,6 +329,29 @@ CASES = [
     Case("deploy-unknown-build", "quantized", ["deploy", "{p}", "--board", "z", "--build", "nope"], 1,
          r"has no build 'nope'", [_board("z", 1)]),
     Case("build-bitfile-without-vivado", "quantized", ["build", "{p}", "--outputs", "bitfile"], 1, r"needs vivado"),
+    # baseline (nothing is written before the device answers and the network is found)
+    Case("baseline-unknown-device", "quantized", ["baseline", "{p}", "--device", "nope"], 1,
+         r"no board named 'nope' \(saved boards: none"),
+    Case("baseline-unreachable", "quantized", ["baseline", "{p}", "--device", "z"], 1,
+         r"cannot reach 127.0.0.1:1: connection refused", [_board("z", 1)]),
+    Case("baseline-no-password", "quantized", ["baseline", "{p}", "--device", "z"], 1,
+         r"logs in with a password: set \$FOLDWISE_SSH_PASSWORD", [_board("z", 1, password=False)]),
+    Case("baseline-no-network-yet", "empty", ["baseline", "{p}", "--device", "host"], 1,
+         r"has no trained network yet"),
+    Case("baseline-model-missing", "trained", ["baseline", "{p}", "--device", "host"], 1,
+         r"has no network to time \(no model.pt\)", [lambda p, _w: (_first_iteration(p) / "model.pt").unlink()]),
+    Case("baseline-power-negative", "quantized", ["baseline", "{p}", "--device", "host", "--power-w", "-3"], 1,
+         r"--power-w must be a positive number of watts \(got -3\)"),
+    Case("baseline-power-nan", "quantized", ["baseline", "{p}", "--device", "host", "--power-w", "nan"], 1,
+         r"--power-w must be a positive number of watts \(got nan\)"),
+    Case("baseline-power-not-a-number", "quantized", ["baseline", "{p}", "--device", "host", "--power-w", "2W"], 2,
+         r"invalid float value: '2W'"),
+    Case("baseline-runs-0", "quantized", ["baseline", "{p}", "--device", "host", "--runs", "0"], 1,
+         r"--runs must be at least 1"),
+    Case("baseline-unknown-runtime", "quantized", ["baseline", "{p}", "--device", "host", "--runtime", "tvm"], 2,
+         r"invalid choice: 'tvm'"),
+    Case("baseline-unknown-iteration", "quantized", ["baseline", "{p}", "--device", "host", "--iteration", "0099"],
+         1, r"no iteration '0099'"),
     # demo
     Case("demo-unknown-source", "trained", ["demo", "{p}", "--source", "bogus"], 1, r"unknown source 'bogus': use"),
     Case("demo-camera-missing", "trained", ["demo", "{p}", "--source", "camera:97"], 1,
@@ -352,6 +377,28 @@ CASES = [
     Case("demo-seconds-negative", "trained", ["demo", "{p}", "--seconds", "-1"], 1, r"--seconds must be positive"),
     Case("demo-fps-negative", "trained", ["demo", "{p}", "--fps", "-5"], 1, r"target FPS must be positive"),
     Case("demo-unknown-iteration", "trained", ["demo", "{p}", "--iteration", "0099"], 1, r"no iteration '0099'"),
+    # compare
+    Case("compare-not-a-project", None, ["compare", "{w}"], 1, r"is not a Foldwise project"),
+    Case("compare-corrupt-manifest", "trained", ["compare", "{p}"], 1, r"manifest.json is corrupt",
+         [lambda p, _w: (p / MANIFEST_NAME).write_text("{")]),
+    Case("compare-diff-unknown-iteration", "quantized", ["compare", "{p}", "--diff", "0001", "0099"], 1,
+         r"no iteration '0099'"),
+    Case("compare-diff-same-iteration", "quantized", ["compare", "{p}", "--diff", "0002", "0002"], 1,
+         r"--diff needs two different iterations"),
+    Case("compare-diff-one-id", "quantized", ["compare", "{p}", "--diff", "0001"], 2, r"expected 2 arguments"),
+    Case("compare-diff-with-story", "quantized", ["compare", "{p}", "--diff", "0001", "0002", "--story"], 2,
+         r"not allowed with argument"),
+    Case("compare-diff-summary-corrupt", "quantized", ["compare", "{p}", "--diff", "0001", "0002"], 1,
+         r"summary.json is corrupt", [_in_first_iteration("summary.json", b"{")]),
+    Case("compare-diff-quant-json-damaged", "quantized", ["compare", "{p}", "--diff", "0001", "0002"], 1,
+         r"quant.json is damaged",
+         [lambda p, _w: (next((p / "iterations").glob("0002-*")) / "quant.json").write_text('{"config": 3}')]),
+    Case("compare-diff-deleted-iteration", "quantized", ["compare", "{p}", "--diff", "0001", "0002"], 1,
+         r"iterations/0001-.* is missing", [_delete_first_iteration]),
+    Case("compare-story-no-iterations", "empty", ["compare", "{p}", "--story"], 1, r"has no iterations yet"),
+    Case("compare-csv-folder-missing", "trained", ["compare", "{p}", "--csv", "{w}/none/out.csv"], 1,
+         r"the folder .*none does not exist"),
+    Case("compare-csv-is-a-folder", "trained", ["compare", "{p}", "--csv", "{w}"], 1, r"is a folder: give a file"),
 ]
 
 
@@ -396,7 +443,7 @@ def test_bad_input(case: Case, templates: dict[str, Path], tmp_path: Path, capsy
         prep(project, tmp_path)
     before = snapshot(project)
     argv = [a.format(p=project, w=tmp_path) for a in case.argv]
-    with _held_lock(project) if case.id == "train-locked" else contextlib.nullcontext():
+    with _held_lock(project) if case.id.endswith("-locked") else contextlib.nullcontext():
         try:
             code = main(argv)
         except SystemExit as exc:  # argparse's own refusals: exit 2 with a usage line
@@ -414,4 +461,4 @@ def test_the_corpus_is_large_and_covers_every_verb() -> None:
     verbs = {c.argv[0] for c in CASES}
     assert len(CASES) >= 60
     assert verbs >= {"new", "info", "train", "import", "prune", "quantize", "export", "estimate", "autofit", "build",
-                     "board", "demo"}
+                     "board", "demo", "baseline", "compare", "deploy"}

@@ -35,3 +35,15 @@ def test_demo_text_on_a_lenet_project_and_a_folder(trained_lenet: Path, tmp_path
     assert code == 0
     assert "ended: end of image folder" in out and "after 5 images" in out
     assert "keeps up?" in out and "(all figures measured)" in out and "latency ms p50" in out
+
+
+def test_demo_budget_before_a_run(estimated_defect: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", str(estimated_defect), "--budget", "estimate", "--fps", "120", "--json"]) == 0
+    budget = json.loads(capsys.readouterr().out)
+    assert budget["budget_ms"] == pytest.approx(1000 / 120)
+    assert [s["stage"] for s in budget["stages"]] == ["preprocess", "inference", "annotate"]
+    assert budget["stages"][1]["source"] == "estimated"
+    assert main(["demo", str(estimated_defect), "--budget", "--backend", "host-quantized"]) == 0
+    out = capsys.readouterr().out
+    assert "inference from host-quantized" in out and "(measured)" in out and out.strip().splitlines()[-1].startswith(
+        ("keeps up", "does not keep up"))

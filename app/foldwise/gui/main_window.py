@@ -38,12 +38,12 @@ MAX_RECENT = 8
 
 
 def stage_panel_classes() -> list[type[StagePanel]]:
-    """The stages in navigator order; real panels replace placeholders as their issues land."""
+    """The stages in navigator order; every stage has its real panel."""
     from foldwise.gui.panels.board_panel import BoardPanel
     from foldwise.gui.panels.build_panel import BuildPanel
+    from foldwise.gui.panels.compare_panel import ComparePanel
     from foldwise.gui.panels.demo_panel import DemoPanel
     from foldwise.gui.panels.network_panel import NetworkPanel
-    from foldwise.gui.panels.placeholders import ComparePanel
     from foldwise.gui.panels.prune_panel import PrunePanel
     from foldwise.gui.panels.quantize_panel import QuantizePanel
 

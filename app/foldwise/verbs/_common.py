@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +63,17 @@ def with_trust_hint(exc: UnknownHostKeyError) -> UnknownHostKeyError:
         f"{exc} To trust it, run again with --trust-host-key {exc.fingerprint}", host=exc.host,
         key_type=exc.key_type, fingerprint=exc.fingerprint, known_hosts=exc.known_hosts,
     )
+
+
+@contextlib.contextmanager
+def build_target(arg: str) -> Iterator[Any]:
+    """What a build verb builds: a project folder opened with its lock held for the whole build (a second
+    command on it is refused with the holder's name), or a model file as it is."""
+    from foldwise.core.finn.stage import is_project
+    from foldwise.core.project import Project
+
+    if is_project(arg):
+        with Project.open(arg) as project:
+            yield project
+    else:
+        yield arg

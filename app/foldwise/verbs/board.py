@@ -48,6 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--known-hosts", type=Path, metavar="FILE",
                      help="known_hosts file to check the board's key against (default: Foldwise's own)")
     add.add_argument("--connect-timeout", type=positive_seconds, default=10.0, metavar="SECONDS")
+    add.add_argument("--python", metavar="PATH", help="the Python with numpy (and ONNX Runtime) on the device, for "
+                                                      "baselines (default: the PYNQ venv's, else python3)")
     add.add_argument("--install-key", nargs="?", const="", metavar="PUBFILE",
                      help="log in once by password and add this public key (default: --key's .pub, else "
                           "~/.ssh/id_ed25519.pub) to the board's authorized_keys; the profile then uses the key")
@@ -87,7 +89,8 @@ def board_password(board: BoardProfile, args: argparse.Namespace) -> str | None:
 
 def _add(args: argparse.Namespace) -> int:
     board = BoardProfile.create(args.name, args.host, user=args.user, port=args.port, key=args.key,
-                                agent=args.agent, known_hosts=args.known_hosts, connect_timeout=args.connect_timeout)
+                                agent=args.agent, known_hosts=args.known_hosts, connect_timeout=args.connect_timeout,
+                                python=args.python)
     installed = None
     if args.install_key is not None:
         by_password = replace(board, auth=Auth.PASSWORD, key=None)

@@ -23,7 +23,15 @@ from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.finn.reports import BuildReport
 from foldwise.core.finn.stage import build
 from foldwise.core.remote.target import UnknownHostKeyError
-from foldwise.verbs._common import PASSWORD_ENV, add_json_flag, ask_password, console_context, emit, with_trust_hint
+from foldwise.verbs._common import (
+    PASSWORD_ENV,
+    add_json_flag,
+    ask_password,
+    build_target,
+    console_context,
+    emit,
+    with_trust_hint,
+)
 from foldwise.verbs.estimate import add_target_args, format_text, summary
 
 HELP = "build a QONNX model with FINN (estimate, HLS code, bitfile), locally or on a build host over SSH"
@@ -128,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
                          keep_intermediate=args.keep_intermediate, out_dir=args.out,
                          trust_fingerprint=args.trust_host_key)
     try:
-        report = build(args.model, config, console_context(args))
+        with build_target(args.model) as target:
+            report = build(target, config, console_context(args))
     except UnknownHostKeyError as exc:
         raise with_trust_hint(exc) from None
     result = {**summary(report), "kind": kind.value, "outputs": list(args.outputs),

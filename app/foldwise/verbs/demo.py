@@ -7,9 +7,13 @@ latency percentiles, frames dropped, the per-stage breakdown and whether it keep
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from foldwise.core.project import Project
 from foldwise.verbs._common import add_json_flag, console_context, emit
+
+if TYPE_CHECKING:
+    from foldwise.core.demo.budget import FrameBudget
 
 HELP = "run the live defect-detection demo headless (camera, file, folder, stream or synthetic conveyor)"
 DEFAULT_SECONDS = 10.0
@@ -30,6 +34,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=float, help="target rate (default: the project's target_fps, else 120)")
     parser.add_argument("--record", metavar="OUT_DIR", help="write the annotated video and a per-frame CSV here")
     parser.add_argument("--iteration", help="iteration to run (default: the current one)")
+    parser.add_argument("--budget", nargs="?", const="", metavar="FROM",
+                        help="only print the frame budget (does it keep up?) with inference from FROM: estimate "
+                             "(FINN's), host-float, host-quantized or board:NAME (its newest run); default: "
+                             "--backend's")
     add_json_flag(parser)
 
 
@@ -40,9 +48,32 @@ def backend_name(text: str) -> str:
     raise argparse.ArgumentTypeError(f"unknown backend {text!r}: use host-float, host-quantized or board:NAME")
 
 
+def budget_text(budget: FrameBudget) -> str:
+    lines = [f"frame budget at {budget.target_fps:g} FPS: {budget.budget_ms:.2f} ms; inference from "
+             f"{budget.inference_from}"]
+    for stage in budget.stages:
+        share = 100 * stage.ms / budget.budget_ms
+        lines.append(f"  {stage.stage:<11} {stage.ms:9.3f} ms {share:6.1f} % of the budget ({stage.source}) "
+                     f"{stage.note}")
+    lines.append(budget.verdict)
+    return "\n".join(lines)
+
+
+def _budget(args: argparse.Namespace) -> int:
+    from foldwise.core.demo.budget import frame_budget
+
+    with Project.open(args.path, read_only=True) as project:
+        iteration = project.get(args.iteration) if args.iteration else None
+        budget = frame_budget(project, args.budget or args.backend, iteration, args.fps, console_context(args))
+    emit(budget.to_dict(), args, text=budget_text(budget))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from foldwise.core.demo.pipeline import DemoSpec, run_demo
 
+    if args.budget is not None:
+        return _budget(args)
     seconds = args.seconds if args.seconds is not None or args.frames is not None else DEFAULT_SECONDS
     password = None
     if args.backend.startswith("board:"):

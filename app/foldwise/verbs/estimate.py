@@ -10,7 +10,7 @@ from foldwise.core.finn.build_config import BuildConfig
 from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.finn.reports import BuildReport
 from foldwise.core.finn.stage import build, resolve
-from foldwise.verbs._common import add_json_flag, console_context, emit
+from foldwise.verbs._common import add_json_flag, build_target, console_context, emit
 
 HELP = "estimate throughput, latency and FPGA resources of a QONNX model with FINN (no Vivado needed)"
 
@@ -77,6 +77,7 @@ def format_text(report: BuildReport) -> str:
 def run(args: argparse.Namespace) -> int:
     config = BuildConfig(kind=BuildKind.ESTIMATE, board=args.board, clock_mhz=args.clock_mhz,
                          target_fps=args.target_fps, folding=args.folding, out_dir=args.out)
-    report = build(args.model, config, console_context(args))
+    with build_target(args.model) as target:
+        report = build(target, config, console_context(args))
     emit(summary(report), args, text=format_text(report))
     return 0

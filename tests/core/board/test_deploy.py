@@ -138,3 +138,41 @@ def test_bad_deploy_specs_are_refused() -> None:
                         (DeploySpec("b", timeout=0), "timeout")):
         with pytest.raises(InputError, match=match):
             spec.check()
+
+
+HWH = """<?xml version="1.0"?>
+<EDKSYSTEM><MODULES><MODULE MODTYPE="processing_system7" INSTANCE="zynq_ps">
+<PARAMETERS><PARAMETER NAME="PCW_FPGA0_PERIPHERAL_FREQMHZ" VALUE="125"/>
+<PARAMETER NAME="PCW_ACT_FPGA0_PERIPHERAL_FREQMHZ" VALUE="125.000000"/></PARAMETERS>
+</MODULE></MODULES></EDKSYSTEM>
+"""
+
+
+def _fake_bitfile_build(project_path: Path) -> None:
+    """Give the estimate build the deploy/ folder a Vivado build writes (no Vivado here: the files are stand-ins
+    the runner never loads, since the board has no finn-plus-driver)."""
+    with Project.open(project_path, read_only=True) as project:
+        build = list_builds(project.current)[0]
+    (build.folder / "deploy" / "bitfile").mkdir(parents=True)
+    (build.folder / "deploy" / "driver").mkdir()
+    (build.folder / "deploy" / "bitfile" / "finn-accel.bit").write_bytes(b"\0" * 4096)
+    (build.folder / "deploy" / "bitfile" / "finn-accel.hwh").write_text(HWH)
+    (build.folder / "deploy" / "driver" / "settings.json").write_text('{"driver_information": {}}')
+
+
+def test_a_bitfile_package_reads_its_clock_from_the_hwh_and_a_board_without_the_runtime_says_how_to_fix_it(
+        estimated_defect: Path, pynq_board) -> None:
+    _fake_bitfile_build(estimated_defect)
+    server = pynq_board()  # a real (not emulated) PYNQ image without finn-plus-driver
+    save_board(profile_for(server, "real"))
+    with Project.open(estimated_defect) as project, pytest.raises(BoardRunError) as caught:
+        deploy(project, DeploySpec("real", batches=(1,), password="xilinx"))
+    assert caught.value.code == "runtime-missing" and "--no-deps finn-plus-driver" in caught.value.fix
+    package = json.loads((list_builds(Project.open(estimated_defect, read_only=True).current)[0].folder
+                          / PACKAGE_DIR / "foldwise_package.json").read_text())
+    assert package["accelerator"] == "bitfile" and package["clock_mhz"] == 125.0
+    assert package["clock_source"] == "the bitfile's .hwh"
+    # the runner ran as root through sudo (the error came from it), the password on stdin only: never logged
+    with Project.open(estimated_defect, read_only=True) as project:
+        failed = list_runs(project.current, "real")[0]
+    assert failed.status == "failed" and "xilinx" not in (failed.folder / "run.log").read_text()

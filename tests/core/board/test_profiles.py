@@ -39,6 +39,12 @@ def test_profiles_round_trip_without_passwords(tmp_path) -> None:
     assert [h.name for h in saved_hosts()] == ["builder"] and [b.name for b in saved_boards()] == ["z2"]
 
 
+def test_a_device_python_round_trips_and_old_profiles_have_none() -> None:
+    save_board(BoardProfile.create("jetson", "10.0.0.7", user="nvidia", python="/home/nvidia/venv/bin/python"))
+    assert get_board("jetson").python == "/home/nvidia/venv/bin/python"
+    assert BoardProfile.from_dict({"name": "z2", "host": "192.168.2.99"}).python is None
+
+
 def test_a_password_board_needs_its_password_per_session() -> None:
     board = BoardProfile.create("z2", "127.0.0.1")
     with pytest.raises(InputError, match="logs in with a password"):

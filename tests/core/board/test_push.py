@@ -114,3 +114,34 @@ def test_cancel_mid_push_leaves_no_deployment_and_the_next_push_resumes(pynq_boa
     done = push_to_board(board, pkg, group="g", password="xilinx")
     assert 0 < done.bytes_sent < 6_000_000
     assert {k: v for k, v in _tree(server.path(done.deployment)).items() if k != MANIFEST_NAME} == _tree(pkg)
+
+
+@pytest.fixture
+def board_tiny_disk():
+    """A 1 MiB tmpfs every user may write, under /tmp (which the board sees), mounted before the board starts."""
+    import subprocess
+    import tempfile
+
+    assert os.geteuid() == 0, "the full-disk tests mount a tmpfs: run the suite as root (as CI does)"
+    mount = Path(tempfile.mkdtemp(prefix="foldwise-tiny-", dir="/tmp"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0777", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+        mount.rmdir()
+
+
+def test_a_full_board_disk_is_a_clear_error_and_leaves_no_deployment(board_tiny_disk, pynq_board, tmp_path) -> None:
+    from foldwise.core.remote.target import SshError
+
+    server = pynq_board()
+    board = profile_for(server)
+    root = str(board_tiny_disk / "deployments")
+    with pytest.raises(SshError, match="no space left on the board"):
+        push_to_board(board, _package(tmp_path / "big", big=3_000_000), group="g", password="xilinx", root=root)
+    group = board_tiny_disk / "deployments" / "g"
+    assert not [p for p in group.iterdir() if not p.name.startswith(".incoming-")]
+    small = push_to_board(board, _package(tmp_path / "small", big=200_000), group="g", password="xilinx",
+                          root=root)
+    assert Path(small.deployment).is_dir() and not list(group.glob(".incoming-*"))

@@ -57,3 +57,24 @@ class FakeBackend:
 
     def close(self) -> None:
         pass
+
+
+class StallingSource(Source):
+    """Delivers ``good`` frames, then blocks in ``read`` as a stream that stopped sending does (until closed)."""
+
+    def __init__(self, good: int, fps: float = 100.0) -> None:
+        import threading
+
+        super().__init__("stream rtsp://127.0.0.1/stalls", fps, (96, 96))
+        self.good = good
+        self.released = threading.Event()
+
+    def read(self) -> Frame | None:
+        self._wait_due()
+        if self._count >= self.good:
+            self.released.wait(60)
+            return None
+        return self._frame(np.zeros((96, 96, 3), np.uint8), time.perf_counter())
+
+    def close(self) -> None:
+        self.released.set()

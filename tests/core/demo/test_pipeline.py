@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 import cv2
@@ -116,3 +117,14 @@ def test_the_default_roi_on_a_centred_part_sees_the_training_crop() -> None:
 def test_limits_are_checked() -> None:
     with pytest.raises(Exception, match="at least 1"):
         run_pipeline(FailingSource(1), FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(frames=0), 120.0)
+
+
+def test_a_stream_that_stalls_ends_the_run_after_its_timeout_with_a_message() -> None:
+    from tests.core.demo._helpers import StallingSource
+
+    source = StallingSource(good=5)
+    started = time.perf_counter()
+    result = run_pipeline(source, FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(seconds=30, stall_timeout=1.0), 100.0)
+    assert "stalled: no frame for 1 s" in result.reason
+    assert time.perf_counter() - started < 10 and result.stats["frames_processed"]["value"] == 5
+    assert source.released.is_set()  # closed: the blocked read is released

@@ -58,10 +58,10 @@ def test_every_runner_error_code_has_an_explanation(qtbot) -> None:
     board = Path(__file__).parents[3] / "app/foldwise/core/board"
     runner = (board / "runner_remote.py").read_text() + (board / "emulator.py").read_text()
     codes = set(re.findall(r'code="([a-z-]+)"', runner))
-    codes |= set(re.findall(r'"([a-z-]+)", "run again', (board / "deploy.py").read_text()))  # runner-died
-    codes |= set(re.findall(r'"([a-z-]+)",\s*"build a bitfile', (board / "deploy.py").read_text()))  # no-bitfile
+    # BoardRunError(message, "code", "fix") in deploy.py: runner-died, command-missing, no-bitfile
+    codes |= set(re.findall(r'"([a-z]+-[a-z-]+)",\s*"', (board / "deploy.py").read_text()))
     assert codes and codes <= set(EXPLANATIONS), codes - set(EXPLANATIONS)
-    assert {"runner-died", "no-bitfile", "dma-timeout"} <= codes
+    assert {"runner-died", "command-missing", "no-bitfile", "dma-timeout"} <= codes
     form = DeployForm()
     qtbot.addWidget(form)
     form.show_failure(BoardRunError("no output", "dma-timeout", "check the bitfile"))

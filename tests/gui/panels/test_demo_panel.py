@@ -92,3 +92,26 @@ def test_a_bad_source_is_an_error_dialog_not_a_crash(window: MainWindow, defect_
     assert job.state == JobState.FAILED and shown and "camera 97 not found" in shown[0]
     with Project.open(defect_project, read_only=True) as project:
         assert project.current is not None
+
+
+def test_budget_bars_answer_keeps_up_before_a_run_and_saved_boards_are_backends(
+        window: MainWindow, estimated_defect: Path, qtbot) -> None:
+    from foldwise.core.board.profiles import BoardProfile, save_board
+
+    save_board(BoardProfile.create("z2", "127.0.0.1", port=1))
+    panel = open_panel(window, estimated_defect)
+    panel.hide()
+    panel.show()  # boards saved elsewhere appear when the panel is shown
+    backends = [panel.backend.itemText(i) for i in range(panel.backend.count())]
+    assert backends == ["host-float", "host-quantized", "board:z2"]
+    assert panel.budget_from.itemText(0) == "estimate"
+    panel.budget_from.setCurrentText("estimate")
+    panel.target.setValue(120)
+    job = panel.check_budget()
+    assert job is not None
+    qtbot.waitUntil(lambda: bool(panel.budget_bars.verdict.text()), timeout=60_000)
+    assert job.state is JobState.DONE
+    text = panel.budget_bars.findChild(type(panel.status), "budget_inference").text()
+    assert "(estimated)" in text and "%" in text
+    verdict = panel.budget_bars.verdict.text()
+    assert verdict.startswith(("keeps up", "does not keep up")) and "120 FPS" in verdict

@@ -158,10 +158,22 @@ def _stream_runner(session: SshSession, command: str, ctx: JobContext, log: Path
     if error:
         raise BoardRunError(str(error.get("message", "the board runner failed")), str(error.get("code", "")),
                             str(error.get("fix", "")))
+    if code == 127:
+        raise BoardRunError(f"a command the runner needs is missing on the board: {_last_line(log)}",
+                            "command-missing", "install it on the board (a PYNQ image has python3 and sudo)")
     if code != 0 or not result:
         raise BoardRunError(f"the board runner exited with code {code} without a result (killed on the board?); "
-                            f"see {log}", "runner-died", "run again: the board is left as it was")
+                            f"last line: {_last_line(log)} (log: {log})", "runner-died",
+                            "run again: the board is left as it was")
     return result
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1][:300] if lines else "(nothing printed)"
 
 
 def _throughput_record(result: dict[str, Any], board: str, emulated: bool, build: BuildRecord,
@@ -185,8 +197,8 @@ def _throughput_record(result: dict[str, Any], board: str, emulated: bool, build
         figures["latency_ms_estimated"] = Figure(float(estimate["latency_ms"]), "ms", "estimated")
     return RunRecord("throughput", board, "emulated-board" if emulated else "pynq", figures, rows, build.name,
                      info={"accelerator": result.get("accelerator"), "clock_mhz": package_record.get("clock_mhz"),
-                           "clock_source": "the build's clock (emulated: no fabric clock)" if emulated
-                           else "the .hwh", "finn_version": result.get("finn_version")})
+                           "clock_source": package_record.get("clock_source"),
+                           "finn_version": result.get("finn_version")})
 
 
 def _validate_record(result: dict[str, Any], board: str, emulated: bool, build: BuildRecord,

@@ -51,6 +51,27 @@ def accelerator_of(build: BuildRecord) -> str:
                      "Foldwise kept it do not): run the estimate again, then deploy that build")
 
 
+_HWH_CLOCKS = ("PCW_ACT_FPGA0_PERIPHERAL_FREQMHZ", "PCW_FPGA0_PERIPHERAL_FREQMHZ")
+
+
+def hwh_clock_mhz(hwh: Path) -> float | None:
+    """The fabric clock the bitfile was built for, from its .hwh (the Zynq PS's FCLK0): on Zynq the FINN runtime
+    reports 100 MHz whatever the design runs at."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(hwh).getroot()
+    except (OSError, ET.ParseError):
+        return None
+    found = {p.get("NAME"): p.get("VALUE") for p in root.iter("PARAMETER") if p.get("NAME") in _HWH_CLOCKS}
+    for name in _HWH_CLOCKS:
+        try:
+            return float(found[name])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return None
+
+
 def _io_settings(partition: Path, clock_mhz: float | None) -> dict[str, Any]:
     """finn-plus's ``driver_information`` for the partition's input and output (normal shapes, datatypes)."""
     from qonnx.core.modelwrapper import ModelWrapper
@@ -92,8 +113,13 @@ def _write(folder: Path, build: BuildRecord, accelerator: str, images: np.ndarra
     np.save(folder / runner_remote.DATA_IMAGES, np.ascontiguousarray(images, dtype=np.uint8))
     np.save(folder / runner_remote.DATA_LABELS, np.asarray(labels, dtype=np.int64))
     files = {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    clock, clock_source = build.clock_mhz, "the build's target clock"
+    if accelerator == "bitfile":
+        from_hwh = hwh_clock_mhz((folder / BITFILE).with_suffix(".hwh"))
+        if from_hwh is not None:
+            clock, clock_source = from_hwh, "the bitfile's .hwh"
     record = {"format": FORMAT, "accelerator": accelerator, "build": build.name, "board": build.board,
-              "clock_mhz": build.clock_mhz, "estimate": _estimate(build), "settings": SETTINGS,
+              "clock_mhz": clock, "clock_source": clock_source, "estimate": _estimate(build), "settings": SETTINGS,
               "bitfile": BITFILE if accelerator == "bitfile" else None,
               "reason": None if accelerator == "bitfile" else NO_BITFILE_REASON,
               "images": len(images), **info, "files": files}

@@ -82,6 +82,8 @@ class DemoSpec:
     threshold: float = 0.5
     display_fps: float = 25.0
     iteration: str | None = None
+    #: a source that delivers no frame for this long (a stalled stream, a frozen camera) ends the run
+    stall_timeout: float = 5.0
     password: str | None = field(default=None, repr=False)  # for a board backend that logs in by password
 
 
@@ -186,6 +188,11 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
             if frame is None:
                 if mailbox.closed:
                     reason = mailbox.reason
+                    break
+                waited = time.perf_counter() - (stats.last_capture or started)
+                if waited > spec.stall_timeout:
+                    reason = (f"{source.name} stalled: no frame for {spec.stall_timeout:g} s (a stream that stopped "
+                              "sending, or a frozen camera)")
                     break
                 continue
             t0 = time.perf_counter()

@@ -81,7 +81,7 @@ class RunStats:
         processed_fps = n / span if n > 1 and span > 0 else 0.0
         latency = np.array([t.done - t.timestamp for t in timings]) * 1000 if n else np.zeros(1)
         stage_ms = {s: float(np.mean([t.stages.get(s, 0.0) for t in timings]) * 1000) if n else 0.0
-                    for s in STAGES}
+                    for s in STAGES if s != "transfer" or any(s in t.stages for t in timings)}
         budget = 1000.0 / self.target_fps
         busy = sum(v for s, v in stage_ms.items() if s != "capture")
         short = max(0, round(self.target_fps * span) - n) if n > 1 else 0

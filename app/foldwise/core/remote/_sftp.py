@@ -169,6 +169,15 @@ class ResumableMixin:
                 hashes[name[2:]] = digest
         return hashes
 
+    def _short_write(self, remote: str, arrived: int, size: int) -> str:
+        folder = remote.rsplit("/", 1)[0] or "/"
+        free = self.run(f"df -Pk {shlex.quote(folder)} | tail -1", timeout=30.0).stdout.split()  # type: ignore[attr-defined]
+        free_kib = int(free[3]) if len(free) > 3 and free[3].isdigit() else None
+        if free_kib is not None and free_kib * 1024 < size - arrived + 65536:
+            return (f"no space left on the board: only {arrived:,} of {size:,} bytes of {remote} arrived and "
+                    f"{free_kib:,} KiB are free in {folder}; remove old deployments (push --keep) or other files")
+        return f"only {arrived:,} of {size:,} bytes of {remote} arrived on {self.target.display}: push again"
+
     def put_resumable(self, local: Path, remote: str, progress: Callable[[int], None] | None = None,
                       chunk: int = 1 << 18) -> int:
         """Upload ``local`` to ``remote`` through ``remote.part`` (resumed from its size), then rename it into
@@ -198,6 +207,11 @@ class ResumableMixin:
                     sent += len(data)
                     if progress is not None:
                         progress(offset + sent)
+            # pipelined writes that failed (a full disk) are not always reported: check what arrived
+            arrived = int(self.sftp.stat(part).st_size or 0)
+            if arrived != size:
+                self.sftp.remove(part)  # a full disk needs its space back more than a resumable part
+                raise SshError(self._short_write(remote, arrived, size))
             self.sftp.posix_rename(part, remote)
         except (OSError, EOFError, paramiko.SSHException) as exc:
             lost = not self.connected or isinstance(exc, (EOFError, paramiko.SSHException))

@@ -34,8 +34,12 @@ class BoardDialog(CheckedFormDialog):
         self.key.setPlaceholderText("private key file (for key authentication)")
         self.known_hosts = QLineEdit()
         self.known_hosts.setPlaceholderText("(Foldwise's own known_hosts)")
+        self.python = QLineEdit()
+        self.python.setPlaceholderText("(the PYNQ venv's, else python3)")
+        self.python.setToolTip("The Python with numpy (and ONNX Runtime) that baselines run on the device")
         self.add_rows([("Name:", self.name), ("Address:", self.host), ("User:", self.user), ("Port:", self.port),
-                       ("Log in with:", self.auth), ("Key file:", self.key), ("known_hosts file:", self.known_hosts)])
+                       ("Log in with:", self.auth), ("Key file:", self.key), ("known_hosts file:", self.known_hosts),
+                       ("Python there:", self.python)])
 
     def board(self) -> BoardProfile:
         auth = self.auth.currentData()
@@ -46,7 +50,8 @@ class BoardDialog(CheckedFormDialog):
         return BoardProfile.create(self.name.text().strip(), self.host.text().strip(),
                                    user=self.user.text().strip() or "xilinx", port=self.port.value(),
                                    key=key if auth == "key" else None, agent=auth == "agent",
-                                   known_hosts=Path(known).expanduser() if known else None)
+                                   known_hosts=Path(known).expanduser() if known else None,
+                                   python=self.python.text().strip() or None)
 
     def check(self) -> None:
         self.board()

@@ -45,6 +45,11 @@ EXPLANATIONS: dict[str, RunExplanation] = {
         "finn-plus-driver started but stopped with an error (the run log has its output): often a settings.json "
         "that does not match the bitfile, or pynq missing pieces (numpy 2 on the board, no bitstring).",
         "Read the log below, probe the board for missing pieces, then deploy again."),
+    "command-missing": RunExplanation(
+        "A program is missing on the board",
+        "The board's shell could not find a program the run needs (python3, or sudo for a bitfile run). A PYNQ "
+        "image has both; a board set up by hand may not.",
+        "Install it on the board (the message names it), probe the board, then deploy again."),
     "package-damaged": RunExplanation(
         "The package on the board is damaged",
         "A file of the deployment is missing on the board or its sha256 does not match what was pushed (a "

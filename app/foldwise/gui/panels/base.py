@@ -14,10 +14,8 @@ from PySide6.QtWidgets import (
     QBoxLayout,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QProgressBar,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -251,18 +249,3 @@ class StagePanel(QWidget):
             self.progress.setValue(int(fraction * 1000))
             if message:
                 self.progress.setFormat(f"%p% {message}")
-
-
-class PlaceholderPanel(StagePanel):
-    """A stage whose issue is not done yet: says what will come, so the navigator is honest."""
-
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
-        super().__init__(services, parent)
-        heading = QLabel(f"<h2>{self.title}</h2>")
-        body = QLabel(self.summary + "<p><i>This stage is not built yet.</i></p>")
-        body.setWordWrap(True)
-        body.setObjectName("placeholderText")
-        layout = QVBoxLayout(self)
-        layout.addWidget(heading)
-        layout.addWidget(body)
-        layout.addStretch(1)

@@ -39,6 +39,7 @@ from foldwise.core.board.push import PushResult, push_to_board
 from foldwise.core.errors import FoldwiseError, InputError
 from foldwise.core.jobs import Job
 from foldwise.core.remote.target import UnknownHostKeyError
+from foldwise.gui.board.baselines_view import BaselinesView
 from foldwise.gui.board.board_dialog import BoardDialog
 from foldwise.gui.board.deploy_form import DeployForm
 from foldwise.gui.board.probe_table import ProbeTable
@@ -122,6 +123,8 @@ class BoardPanel(StagePanel):
         self.tabs.addTab(probe_page, "Probe && push")
         self.tabs.addTab(self.deploy_form, "Deploy")
         self.tabs.addTab(self.profile, "Profile")
+        self.baselines = BaselinesView(self, lambda: self.board, self._start)
+        self.tabs.addTab(self.baselines, "Baselines")
         column = QVBoxLayout()
         column.addWidget(self.tabs, 1)
         self.add_inline_progress(column, tooltip="Stop; a push resumes where it stopped, a run is killed on the "
@@ -375,6 +378,7 @@ class BoardPanel(StagePanel):
     def project_changed(self) -> None:
         self.deploy_form.set_iteration(self.project.current if self.project is not None else None)
         self.profile.show_for(self.project, self.board.name if self.board else None)
+        self.baselines.refresh()
         self._update_enabled()
 
     def show_job_error(self, job: Job) -> None:

@@ -20,23 +20,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from foldwise.core.demo.backends import BACKENDS
+from foldwise.core.board.profiles import saved_boards
+from foldwise.core.demo.budget import FrameBudget, frame_budget
 from foldwise.core.demo.pipeline import DemoResult, DemoSpec, DemoUpdate, run_demo
 from foldwise.core.demo.roi import Roi, load_roi, save_roi
 from foldwise.core.errors import FoldwiseError
 from foldwise.core.jobs import Job
+from foldwise.gui.demo.budget_bars import BudgetBars
 from foldwise.gui.demo.cards import StatsCards
 from foldwise.gui.demo.preview import PreviewView
 from foldwise.gui.fields import NumberField
 from foldwise.gui.panels.base import AppServices, StagePanel
 
 SOURCES = ("synthetic", "camera:0", "file:", "folder:", "rtsp://")
+HOST_BACKENDS = ("host-float", "host-quantized")
 
 
 class DemoPanel(StagePanel):
     title = "Demo"
     icon = "demo"
-    summary = "<p>A live camera demo of defect detection, with the model on the host.</p>"
+    summary = ("<p>A live camera demo of defect detection, with the model on the host or a board, and the "
+               "frame budget: does it keep up?</p>")
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
@@ -47,7 +51,19 @@ class DemoPanel(StagePanel):
         self.source.setToolTip("synthetic, camera:N or camera:/dev/videoN, file:PATH, folder:PATH, or a stream URL")
         self.backend = QComboBox()
         self.backend.setObjectName("demoBackend")
-        self.backend.addItems(BACKENDS)
+        self.backend.setToolTip("where the network runs: this machine, or a saved board (its newest build; an "
+                                "emulated board runs FINN's dataflow model, labelled emulated)")
+        self.budget_from = QComboBox()
+        self.budget_from.setObjectName("budgetFrom")
+        self.budget_from.setToolTip("where the budget's inference time comes from: FINN's estimate, a backend "
+                                    "timed here, or a board's newest throughput run")
+        self.budget_button = QPushButton("Check budget")
+        self.budget_button.setObjectName("budgetCheck")
+        self.budget_button.setToolTip("Does it keep up? Each stage's time per frame against 1000/target ms, "
+                                      "before running")
+        self.budget_button.clicked.connect(lambda: self.check_budget())
+        self.budget_bars = BudgetBars()
+        self._fill_backends()
         self.target = NumberField()
         self.fields.add(self.target)
         self.target.setRange(1, 10_000)
@@ -83,6 +99,12 @@ class DemoPanel(StagePanel):
         layout.addWidget(self.target.message)
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.cards)
+        budget_row = QHBoxLayout()
+        budget_row.addWidget(QLabel("Budget with inference from"))
+        budget_row.addWidget(self.budget_from, 1)
+        budget_row.addWidget(self.budget_button)
+        layout.addLayout(budget_row)
+        layout.addWidget(self.budget_bars)
         layout.addWidget(self.status)
         QShortcut(QKeySequence("Ctrl+Return"), self, activated=lambda: self.start())
         QShortcut(QKeySequence("Escape"), self, activated=self.stop)
@@ -91,10 +113,40 @@ class DemoPanel(StagePanel):
         self._shown: object = None
         self.set_busy(False)
 
+    def _fill_backends(self) -> None:
+        """Host backends, then one entry per saved board; the budget can also take FINN's estimate."""
+        boards = [f"board:{b.name}" for b in saved_boards()]
+        for combo, items in ((self.backend, [*HOST_BACKENDS, *boards]),
+                             (self.budget_from, ["estimate", *HOST_BACKENDS, *boards])):
+            current = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(items)
+            if current in items:
+                combo.setCurrentText(current)
+            combo.blockSignals(False)
+
+    def showEvent(self, event: Any) -> None:  # boards added in the Board panel show up here
+        self._fill_backends()
+        super().showEvent(event)
+
+    def check_budget(self) -> Job | None:
+        if self.busy or self.project is None or self.project.current is None or self.fields_refused():
+            return None
+        self.status.setText("timing the frame budget…")
+        project, source, target = self.project, self.budget_from.currentText(), self.target.value()
+        return self.run_job("Frame budget", lambda ctx: frame_budget(project, source, target_fps=target, ctx=ctx),
+                            on_done=self._budget_done)
+
+    def _budget_done(self, budget: FrameBudget) -> None:
+        self.budget_bars.show_budget(budget)
+        self.status.setText(budget.verdict)
+
     def project_changed(self) -> None:
         project = self.project
         ready = project is not None and project.current is not None
         self.start_button.setEnabled(ready and not self.busy and self.fields.ok)
+        self.budget_button.setEnabled(ready and not self.busy)
         if project is None or project is self._shown:
             return
         self._shown = project  # a manifest change (a saved ROI) keeps what the user set here
@@ -108,7 +160,8 @@ class DemoPanel(StagePanel):
         self.start_button.setEnabled(not busy and self.project is not None and self.project.current is not None
                                      and self.fields.ok)
         self.stop_button.setEnabled(busy)
-        for widget in (self.source, self.backend, self.target, self.record):
+        self.budget_button.setEnabled(not busy and self.project is not None and self.project.current is not None)
+        for widget in (self.source, self.backend, self.target, self.record, self.budget_from):
             widget.setEnabled(not busy)
 
     def spec(self) -> DemoSpec:
@@ -134,12 +187,14 @@ class DemoPanel(StagePanel):
         self.updates += 1
         self.preview.show_frame(update.image)
         self.cards.show_stats(update.stats)
+        self.budget_bars.show_live(update.stats)
         self.status.setText(f"frame {update.frame}: {'DEFECT' if update.defect else 'OK'} "
                             f"{update.confidence:.0%}")
 
     def _finished(self, result: DemoResult) -> None:
         self.result = result
         self.cards.show_stats(result.stats)
+        self.budget_bars.show_live(result.stats)
         recorded = f"; recorded into {result.recording['video']}" if result.recording else ""
         self.status.setText(f"Ended: {result.reason} ({result.source['name']}, {result.backend['name']}){recorded}")
 
