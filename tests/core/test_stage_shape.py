@@ -8,6 +8,7 @@ import inspect
 import pytest
 
 from foldwise.core.board.baseline import run_baseline
+from foldwise.core.board.deploy import deploy
 from foldwise.core.demo.pipeline import run_demo
 from foldwise.core.finn.stage import build
 from foldwise.core.importing import import_iteration
@@ -17,7 +18,7 @@ from foldwise.core.quantize.stage import export_iteration, quantize_iteration
 from foldwise.core.training import train_iteration
 
 STAGES = [train_iteration, import_iteration, prune_iteration, scan_iteration, quantize_iteration, export_iteration,
-          preview, sensitivity, export_qcdq, build, run_demo, run_baseline]
+          preview, sensitivity, export_qcdq, build, run_demo, run_baseline, deploy]
 # The Build stage also takes a model file or an iteration, so its first two are named for what they hold.
 NAMES = {build: ["target", "config", "ctx"]}
 

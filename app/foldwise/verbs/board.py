@@ -53,6 +53,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--install-key", nargs="?", const="", metavar="PUBFILE",
                      help="log in once by password and add this public key (default: --key's .pub, else "
                           "~/.ssh/id_ed25519.pub) to the board's authorized_keys; the profile then uses the key")
+    add.add_argument("--remember-password", action="store_true",
+                     help="opt in: keep this board's password in the OS keyring (asked now, with --ask-password or "
+                          f"${PASSWORD_ENV}); never in Foldwise's files")
     connect_flags(add)
     add_json_flag(sub.add_parser("list", help="the saved boards"))
     remove = sub.add_parser("remove", help="forget a saved board (its host key stays in known_hosts)")
@@ -82,6 +85,10 @@ def board_password(board: BoardProfile, args: argparse.Namespace) -> str | None:
         return None
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
+        from foldwise.core.board.secrets import recalled_password
+
+        password = recalled_password(board)
+    if password is None:
         raise InputError(f"board {board.name} logs in with a password: set ${PASSWORD_ENV} or use --ask-password "
                          f"(or `foldwise board add {board.name} ... --install-key` to log in by key)")
     return password
@@ -99,6 +106,13 @@ def _add(args: argparse.Namespace) -> int:
         installed = install_public_key(by_password, public, password=board_password(by_password, args),
                                        trust_fingerprint=args.trust_host_key)
         board = after_key_install(board, public)
+    if args.remember_password:
+        from foldwise.core.board.secrets import remember_password
+
+        if not board.needs_password:
+            raise InputError(f"board {board.name} logs in by key or agent: it has no password to remember")
+        board = replace(board, keyring=True)
+        remember_password(board, board_password(replace(board, keyring=False), args) or "")
     save_board(board)
     result = {**board.to_dict(), "key_installed": installed}
     note = "" if installed is None else (" (public key added to the board)" if installed

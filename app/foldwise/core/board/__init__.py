@@ -1,6 +1,7 @@
 """The PYNQ board over SSH, and other devices: profiles, probe, push, deploy and run, baselines, emulated board.
 
-``profiles`` (name, address, how to log in; passwords never saved), ``keys`` (install the user's public key),
+``profiles`` (name, address, how to log in; passwords never saved, ``secrets``: in the OS keyring if the
+user opts in), ``keys`` (install the user's public key),
 ``probe`` (one batched remote script, ``probe_remote``, that reports the image, versions, memory, temperature
 and the runtime a deployment package needs, each with its fix), ``push`` (a folder to the board: hashes, skip,
 resume, atomic rename, keep the last N), ``package`` (a build's deployment package: settings, bitfile or FINN's

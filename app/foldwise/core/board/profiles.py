@@ -40,6 +40,7 @@ class BoardProfile:
     known_hosts: Path | None = None  # None: Foldwise's own known_hosts
     connect_timeout: float = 10.0
     python: str | None = None  # the Python that runs Foldwise's scripts there (None: PYNQ venv, else python3)
+    keyring: bool = False  # the user opted in: its password is remembered in the OS keyring (core/board/secrets)
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
@@ -92,7 +93,7 @@ class BoardProfile:
         return {"name": self.name, "host": self.host, "user": self.user, "port": self.port,
                 "auth": self.auth.value, "key": str(self.key) if self.key else None,
                 "known_hosts": str(self.known_hosts) if self.known_hosts else None,
-                "connect_timeout": self.connect_timeout, "python": self.python}
+                "connect_timeout": self.connect_timeout, "python": self.python, "keyring": self.keyring}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BoardProfile:
@@ -100,7 +101,8 @@ class BoardProfile:
                    port=int(data.get("port") or DEFAULT_PORT), auth=Auth(data.get("auth") or "password"),
                    key=Path(data["key"]) if data.get("key") else None,
                    known_hosts=Path(data["known_hosts"]) if data.get("known_hosts") else None,
-                   connect_timeout=float(data.get("connect_timeout") or 10.0), python=data.get("python") or None)
+                   connect_timeout=float(data.get("connect_timeout") or 10.0), python=data.get("python") or None,
+                   keyring=bool(data.get("keyring", False)))
 
 
 _SAVED: SavedList[BoardProfile] = SavedList(BOARDS_FILE, "boards", "boards", BoardProfile.from_dict,
