@@ -33,8 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--build", help="the build folder name to deploy (default: the newest usable one)")
     parser.add_argument("--throughput", action="store_true", help="run the throughput test (the default when "
                         "--validate is not given)")
-    parser.add_argument("--batch", type=batch_sizes, default=DEFAULT_BATCHES, metavar="N,N,...",
-                        help=f"batch sizes of the throughput test (default {','.join(map(str, DEFAULT_BATCHES))})")
+    parser.add_argument("--batch", type=batch_sizes, metavar="N,N,...",
+                        help=f"batch sizes of the throughput test (default {','.join(map(str, DEFAULT_BATCHES))}); "
+                             "giving them asks for the throughput test")
     parser.add_argument("--validate", action="store_true", help="validate on the project's test images")
     parser.add_argument("--images", type=int, default=200, help="validation images (0: the whole test split)")
     parser.add_argument("--timeout", type=positive_seconds, default=900.0, metavar="SECONDS",
@@ -45,7 +46,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _fig(run: RunRecord, name: str, fmt: str = "{:,.2f}") -> str:
     figure = run.figures.get(name)
-    return "n/a" if figure is None else f"{fmt.format(figure.value)} {figure.unit} ({figure.source})"
+    if figure is None:
+        return "n/a"
+    if figure.unit == "fraction":
+        return f"{100 * figure.value:.2f} % ({figure.source})"
+    return f"{fmt.format(figure.value)} {figure.unit} ({figure.source})"
 
 
 def result_text(result: DeployResult) -> str:
@@ -78,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--images must be 0 (all) or more, got {args.images}")
     board = get_board(args.board)
     password = board_password(board, args)
-    spec = DeploySpec(board.name, throughput=args.throughput or not args.validate, batches=args.batch,
+    throughput = args.throughput or args.batch is not None or not args.validate
+    spec = DeploySpec(board.name, throughput=throughput, batches=args.batch or DEFAULT_BATCHES,
                       validate=args.validate, images=args.images, build=args.build, timeout=args.timeout,
                       keep=args.keep, password=password, trust_fingerprint=args.trust_host_key)
     spec.check()
