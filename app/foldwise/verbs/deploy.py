@@ -62,15 +62,16 @@ def result_text(result: DeployResult) -> str:
              "(measured)"]
     for run in result.runs:
         if run.kind == "throughput":
+            board = "emulated" if result.emulated else "measured"
             lines.append(f"  throughput: {_fig(run, 'fps')}; estimate {_fig(run, 'fps_estimated')}; "
-                         f"measured/estimated {_fig(run, 'fps_ratio', '{:.3g}')}")
+                         f"{board}/estimated {_fig(run, 'fps_ratio', '{:.3g}')}")
             for row in run.rows:
                 lines.append(f"    batch {row['batch_size']:>6}: {row['throughput[images/s]']:,.1f} images/s, "
                              f"{row['runtime[ms]']:,.1f} ms")
-            stages = ("pack_input", "copy_input_data_to_device", "compute", "copy_output_data_from_device",
-                      "unpack_output")
-            lines.append("    per image: " + ", ".join(f"{s.split('_')[0]} {_fig(run, s + '_ms', '{:.3f}')}"
-                                                         for s in stages if s + "_ms" in run.figures))
+            stages = {"pack_input": "pack", "copy_input_data_to_device": "copy in", "compute": "compute",
+                      "copy_output_data_from_device": "copy out", "unpack_output": "unpack"}
+            lines.append("    per image: " + ", ".join(f"{label} {_fig(run, s + '_ms', '{:.3f}')}"
+                                                         for s, label in stages.items() if s + "_ms" in run.figures))
         elif run.kind == "validate":
             lines.append(f"  validation on {run.info.get('images')} test images: accuracy "
                          f"{_fig(run, 'accuracy', '{:.4f}')}, host (Brevitas) {_fig(run, 'host_accuracy', '{:.4f}')},"
