@@ -250,3 +250,16 @@ def test_layer_bits_reads_overrides_and_says_when_quant_json_is_damaged(quantize
         path.write_text('{"config": 3}')
         with pytest.raises(InputError, match=r"quant\.json is damaged"):
             diff(project, "0001", "0002")
+
+
+def test_the_verdict_takes_a_real_boards_fps_but_not_an_emulated_ones_over_finns_estimate(
+        estimated_defect: Path) -> None:
+    with Project.open(estimated_defect) as project:
+        quantized = project.get("0002")
+        _run(quantized, "throughput", {"fps": Figure(3.6, "images/s", "emulated")}, "2026-12-02T00:00:00Z", "emu")
+        row = compare_table(project)[1]
+        assert row.cells["board_fps"].source == "emulated"
+        assert row.cell("fps").source == "estimated" and row.verdict["source"] == "estimated"
+        _run(quantized, "throughput", {"fps": Figure(900.0, "images/s", "measured")}, "2026-12-02T01:00:00Z")
+        row = compare_table(project)[1]
+    assert row.cell("fps").source == "measured" and row.verdict["source"] == "measured"

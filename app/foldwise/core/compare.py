@@ -87,11 +87,16 @@ class Row:
 
     def cell(self, key: str) -> Cell | None:
         """The cell for a column key or a derived key: ``accuracy`` is the iteration's own network's accuracy
-        (quantized if it is quantized), ``fps`` the board's FPS when it ran on one, else FINN's estimate."""
+        (quantized if it is quantized), ``fps`` a real board's measured FPS when it ran on one, else FINN's estimate
+        (an emulated board's FPS only when there is no estimate: it times FINN's software model, not hardware)."""
         if key == "accuracy":
             return self.cells.get("quant_accuracy") or self.cells.get("float_accuracy")
         if key == "fps":
-            return self.cells.get("board_fps") or self.cells.get("fps_estimated")
+            board = self.cells.get("board_fps")
+            if board is not None and board.source == "emulated" and self.cells.get("fps_estimated") is not None:
+                # the emulated board's speed is FINN's Python model on this machine, not the hardware's
+                return self.cells["fps_estimated"]
+            return board or self.cells.get("fps_estimated")
         if key not in self.cells:
             raise InputError(f"unknown figure {key!r}; use one of {', '.join(COLUMN_KEYS + DERIVED_KEYS)}")
         return self.cells[key]
