@@ -149,7 +149,8 @@ def _add_file(archive: zipfile.ZipFile, name: str, path: Path, ctx: JobContext, 
         info.compress_type = _compression(handle, before.st_size)
         digest, size = hashlib.sha256(), 0
         with archive.open(info, "w", force_zip64=before.st_size > 2**31) as sink:
-            while chunk := handle.read(CHUNK):
+            # never past the size it had: a file written all the time (a live log) must not keep us reading
+            while size <= before.st_size and (chunk := handle.read(CHUNK)):
                 ctx.check_cancelled()
                 digest.update(chunk)
                 sink.write(chunk)
