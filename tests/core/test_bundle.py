@@ -21,7 +21,7 @@ from foldwise.core.bundle import BundleError, BundleOptions, export_bundle, impo
 from foldwise.core.bundle.format import BUNDLE_JSON, FORMAT_VERSION, tool_versions
 from foldwise.core.errors import Cancelled, ProjectLockedError
 from foldwise.core.jobs import JobContext
-from foldwise.core.project import LOCK_NAME, Project
+from foldwise.core.project import LOCK_NAME, IterationKind, Project
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -202,6 +202,24 @@ def test_a_file_changing_during_the_export_fails_it(trained_lenet: Path, tmp_pat
     with pytest.raises(BundleError, match="changed while it was being bundled"):
         export_bundle(trained_lenet, tmp_path / "b.zip", ctx=JobContext(on_progress=grow))
     assert names_in(tmp_path) == ["lenet"]
+
+
+def test_an_iteration_made_during_the_export_is_left_out_whole(trained_lenet: Path, tmp_path: Path) -> None:
+    with Project.open(trained_lenet) as project:
+        made = []
+
+        def new_iteration(_fraction: float, message: str) -> None:
+            if message.startswith("bundling") and not made:  # the manifest is already bundled
+                with project.new_iteration(IterationKind.TRAINED, "later") as draft:
+                    (draft.folder / "model.pt").write_bytes(b"w")
+                made.append(project.current)
+
+        export_bundle(project, tmp_path / "b.zip", ctx=JobContext(on_progress=new_iteration))
+    assert made and made[0].folder.is_dir()
+    import_bundle(tmp_path / "b.zip", tmp_path / "copy")
+    with Project.open(tmp_path / "copy") as copy:
+        assert [it.id for it in copy.iterations] == ["0001"] and all(not it.missing for it in copy.iterations)
+    assert sorted(p.name for p in (tmp_path / "copy" / "iterations").iterdir()) == ["0001-trained-3ep"]
 
 
 def test_export_refuses_an_existing_file_and_a_place_inside_the_project(project_path: Path, tmp_path: Path) -> None:

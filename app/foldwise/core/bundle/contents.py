@@ -61,10 +61,12 @@ class Selection:
         self.left_out.append({"path": name, "reason": REASONS[reason]})
 
 
-def select(project: Project, with_bitfiles: bool = False, with_recordings: bool = False) -> Selection:
-    """What a bundle of ``project`` holds."""
+def select(project: Project, with_bitfiles: bool = False, with_recordings: bool = False,
+           known: set[str] | None = None) -> Selection:
+    """What a bundle of ``project`` holds; ``known``: the iteration folders of the manifest being bundled
+    (default: the project's)."""
     selection = Selection()
-    known = {it.folder_name for it in project.iterations}
+    known = {it.folder_name for it in project.iterations} if known is None else known
     _walk(project.path, "", selection, known, with_bitfiles, with_recordings)
     selection.external = external_settings(project)
     return selection

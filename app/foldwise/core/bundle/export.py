@@ -35,7 +35,7 @@ from foldwise.core.bundle.format import (
 )
 from foldwise.core.errors import ProjectLockedError, ReadOnlyProjectError
 from foldwise.core.jobs import JobContext, null_context
-from foldwise.core.project import Project, now_iso
+from foldwise.core.project import MANIFEST_NAME, Project, now_iso
 
 
 @dataclass(frozen=True)
@@ -76,14 +76,22 @@ def export_bundle(project: Project | str | os.PathLike[str], out: str | os.PathL
     with _locked(project) as opened:
         target = _check_out(opened, Path(out).expanduser().absolute(), overwrite)
         ctx.progress(0.0, "listing the project's files")
-        selection = select(opened, options.with_bitfiles, options.with_recordings)
-        total = sum(path.stat().st_size for _, path in selection.files) or 1
+        # The manifest as it is now, bundled first and from these bytes: every iteration it lists is already in
+        # place (a stage renames its folder in before saving the manifest), and one made later is left out whole.
+        manifest = (opened.path / MANIFEST_NAME).read_bytes()
+        known = {str(it.get("folder")) for it in json.loads(manifest).get("iterations", [])}
+        selection = select(opened, options.with_bitfiles, options.with_recordings, known)
+        selection.files = [(name, path) for name, path in selection.files if name != MANIFEST_NAME]
+        total = len(manifest) + sum(path.stat().st_size for _, path in selection.files) or 1
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            records, done = [], 0
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+                archive.writestr(MANIFEST_NAME, manifest)
+                records = [{"path": MANIFEST_NAME, "size": len(manifest),
+                            "sha256": hashlib.sha256(manifest).hexdigest()}]
+                done = len(manifest)
                 for name, path in selection.files:
                     record = _add_file(archive, name, path, ctx, done, total)
                     records.append(record)
