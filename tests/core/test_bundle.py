@@ -3,6 +3,7 @@ reason, leaving nothing behind; a project another process has open is not bundle
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -417,3 +418,16 @@ def test_an_entry_over_the_size_limit_is_refused(tmp_path: Path) -> None:
         import_bundle(tmp_path / "b.zip", tmp_path / "dest", max_entry_bytes=4096)
     assert names_in(tmp_path) == ["b.zip"]
     assert import_bundle(tmp_path / "b.zip", tmp_path / "dest").files == 2
+
+
+def test_a_full_disk_leaves_nothing_either_way(project_path: Path, tmp_path: Path, tiny_disk: Path) -> None:
+    Project.create(project_path).close()
+    (project_path / "weights.bin").write_bytes(os.urandom(2 * 1024**2))  # incompressible, over the 1 MiB disk
+    with pytest.raises(OSError) as raised:
+        export_bundle(project_path, tiny_disk / "b.zip")
+    assert raised.value.errno == errno.ENOSPC
+    assert names_in(tiny_disk) == []
+    export_bundle(project_path, tmp_path / "b.zip")
+    with pytest.raises(BundleError, match=r"unpacks to 0.00 GB, but .* has only 0.00 GB free"):
+        import_bundle(tmp_path / "b.zip", tiny_disk / "copy")
+    assert names_in(tiny_disk) == []

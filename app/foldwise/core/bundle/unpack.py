@@ -75,6 +75,10 @@ def import_bundle(bundle: str | os.PathLike[str], dest: str | os.PathLike[str], 
     _check_dest(target)
     with _open_zip(source) as archive:
         meta = _check_archive(archive, source, max_entry_bytes)
+        needed, free = sum(item["size"] for item in meta["files"]), shutil.disk_usage(target.parent).free
+        if needed > free:
+            raise BundleError(f"{source.name} unpacks to {needed / 1e9:.2f} GB, but {target.parent} has only "
+                              f"{free / 1e9:.2f} GB free: free some space first")
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.bundle-import-", dir=target.parent))
         try:
             total = sum(item["size"] for item in meta["files"]) or 1
