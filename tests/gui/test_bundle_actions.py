@@ -27,6 +27,10 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 def test_file_menu_holds_the_bundle_actions(main_window: MainWindow, project_path: Path) -> None:
+    from foldwise.core.bundle import format as bundle_format
+    from foldwise.gui import bundle_actions
+
+    assert bundle_actions.SUFFIX == bundle_format.SUFFIX
     file_menu = main_window.menuBar().actions()[0].menu()
     texts = [a.text() for a in file_menu.actions()]
     assert "Export &Bundle…" in texts and "&Import Bundle…" in texts
