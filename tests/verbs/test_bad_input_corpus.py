@@ -148,6 +148,29 @@ def _board(name: str, port: int, password: bool = True) -> Prep:
 
 
 TIMEOUT = r"connect-timeout: must be a positive number of seconds"
+def _zip(extra: dict[str, bytes], *, mode: int | None = None, meta: bool = True, version: int = 1) -> Prep:
+    """A bundle of a valid manifest, each of whose ``extra`` entries is listed truthfully but broken by its
+    name, its ``mode`` (Unix type bits) or its size; ``meta=False``: without bundle.json."""
+    import zipfile
+
+    def prep(_p: Path, w: Path) -> None:
+        manifest = json.dumps({"format": "foldwise-project", "version": 1, "name": "b", "iterations": []}).encode()
+        files = {MANIFEST_NAME: manifest, **extra}
+        record = {"format": "foldwise-bundle", "version": version, "files": [
+            {"path": k, "size": len(v), "sha256": hashlib.sha256(v).hexdigest()} for k, v in files.items()]}
+        with zipfile.ZipFile(w / "b.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in files.items():
+                info = zipfile.ZipInfo(name)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                if mode is not None and name != MANIFEST_NAME:
+                    info.create_system, info.external_attr = 3, mode << 16
+                zf.writestr(info, data)
+            if meta:
+                zf.writestr("bundle.json", json.dumps(record))
+
+    return prep
+
+
 RANDOM = bytes(np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8))
 
 CASES = [
@@ -352,6 +375,33 @@ CASES = [
          r"invalid choice: 'tvm'"),
     Case("baseline-unknown-iteration", "quantized", ["baseline", "{p}", "--device", "host", "--iteration", "0099"],
          1, r"no iteration '0099'"),
+    # bundle
+    Case("bundle-export-locked", "trained", ["bundle", "export", "{p}", "{w}/b.zip"], 1,
+         r"is open in another Foldwise instance .*not bundled half-way"),
+    Case("bundle-export-not-a-project", None, ["bundle", "export", "{w}", "{w}/b.zip"], 1,
+         r"is not a Foldwise project"),
+    Case("bundle-export-into-the-project", "trained", ["bundle", "export", "{p}", "{p}/b.zip"], 1,
+         r"is inside the project"),
+    Case("bundle-export-out-exists", "trained", ["bundle", "export", "{p}", "{w}/b.zip"], 1, r"already exists",
+         [_write("b.zip", b"mine")]),
+    Case("bundle-export-out-is-a-folder", "trained", ["bundle", "export", "{p}", "{w}"], 1, r"is a folder"),
+    Case("bundle-import-missing", None, ["bundle", "import", "{w}/none.zip", "{w}/dest"], 1, r"does not exist"),
+    Case("bundle-import-random-bytes", None, ["bundle", "import", "{w}/r.zip", "{w}/dest"], 1,
+         r"not a zip archive, or it is truncated", [_write("r.zip", RANDOM)]),
+    Case("bundle-import-dotdot", None, ["bundle", "import", "{w}/b.zip", "{w}/dest"], 1,
+         r"'\.\./escaped' climbs out of the project", [_zip({"../escaped": b"x"})]),
+    Case("bundle-import-absolute", None, ["bundle", "import", "{w}/b.zip", "{w}/dest"], 1,
+         r"'/tmp/escaped' is an absolute path", [_zip({"/tmp/escaped": b"x"})]),
+    Case("bundle-import-symlink", None, ["bundle", "import", "{w}/b.zip", "{w}/dest"], 1, r"is a symbolic link",
+         [_zip({"iterations/l": b"/etc/passwd"}, mode=0o120777)]),
+    Case("bundle-import-zip-bomb", None, ["bundle", "import", "{w}/b.zip", "{w}/dest"], 1, r"a zip bomb",
+         [_zip({"iterations/zeros": bytes(4 * 1024**2)})]),
+    Case("bundle-import-no-bundle-json", None, ["bundle", "import", "{w}/b.zip", "{w}/dest"], 1,
+         r"has no bundle.json", [_zip({}, meta=False)]),
+    Case("bundle-import-newer-format", None, ["bundle", "import", "{w}/b.zip", "{w}/dest"], 1,
+         r"made by a newer Foldwise", [_zip({}, version=99)]),
+    Case("bundle-import-over-a-project", "trained", ["bundle", "import", "{w}/b.zip", "{p}"], 1,
+         r"already exists: Foldwise never overwrites", [_zip({})]),
     # demo
     Case("demo-unknown-source", "trained", ["demo", "{p}", "--source", "bogus"], 1, r"unknown source 'bogus': use"),
     Case("demo-camera-missing", "trained", ["demo", "{p}", "--source", "camera:97"], 1,
@@ -453,7 +503,8 @@ def test_bad_input(case: Case, templates: dict[str, Path], tmp_path: Path, capsy
     assert code == case.code, err
     assert re.search(case.message, err), err
     assert snapshot(project) == before, "the project changed"
-    siblings = sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".finn"))
+    siblings = sorted(p.name for p in tmp_path.iterdir() if p.name.endswith((".finn", ".partial"))
+                      or ".bundle-import-" in p.name or p.name == "dest")
     assert not siblings, f"a refused command left {siblings} beside its input"
 
 
@@ -461,4 +512,4 @@ def test_the_corpus_is_large_and_covers_every_verb() -> None:
     verbs = {c.argv[0] for c in CASES}
     assert len(CASES) >= 60
     assert verbs >= {"new", "info", "train", "import", "prune", "quantize", "export", "estimate", "autofit", "build",
-                     "board", "demo", "baseline", "compare", "deploy"}
+                     "board", "demo", "baseline", "compare", "deploy", "bundle"}

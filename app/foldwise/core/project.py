@@ -280,16 +280,18 @@ class Project:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.seek(0)
-            holder = handle.read().strip() or "another Foldwise instance"
+            holder = handle.read()
             handle.close()
-            raise ProjectLockedError(
-                f"{self.path} is open in another Foldwise instance ({holder}); close it there first"
-            ) from None
+            raise self._locked_error(holder) from None
         # The holder's name is only for the "open elsewhere" message: on a full disk the lock holds without it.
         with contextlib.suppress(OSError):
             os.ftruncate(handle.fileno(), 0)
             os.pwrite(handle.fileno(), f"pid {os.getpid()} on {socket.gethostname()} since {now_iso()}\n".encode(), 0)
         self._lock_handle = handle
+
+    def _locked_error(self, holder: str) -> ProjectLockedError:
+        return ProjectLockedError(f"{self.path} is open in another Foldwise instance "
+                                  f"({holder.strip() or 'another Foldwise instance'}); close it there first")
 
     def close(self) -> None:
         if self._lock_handle is not None:
@@ -298,6 +300,25 @@ class Project:
                 fcntl.flock(self._lock_handle.fileno(), fcntl.LOCK_UN)
             self._lock_handle.close()
             self._lock_handle = None
+
+    @property
+    def holds_lock(self) -> bool:
+        """This instance has the project open for editing: no other Foldwise process can write it."""
+        return self._lock_handle is not None
+
+    def check_not_locked(self) -> None:
+        """Raise :class:`ProjectLockedError` if another instance holds the lock (for a read-only reader that
+        needs the project to stand still, e.g. a bundle export of a folder it cannot write)."""
+        try:
+            handle = open(self.path / LOCK_NAME, encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError:
+            return  # no lock file: nobody has it open for editing
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                raise self._locked_error(handle.read()) from None
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     @property
     def is_open(self) -> bool:

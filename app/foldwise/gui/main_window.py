@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from foldwise.core.errors import FoldwiseError
 from foldwise.core.project import Project
+from foldwise.gui.bundle_actions import BundleActions
 from foldwise.gui.errors import show_error
 from foldwise.gui.iterations_dock import IterationsDock
 from foldwise.gui.jobs import JobsController, JobsDock
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
 
         self.project_label = QLabel("No project")
         self.statusBar().addPermanentWidget(self.project_label)
+        self.bundles = BundleActions(self)
         self._build_menus()
         self.set_project(None)
 
@@ -131,6 +133,8 @@ class MainWindow(QMainWindow):
         file_menu.insertMenu(self.save_action, self.recent_menu)
         file_menu.addSeparator()
         file_menu.addActions([self.save_action, self.close_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.bundles.export_action, self.bundles.import_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         self._refresh_recent_menu()
@@ -218,6 +222,7 @@ class MainWindow(QMainWindow):
         enabled = project is not None
         for action in (self.save_action, self.close_action):
             action.setEnabled(enabled)
+        self.bundles.set_project(project)
         self.navigator.setEnabled(enabled)
         if self.relay is not None:
             self.relay.changed.connect(self._update_title)
