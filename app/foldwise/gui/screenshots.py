@@ -38,6 +38,8 @@ def grab_all(window: MainWindow, out_dir: Path) -> list[Path]:
     for index, panel in enumerate(window.panels):
         window.show_stage(index)
         settle(app)
+        show_results(panel)
+        settle(app)
         wait_for_jobs(window, app)
         path = out_dir / f"{index + 1:02d}-{panel.title.lower()}.png"
         screen = window.screen()
@@ -47,6 +49,21 @@ def grab_all(window: MainWindow, out_dir: Path) -> list[Path]:
         pixmap.save(str(path))
         saved.append(path)
     return saved
+
+
+def show_results(panel: object) -> None:
+    """Panels show their results: the Board panel its first board's profile, the Demo panel its frame budget."""
+    board_list = getattr(panel, "board_list", None)
+    tabs = getattr(panel, "tabs", None)
+    if board_list is not None and board_list.count():
+        board_list.setCurrentRow(0)
+    check_budget = getattr(panel, "check_budget", None)
+    if check_budget is not None:
+        check_budget()
+    if tabs is not None and board_list is not None:
+        for i in range(tabs.count()):
+            if tabs.tabText(i) == "Profile":
+                tabs.setCurrentIndex(i)
 
 
 def prepare_example(path: Path, epochs: int = 4) -> None:
