@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from foldwise.core.jobs import Job, JobRegistry, JobState, eta, format_duration
+from foldwise.gui.widgets.progress import set_bar_value
 
 
 def leave_a_core_for_the_gui() -> None:
@@ -159,7 +160,7 @@ class _JobRow(QWidget):
     def _on_progress(self, fraction: float, message: str) -> None:
         if self.relay.job.is_finished or not self.cancel_button.isEnabled():
             return
-        self.bar.setValue(int(fraction * 1000))
+        set_bar_value(self.bar, int(fraction * 1000))
         if message:
             self._text = message
             self.message.setToolTip(message)
@@ -182,12 +183,12 @@ class _JobRow(QWidget):
         self.cancel_button.hide()
         seconds = (job.ended_at or 0) - (job.started_at or 0)
         if job.state == JobState.DONE:
-            self.bar.setValue(1000)
+            set_bar_value(self.bar, 1000)
             self.message.setText(f"done in {seconds:.1f} s")
         elif job.state == JobState.CANCELLED:
             self.message.setText("cancelled")
         else:
-            self.bar.setValue(1000)
+            set_bar_value(self.bar, 1000)
             self.bar.setFormat("failed")
             self.bar.setStyleSheet(_FAILED_BAR)
             self.message.setText(f"<span style='color:#c0392b'><b>failed:</b> {html.escape(job.error_message)}"

@@ -76,6 +76,7 @@ class CyclesChart(QWidget):
         self.target_fps: float | None = None
         self.target_line: pg.InfiniteLine | None = None
         self.bars: pg.BarGraphItem | None = None
+        self.labels: list[pg.TextItem] = []  # reused across redraws: making 10+ TextItems costs ~40 ms each time
         self.brushes: list[str] = []
         self._capacity = 0
         self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
@@ -107,9 +108,22 @@ class CyclesChart(QWidget):
     def _x(self, value: float) -> float:
         return math.log10(max(value, 1.0)) if self.log_box.isChecked() else float(value)
 
+    def _label(self, k: int) -> pg.TextItem:
+        """The ``k``-th value label, made (and added to the plot) on first use."""
+        while len(self.labels) <= k:
+            label = pg.TextItem("", color="#333333", anchor=(0, 0.5))
+            label.setFont(self._small)
+            self.plot.addItem(label)
+            self.labels.append(label)
+        return self.labels[k]
+
     def _draw(self) -> None:
-        self.plot.clear()
+        for item in (self.bars, self.target_line):
+            if item is not None:
+                self.plot.removeItem(item)
         self.bars, self.target_line = None, None
+        for label in self.labels:
+            label.hide()
         n = len(self.names)
         self.plot.setVisible(bool(n))
         if not n:
@@ -128,11 +142,11 @@ class CyclesChart(QWidget):
         top = max(widths.max(), target_x) or 1.0
         self._capacity = self._label_capacity()
         named = labelled_rows(self.values, self.bottleneck_index, self._capacity)
-        for i in named:
-            label = pg.TextItem(f"{self.values[i]:,}", color="#333333", anchor=(0, 0.5))
-            label.setFont(self._small)
+        for k, i in enumerate(named):
+            label = self._label(k)
+            label.setText(f"{self.values[i]:,}")
             label.setPos(widths[i] + top * 0.01, i)
-            self.plot.addItem(label)
+            label.show()
         if self.target_cycles and not far:
             label = f"target {self.target_fps:,.0f} fps" if self.target_fps else "target"
             self.target_line = pg.InfiniteLine(pos=self._x(self.target_cycles), angle=90,

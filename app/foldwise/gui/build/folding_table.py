@@ -78,6 +78,8 @@ class FoldingModel(QAbstractTableModel):
         self.stale = False  # the folding changed since the figures were estimated
         self.show_uram = True
         self._ties: dict[str, tuple[str, str]] = {}  # tied node -> (consumer, attr)
+        # (bold, italic) -> font: data() runs for every cell whenever the header re-measures its columns
+        self._fonts: dict[tuple[bool, bool], QFont] = {}
 
     # ----------------------------------------------------------------- content
     def set_nodes(self, nodes: list[dict[str, Any]], model_key: str, keep: dict[str, dict] | None = None) -> None:
@@ -266,11 +268,12 @@ class FoldingModel(QAbstractTableModel):
             if tied or (attr and not self.is_editable(index)):
                 return QBrush(QColor("#777777"))
         if role == Qt.ItemDataRole.FontRole:
-            font = QFont()
-            if name == self.bottleneck and (col == 0 or result == "cycles"):
-                font.setBold(True)
-            if result and self.stale:
-                font.setItalic(True)
+            style = (name == self.bottleneck and (col == 0 or result == "cycles"), bool(result and self.stale))
+            font = self._fonts.get(style)
+            if font is None:
+                font = self._fonts[style] = QFont()
+                font.setBold(style[0])
+                font.setItalic(style[1])
             return font
         if role == Qt.ItemDataRole.ToolTipRole:
             if tied:

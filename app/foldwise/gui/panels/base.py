@@ -24,6 +24,7 @@ from foldwise.core.project import Project
 from foldwise.gui import errors
 from foldwise.gui.fields import FieldGate
 from foldwise.gui.undo import PanelUndoStack
+from foldwise.gui.widgets.progress import set_bar_value
 
 if TYPE_CHECKING:
     from foldwise.gui.jobs import JobsController
@@ -185,7 +186,7 @@ class StagePanel(QWidget):
         self._running.append(job)
         bar = self.progress if inline else None
         if bar is not None:
-            bar.setValue(0)
+            set_bar_value(bar, 0)
             bar.setFormat("%p%")
             bar.show()
             if self.cancel_button is not None:
@@ -246,6 +247,6 @@ class StagePanel(QWidget):
 
     def _show_progress(self, fraction: float, message: str) -> None:
         if self.progress is not None:
-            self.progress.setValue(int(fraction * 1000))
+            set_bar_value(self.progress, int(fraction * 1000))
             if message:
                 self.progress.setFormat(f"%p% {message}")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -82,7 +83,15 @@ class QuantizePanel(StagePanel):
         self.tabs.addTab(self.validate_tab, "Validate")
         self.tabs.addTab(self.qat_tab, "QAT")
         self._views_built = False
-        self._histograms_shown = 0  # pyqtgraph redraws cost 15-50 ms of the GUI thread: never twice for one change
+        self._deferring = False  # while the table takes new views: its first selection queues the histograms
+        self._stage_next = False  # the next inspection shown comes from a finished preview: draw it in steps
+        # A new inspection is drawn in steps, one per event-loop turn (each plot, then the Validate/QAT views), so
+        # the loop never stalls for the whole redraw and its repaint at once; the panel is busy until the last.
+        self._pending: dict[str, Callable[[], None]] = {}
+        self._step_timer = QTimer(self)
+        self._step_timer.setSingleShot(True)
+        self._step_timer.setInterval(1)  # a timer, not a posted call: the repaint of one step runs before the next
+        self._step_timer.timeout.connect(self._draw_next)
 
         self.controls = QuantizeControls()
         for name in ("defaults", "overrides_label", "load_button", "clear_button", "preview_button", "quantize_button",
@@ -180,6 +189,38 @@ class QuantizePanel(StagePanel):
         self._config_changed()
 
     # ----------------------------------------------------------------- view
+    @property
+    def busy(self) -> bool:
+        """A job of this panel runs, or the inspection it brought is still being drawn."""
+        return super().busy or bool(self._pending)
+
+    @property
+    def drawing(self) -> bool:
+        """Steps of a redraw are still queued (see :meth:`_show_inspection`)."""
+        return bool(self._pending)
+
+    def _draw_later(self, steps: dict[str, Callable[[], None]]) -> None:
+        self._pending = dict(steps)
+        if self._pending:
+            self._update_buttons()
+            self._step_timer.start()
+
+    def _draw_next(self) -> None:
+        if self._pending:
+            key = next(iter(self._pending))
+            self._pending.pop(key)()
+        if self._pending:
+            self._step_timer.start()
+        else:
+            self._update_buttons()
+
+    def _done_now(self, *keys: str) -> None:
+        """Drop queued steps a synchronous redraw has just made stale."""
+        for key in keys:
+            self._pending.pop(key, None)
+        if not self._pending:
+            self._step_timer.stop()
+
     def set_busy(self, busy: bool) -> None:
         if busy:
             self._update_buttons()
@@ -232,23 +273,35 @@ class QuantizePanel(StagePanel):
 
         self._shown = (current.id if current else None, inspection)
         self.inspection = inspection
-        if inspection is not None and inspection.kind == "iteration":
-            self._adopt_config(inspection.config)
         self.views = qi.layer_views(inspection.stats) if inspection is not None else []
-        shown = self._histograms_shown
-        self.table.set_views(self.views)  # selecting its first layer draws the histograms already
+        idle = not super().busy
+        self._done_now(*self._pending)
+        self._deferring = True  # the histograms are queued below, not drawn by the config or the table's selection
+        try:
+            if inspection is not None and inspection.kind == "iteration":
+                self._adopt_config(inspection.config)
+            self.table.set_views(self.views)
+        finally:
+            self._deferring = False
         if not self.views:
             self.histograms.clear("no statistics yet")
-        if self._histograms_shown == shown:  # the selection did not change: draw them once here
-            self._show_histograms()
-        self._show_validation()
-        self._show_memory()
+        steps = self._histogram_steps()
+        steps.update(validation=self._show_validation, memory=self._show_memory,
+                     qat=lambda: self._show_qat(inspection, idle))
+        staged, self._stage_next = self._stage_next, False
+        if staged:
+            self._draw_later(steps)
+        else:
+            for draw in steps.values():
+                draw()
+
+    def _show_qat(self, inspection: Any, idle: bool) -> None:
         qat = (inspection.validation or {}).get("qat") if inspection is not None else None
         history = (qat or {}).get("history", [])
         self.qat_curves.set_history(history)
         if history:
             self.qat_note.setText(f"QAT of {inspection.source}: {len(history)} epoch(s) (measured).")
-        elif not self.busy:
+        elif idle:
             self.qat_note.setText("Run <b>Quantize + QAT</b> to fine-tune with quantization in the loop; loss and "
                                   "accuracy appear here epoch by epoch.")
 
@@ -269,25 +322,33 @@ class QuantizePanel(StagePanel):
         self._update_notice(self.project.current if self.project else None)
 
     def _show_histograms(self) -> None:
+        if self._deferring:
+            return  # _show_inspection queues them
+        self._done_now("weight", "bias", "act")
+        for draw in self._histogram_steps().values():
+            draw()
+
+    def _histogram_steps(self) -> dict[str, Callable[[], None]]:
+        """The selected layer's histograms, one callable per plot (none without statistics)."""
         if not self._views_built or not self.views:
-            return
-        self._histograms_shown += 1
+            return {}
         name = self.table.selected_layer()
         view = next((v for v in self.views if v.name == name), None)
-        if view is not None:
-            self.histograms.show_layer(view, self.config)
+        return self.histograms.layer_steps(view, self.config) if view is not None else {}
 
     def _show_memory(self) -> None:
         from foldwise.core.quantize import inspect as qi
 
         if not self._views_built:
             return
+        self._done_now("memory")
         weighted = [v for v in self.views if v.weight is not None]
         self.memory_bars.set_layers([v.name for v in weighted], [v.params * 4 / 1e6 for v in weighted],
                                     [qi.layer_mb(v, self.config) for v in weighted])
         self.chosen_card.set_figure(qi.weight_memory(self.views, self.config)["chosen_mb"] if self.views else None)
 
     def _show_validation(self) -> None:
+        self._done_now("validation")
         inspection = self.inspection
         validation = inspection.validation if inspection is not None else None
         compare = (validation or {}).get("compare")
@@ -423,6 +484,7 @@ class QuantizePanel(StagePanel):
         def done(inspection: Any) -> None:
             self._previews[current.id] = inspection
             self._shown = ("", None)
+            self._stage_next = True  # drawn in steps while other jobs may still run (the loop stays responsive)
             self.project_changed()
             accuracy = inspection.validation["compare"]["quantized"]["accuracy"]["value"]
             self.services.status(f"Preview of {current.label}: {accuracy:.1%} quantized (measured, not saved)")

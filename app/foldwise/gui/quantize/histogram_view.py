@@ -62,6 +62,9 @@ class TensorHistogram(QWidget):
         item.showGrid(x=True, y=True, alpha=0.15)
         item.getAxis("left").setWidth(38)
         item.setLabel("left", "count")
+        # show_tensor sets both ranges itself: pyqtgraph's auto-range would re-scan every curve on each setData
+        # (15+ ms of the GUI thread per plot) only to be overridden.
+        item.disableAutoRange()
         # Only the kept bins get an outline: the others' zero runs would draw a coloured line along the axis.
         self.curves = {
             name: self.plot.plot(stepMode="center", fillLevel=0, pen=pg.mkPen(colour, width=1) if outline else None,
@@ -186,21 +189,35 @@ class LayerHistograms(QWidget):
 
     def show_layer(self, view: Any, config: Any) -> None:
         """Draw ``view`` (inspect.LayerView) with the ranges ``config``'s bit widths give."""
+        for draw in self.layer_steps(view, config).values():
+            draw()
+
+    def layer_steps(self, view: Any, config: Any) -> dict[str, Any]:
+        """``show_layer`` as one callable per plot ({"weight", "bias", "act"}), in drawing order, so a caller can
+        draw them in separate turns of the event loop (each plot then repaints on its own)."""
         from foldwise.core.quantize import inspect as qi
 
         self.layer = view.name
         self.header.setText(f"<b>{html.escape(view.name)}</b>")
-        if view.weight is not None:
-            self.weight.show_tensor(view.weight, qi.chosen_weight(view, config))
-        else:
-            self.weight.clear("no weights (activation only)")
-        if view.bias is not None:
-            self.bias.show_tensor(view.bias)
-        else:
-            self.bias.clear("no bias")
-        acts = qi.chosen_acts(view, config)
-        if acts:
-            extra = f"+{len(acts) - 1} more" if len(acts) > 1 else ""
-            self.act.show_tensor(acts[0].entry, acts[0], extra)
-        else:
-            self.act.clear("no activation quantizer on this output")
+
+        def weight() -> None:
+            if view.weight is not None:
+                self.weight.show_tensor(view.weight, qi.chosen_weight(view, config))
+            else:
+                self.weight.clear("no weights (activation only)")
+
+        def bias() -> None:
+            if view.bias is not None:
+                self.bias.show_tensor(view.bias)
+            else:
+                self.bias.clear("no bias")
+
+        def act() -> None:
+            acts = qi.chosen_acts(view, config)
+            if acts:
+                extra = f"+{len(acts) - 1} more" if len(acts) > 1 else ""
+                self.act.show_tensor(acts[0].entry, acts[0], extra)
+            else:
+                self.act.clear("no activation quantizer on this output")
+
+        return {"weight": weight, "bias": bias, "act": act}
