@@ -102,10 +102,14 @@ def prepare_model(project: Project, iteration: Iteration, folder: Path, ctx: Job
 
 
 def _export_float(net: Any, example: np.ndarray, target: Path) -> None:
+    import warnings
+
     import torch
 
     try:
-        with torch.no_grad():
+        # the TorchScript exporter on purpose (plain ops the numpy fallback reads); it warns that it is legacy
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(net, (torch.from_numpy(example),), str(target), dynamo=False, opset_version=13,
                               input_names=["input"], output_names=["scores"],
                               dynamic_axes={"input": {0: "batch"}, "scores": {0: "batch"}})
