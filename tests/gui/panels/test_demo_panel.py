@@ -115,3 +115,24 @@ def test_budget_bars_answer_keeps_up_before_a_run_and_saved_boards_are_backends(
     assert "(estimated)" in text and "%" in text
     verdict = panel.budget_bars.verdict.text()
     assert verdict.startswith(("keeps up", "does not keep up")) and "120 FPS" in verdict
+
+
+def test_a_board_backend_that_logs_in_by_password_asks_for_it_once_and_never_saves_it(
+        window: MainWindow, estimated_defect: Path, qtbot) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from foldwise.core.board.profiles import BoardProfile, boards_path, save_board
+
+    save_board(BoardProfile.create("pw", "127.0.0.1", port=1, connect_timeout=1.0))
+    panel = open_panel(window, estimated_defect)
+    panel.hide()
+    panel.show()
+    panel.backend.setCurrentText("board:pw")
+    assert panel.start() is None  # asks first
+    dialog = panel.findChild(QInputDialog, "demoPasswordDialog")
+    assert dialog is not None and dialog.textEchoMode() == dialog.textEchoMode().Password
+    dialog.setTextValue("secret-pw")
+    dialog.accept()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=60_000)  # the run fails: nothing listens on port 1
+    assert panel.spec().password == "secret-pw"
+    assert "secret-pw" not in boards_path().read_text()

@@ -13,6 +13,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from foldwise.core.board.profiles import saved_boards
+from foldwise.core.board.profiles import get_board, saved_boards
 from foldwise.core.demo.budget import FrameBudget, frame_budget
 from foldwise.core.demo.pipeline import DemoResult, DemoSpec, DemoUpdate, run_demo
 from foldwise.core.demo.roi import Roi, load_roi, save_roi
@@ -109,6 +110,7 @@ class DemoPanel(StagePanel):
         QShortcut(QKeySequence("Ctrl+Return"), self, activated=lambda: self.start())
         QShortcut(QKeySequence("Escape"), self, activated=self.stop)
         self.updates = 0
+        self._passwords: dict[str, str] = {}  # board backend → password, this session only, never saved
         self.result: DemoResult | None = None
         self._shown: object = None
         self.set_busy(False)
@@ -165,12 +167,49 @@ class DemoPanel(StagePanel):
             widget.setEnabled(not busy)
 
     def spec(self) -> DemoSpec:
-        return DemoSpec(source=self.source.currentText().strip(), backend=self.backend.currentText(),
+        backend = self.backend.currentText()
+        return DemoSpec(source=self.source.currentText().strip(), backend=backend,
                         target_fps=self.target.value(), record=self.record.text().strip() or None,
-                        roi=self.preview.roi)
+                        roi=self.preview.roi, password=self._passwords.get(backend))
+
+    def _board_needing_password(self) -> str | None:
+        """The board backend's name when its board logs in by password not yet given this session."""
+        backend = self.backend.currentText()
+        if not backend.startswith("board:") or backend in self._passwords:
+            return None
+        try:
+            board = get_board(backend[len("board:"):])
+        except FoldwiseError:
+            return None
+        if not board.needs_password:
+            return None
+        from foldwise.core.board.secrets import recalled_password
+
+        recalled = recalled_password(board)
+        if recalled is not None:
+            self._passwords[backend] = recalled
+            return None
+        return board.name
+
+    def _ask_password(self, board: str) -> None:
+        dialog = QInputDialog(self)
+        dialog.setObjectName("demoPasswordDialog")
+        dialog.setLabelText(f"SSH password of board {board} (kept for this session only, never saved):")
+        dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+
+        def given(text: str) -> None:
+            self._passwords[f"board:{board}"] = text
+            self.start()
+
+        dialog.textValueSelected.connect(given)
+        dialog.open()
 
     def start(self) -> Job | None:
         if self.busy or self.project is None or self.fields_refused():
+            return None
+        board = self._board_needing_password()
+        if board is not None:
+            self._ask_password(board)
             return None
         self.updates = 0
         self.result = None
