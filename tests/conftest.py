@@ -21,6 +21,14 @@ def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("FOLDWISE_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
 
 
+def private_copy(template: Path, target: Path) -> Path:
+    """A copy of a session template that one test may change."""
+    import shutil
+
+    shutil.copytree(template, target)
+    return target
+
+
 @pytest.fixture
 def project_path(tmp_path: Path) -> Path:
     return tmp_path / "proj"
@@ -42,11 +50,7 @@ def _trained_lenet_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def trained_lenet(_trained_lenet_template: Path, tmp_path: Path) -> Path:
     """A private copy of the trained lenet-digits project for one test."""
-    import shutil
-
-    target = tmp_path / "lenet"
-    shutil.copytree(_trained_lenet_template, target)
-    return target
+    return private_copy(_trained_lenet_template, tmp_path / "lenet")
 
 
 @pytest.fixture(scope="session")
@@ -68,11 +72,7 @@ def _quantized_lenet_template(_trained_lenet_template: Path, tmp_path_factory: p
 @pytest.fixture
 def quantized_lenet(_quantized_lenet_template: Path, tmp_path: Path) -> Path:
     """A private copy of the W4A4-quantized lenet-digits project for one test."""
-    import shutil
-
-    target = tmp_path / "lenet-w4a4"
-    shutil.copytree(_quantized_lenet_template, target)
-    return target
+    return private_copy(_quantized_lenet_template, tmp_path / "lenet-w4a4")
 
 
 @pytest.fixture(scope="session")
@@ -87,11 +87,7 @@ def _defect_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def defect_project(_defect_template: Path, tmp_path: Path) -> Path:
     """A private copy of the quantized defect project (iteration 0001 float, 0002 W4A4 current)."""
-    import shutil
-
-    target = tmp_path / "defects"
-    shutil.copytree(_defect_template, target)
-    return target
+    return private_copy(_defect_template, tmp_path / "defects")
 
 
 @pytest.fixture(scope="session")
@@ -113,8 +109,4 @@ def _estimated_defect_template(_defect_template: Path, tmp_path_factory: pytest.
 @pytest.fixture
 def estimated_defect(_estimated_defect_template: Path, tmp_path: Path) -> Path:
     """A private copy of the quantized defect project with an estimate build (deployable to an emulated board)."""
-    import shutil
-
-    target = tmp_path / "defects"
-    shutil.copytree(_estimated_defect_template, target)
-    return target
+    return private_copy(_estimated_defect_template, tmp_path / "defects")

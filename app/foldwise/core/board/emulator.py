@@ -26,6 +26,7 @@ import numpy as np
 
 from foldwise.core.board.runner_remote import DATA_IMAGES, DATA_LABELS, PACKAGE_RECORD, emit, throughput_row
 from foldwise.core.finn.kinds import DATAFLOW_PARENT, DATAFLOW_PARTITION, EMULATION_DIR
+from foldwise.core.finn.tools import finn_version
 
 
 class DataflowModel:
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         setup_environment(Path(tempfile.mkdtemp(prefix="foldwise-emulator-")))
         import_finn(False)
         model = DataflowModel(args.package)
-        info = {"accelerator": "emulated", "clock_mhz": record.get("clock_mhz"), "finn_version": _finn_version()}
+        info = {"accelerator": "emulated", "clock_mhz": record.get("clock_mhz"), "finn_version": finn_version()}
         if args.mode == "serve":
             serve(model)
         elif args.mode == "throughput":
@@ -167,15 +168,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # one error event, never a traceback on the board's stdout
         emit("error", code="emulator-failed", message=f"{type(exc).__name__}: {exc}")
         return 1
-
-
-def _finn_version() -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version("finn-plus")
-    except metadata.PackageNotFoundError:
-        return None
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ the user, ``estimated`` when copied from FINN's report for comparison).
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import time
@@ -16,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from foldwise.core.atomic import atomic_write_json
+from foldwise.core.atomic import atomic_write_json, unique_dir
 from foldwise.core.errors import InputError
 from foldwise.core.project import Iteration
 
@@ -93,18 +92,8 @@ def new_run_dir(iteration: Iteration, device: str, kind: str) -> Path:
     check_device_name(device)
     if not _KIND_RE.match(kind):
         raise InputError(f"run kind {kind!r}: lower-case letters, digits and '-'")
-    root = iteration.folder / RUNS_DIR / device
-    root.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    base = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now))}-{kind}"
-    for n in itertools.count(1):
-        path = root / (base if n == 1 else f"{base}-{n}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
-    raise AssertionError("unreachable")
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return unique_dir(iteration.folder / RUNS_DIR / device, f"{stamp}-{kind}")
 
 
 def save_run(folder: Path, record: RunRecord) -> RunRecord:

@@ -14,7 +14,6 @@ model file's builds go to ``<stem>.finn/<kind>-<board>-<MHz>MHz`` next to it.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import re
 import shutil
 import time
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from foldwise.core.atomic import atomic_write_json
+from foldwise.core.atomic import atomic_write_json, unique_dir
 from foldwise.core.errors import Cancelled, InputError
 from foldwise.core.finn import build as worker_builds
 from foldwise.core.finn.build_config import BuildConfig
@@ -73,18 +72,8 @@ def qonnx_for(project: Project, iteration: Iteration | None = None) -> Path:
 def new_build_dir(iteration: Iteration, kind: str | BuildKind, board: str, clock_mhz: float) -> Path:
     """A fresh build folder under the iteration's ``builds/``, made here: ``mkdir`` is atomic, so two builds
     started in the same second (two processes, or the GUI and the CLI) never share one."""
-    root = iteration.folder / BUILDS_DIR
-    root.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = f"{stamp}-{BuildKind.parse(kind).value}-{board}-{clock_mhz:g}MHz"
-    for n in itertools.count(1):
-        path = root / (base if n == 1 else f"{base}-{n}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
-    raise AssertionError("unreachable")
+    return unique_dir(iteration.folder / BUILDS_DIR, f"{stamp}-{BuildKind.parse(kind).value}-{board}-{clock_mhz:g}MHz")
 
 
 @dataclass
