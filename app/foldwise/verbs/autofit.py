@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     data["saved_folding"] = str(args.save_folding) if args.save_folding else None
     budget = ", ".join(f"{k} <= {v:,.0f}" for k, v in result.budget.items())
     text = [f"budget      {budget}", _line("auto-fit", data["autofit"])]
+    if result.search is not None:
+        text.append(f"search      {result.search.note}")
     if not args.no_baseline:
         text.append(_line("SetFolding", data["setfolding"]))
         if result.ratio is not None:

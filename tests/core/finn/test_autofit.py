@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pytest
 
 from foldwise.core.errors import FoldwiseError, InputError
@@ -17,13 +20,55 @@ def test_search_picks_cheapest_choice_under_the_ceiling() -> None:
         {"nodes": ["b"], "options": [opt("b", 1, 80, 5), opt("b", 2, 40, 9), opt("b", 4, 20, 30, 2)]},
     ]
     budget = {"LUT": 60, "BRAM_18K": 10, "URAM": 0, "DSP": 0}
-    folding, cycles, totals = search(tables, budget)
-    assert cycles == 40 and folding["a"] == {"PE": 4} and folding["b"] == {"PE": 2}
-    assert totals["LUT"] == 54
-    folding, cycles, _ = search(tables, {**budget, "LUT": 29})  # a@50 (20) + b@40 (9)
-    assert cycles == 50 and folding == {"Defaults": {}, "a": {"PE": 2}, "b": {"PE": 2}}
-    folding, cycles, _ = search(tables, {**budget, "LUT": 25})  # a@50 (20) + b@80 (5)
-    assert cycles == 80 and folding == {"Defaults": {}, "a": {"PE": 2}, "b": {"PE": 1}}
+    for exact in (True, False):
+        found = search(tables, budget, exact=exact)
+        assert found.cycles == 40 and found.folding["a"] == {"PE": 4} and found.folding["b"] == {"PE": 2}
+        assert found.totals["LUT"] == 54
+        found = search(tables, {**budget, "LUT": 29}, exact=exact)  # a@50 (20) + b@40 (9)
+        assert found.cycles == 50 and found.folding == {"Defaults": {}, "a": {"PE": 2}, "b": {"PE": 2}}
+        found = search(tables, {**budget, "LUT": 25}, exact=exact)  # a@50 (20) + b@80 (5)
+        assert found.cycles == 80 and found.folding == {"Defaults": {}, "a": {"PE": 2}, "b": {"PE": 1}}
+        assert found.method == ("optimal" if exact else "heuristic")
+
+
+def _random_tables(rng: np.random.Generator, groups: int, options: int) -> list[dict]:
+    tables = []
+    for g in range(groups):
+        pes = sorted(rng.choice(np.arange(1, 64), size=options, replace=False))
+        base = rng.uniform(1e3, 1e5)
+        opts = [{"attrs": {f"n{g}": {"PE": int(pe)}}, "cycles": float(int(base / pe)),
+                 "res": {"LUT": float(pe * rng.uniform(20, 200)), "BRAM_18K": float(rng.integers(0, 3) + pe // 16),
+                         "DSP": float(rng.integers(0, 2) * pe // 8)}} for pe in pes]
+        tables.append({"nodes": [f"n{g}"], "options": opts})
+    return tables
+
+
+def test_the_exact_solve_equals_brute_force_and_is_never_worse_than_the_heuristic() -> None:
+    """On random option tables small enough to enumerate, the integer program's bottleneck equals the brute-force
+    optimum and is never above the heuristic's; its resources stay within the budget."""
+    rng = np.random.default_rng(7)
+    for _ in range(25):
+        tables = _random_tables(rng, groups=4, options=5)
+        budget = {"LUT": float(rng.uniform(800, 4000)), "BRAM_18K": 12.0, "URAM": 0.0, "DSP": 10.0}
+        combos = itertools.product(*[t["options"] for t in tables])
+        fitting = [max(o["cycles"] for o in c) for c in combos
+                   if all(sum(o["res"].get(k, 0.0) for o in c) <= v for k, v in budget.items())]
+        if not fitting:
+            with pytest.raises(FoldwiseError, match="exceeds the resource budget"):
+                search(tables, budget)
+            continue
+        exact, heuristic = search(tables, budget), search(tables, budget, exact=False)
+        assert exact.method == "optimal" and exact.cycles == min(fitting)
+        assert all(exact.totals[k] <= v + 1e-6 for k, v in budget.items())
+        assert exact.cycles <= heuristic.cycles
+
+
+def test_a_solver_that_runs_out_of_time_falls_back_to_the_heuristic_and_says_so() -> None:
+    tables = _random_tables(np.random.default_rng(3), groups=40, options=40)
+    budget = {"LUT": 60000.0, "BRAM_18K": 200.0, "URAM": 0.0, "DSP": 100.0}
+    found = search(tables, budget, time_limit=1e-4)
+    assert found.method == "heuristic" and "not proved" in found.note
+    assert all(found.totals[k] <= v + 1e-6 for k, v in budget.items())
 
 
 @pytest.mark.slow

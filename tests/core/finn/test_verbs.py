@@ -38,6 +38,7 @@ def test_autofit_verb_saves_a_folding_estimate_accepts(finn_worker, tfc_model, t
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert out["autofit"]["fps"]["source"] == "estimated"
+    assert out["search"]["method"] == "optimal" and "proved optimal" in out["search"]["note"]
     assert out["autofit"]["resources"]["LUT"]["value"] <= 0.05 * 53200
     assert out["setfolding"] is None and out["ratio"] is None
     assert main(["estimate", str(tfc_model), "--folding", str(folding), "--out", str(tmp_path / "b"), "--json"]) == 0

@@ -2,15 +2,18 @@
 
 The worker tabulates, per node (a depthwise sliding window joins its consumer), every legal PE/SIMD choice
 with its memory/compute style and FINN's own per-node cycles and resources (``get_exp_cycles``,
-``node_res_estimation``). FINN's FPS is set by the slowest node and its totals are sums of node estimates,
-so the search asks, for a cycle ceiling C, for the cheapest choice per node with cycles <= C that fits the
-budget (multiplier weights on the resources, then greedy repair swaps), and bisects C down. The winner is
+``node_res_estimation``). FINN's FPS is set by the slowest node and its totals are sums of node estimates, so
+picking one choice per node to minimise the largest cycle count within the budget is a small integer
+program, solved exactly (core/finn/autofit_exact). Should the solver not prove its optimum in time, a heuristic
+answers instead and says so: for a cycle ceiling C, the cheapest choice per node with cycles <= C that fits
+(multiplier weights on the resources, then greedy repair swaps), with C bisected down. The winner is
 re-estimated by FINN in the worker, so the figures reported are FINN's. The baseline sweeps FINN's
 SetFolding over target FPS (doubling, then 5 % steps) and keeps the best that fits the same budget.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from foldwise.core.errors import FoldwiseError, InputError
-from foldwise.core.finn import build
+from foldwise.core.finn import autofit_exact, build
 from foldwise.core.finn.boards import DEFAULT_BOARD, get_board
 from foldwise.core.finn.reports import BuildReport
 from foldwise.core.finn.worker import FinnWorker
@@ -118,10 +121,26 @@ def _fit_at(groups: list[_Group], ceiling: float, limit: np.ndarray) -> list[int
     return _repair(groups, ceiling, limit, sel) if sel is not None else None
 
 
-def search(tables: list[dict[str, Any]], budget: dict[str, float]) -> tuple[dict[str, Any], float, dict]:
-    """Best folding for the option ``tables`` within ``budget``: (FINN folding dict, max cycles, totals)."""
-    groups = _groups(tables)
-    limit = np.array([budget.get(k, 1e18) for k in RES], dtype=float)  # missing: unlimited
+@dataclass
+class FoldingSearch:
+    """The best folding found within a budget: FINN's folding dict, its largest per-node cycles and resource
+    totals (sums of FINN's per-node estimates), and how it was found (``method``: "optimal" when the integer
+    program proved it, else "heuristic" with the reason in ``note``)."""
+
+    folding: dict[str, Any]
+    cycles: float
+    totals: dict[str, float]
+    method: str
+    note: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cycles": self.cycles, "totals": self.totals, "method": self.method, "note": self.note,
+                "seconds": round(self.seconds, 3)}
+
+
+def heuristic_selection(groups: list[_Group], limit: np.ndarray) -> list[int]:
+    """Bisect the cycle ceiling with the weighted choice and repair swaps (fast, not proved optimal)."""
     floor = max(float(g.cycles.min()) for g in groups)
     ceilings = sorted({float(c) for g in groups for c in g.cycles if c >= floor})
     lo, hi, best = 0, len(ceilings) - 1, None
@@ -139,13 +158,41 @@ def search(tables: list[dict[str, Any]], budget: dict[str, float]) -> tuple[dict
             best = idx
     sel = _fit_at(groups, ceilings[best], limit)
     assert sel is not None
+    return sel
+
+
+def _bottleneck(groups: list[_Group], sel: list[int]) -> float:
+    return max(float(g.cycles[i]) for g, i in zip(groups, sel, strict=True))
+
+
+def search(tables: list[dict[str, Any]], budget: dict[str, float], *, exact: bool = True,
+           time_limit: float = autofit_exact.TIME_LIMIT_S) -> FoldingSearch:
+    """Best folding for the option ``tables`` within ``budget``: the integer program's proved optimum, or the
+    heuristic's answer when the solver is not asked for or does not prove one within ``time_limit``."""
+    started = time.perf_counter()
+    groups = _groups(tables)
+    limit = np.array([budget.get(k, 1e18) for k in RES], dtype=float)  # missing: unlimited
+    sel, method, note = None, "heuristic", "exact solve not asked for"
+    if exact:
+        solution = autofit_exact.solve([g.cycles for g in groups], [g.res for g in groups], limit, time_limit)
+        if solution.status == "infeasible":
+            raise FoldwiseError("even the slowest legal folding exceeds the resource budget")
+        if solution.status == "optimal":
+            sel, method, note = solution.selection, "optimal", f"proved optimal by CBC in {solution.seconds:.2f} s"
+        else:
+            heuristic = heuristic_selection(groups, limit)
+            sel, note = heuristic, f"the solver did not finish in {time_limit:g} s; heuristic answer, not proved"
+            if solution.selection is not None and _bottleneck(groups, solution.selection) < _bottleneck(groups, sel):
+                sel, note = solution.selection, f"the solver's best after {time_limit:g} s, not proved optimal"
+    if sel is None:
+        sel = heuristic_selection(groups, limit)
     folding: dict[str, Any] = {"Defaults": {}}
     for g, i in zip(groups, sel, strict=True):
         for node, attrs in g.attrs[i].items():
             if attrs:
                 folding[node] = dict(attrs)
     totals = dict(zip(RES, (float(v) for v in _totals(groups, sel)), strict=True))
-    return folding, max(float(g.cycles[i]) for g, i in zip(groups, sel, strict=True)), totals
+    return FoldingSearch(folding, _bottleneck(groups, sel), totals, method, note, time.perf_counter() - started)
 
 
 @dataclass
@@ -158,6 +205,7 @@ class AutofitResult:
     baseline: BuildReport | None = None
     baseline_target_fps: int | None = None
     sweep: list[dict[str, Any]] = field(default_factory=list)
+    search: FoldingSearch | None = None
 
     @property
     def fps(self) -> float:
@@ -178,7 +226,8 @@ class AutofitResult:
                     "utilization_pct": rep.utilization_pct, "folding": rep.folding}
 
         return {"budget": self.budget, "autofit": side(self.report), "setfolding": side(self.baseline),
-                "setfolding_target_fps": self.baseline_target_fps, "ratio": self.ratio, "sweep": self.sweep}
+                "setfolding_target_fps": self.baseline_target_fps, "ratio": self.ratio, "sweep": self.sweep,
+                "search": self.search.to_dict() if self.search else None}
 
 
 def setfolding_baseline(
@@ -230,7 +279,8 @@ def autofit(
     ctx.progress(0.45 if baseline else 0.85, "searching the folding")
     limit = dict(budget)
     for _ in range(4):  # FINN's re-estimate is the judge: tighten if it disagrees with the table sums
-        folding, _, _predicted = search(tables, limit)
+        found = search(tables, limit)
+        folding = found.folding
         report = build.reestimate(model, folding, board=board, clock_mhz=clock_mhz, worker=worker,
                                   ctx=ctx.sub(0.45, 0.5) if baseline else ctx.sub(0.85, 1.0))
         actual = {k: f.value for k, f in report.resources.items()}
@@ -239,7 +289,7 @@ def autofit(
         limit = {k: limit[k] - max(0.0, actual.get(k, 0.0) - budget[k]) - 1 for k in limit}
     else:
         raise FoldwiseError("auto-fit could not find a folding FINN estimates within the budget")
-    result = AutofitResult(budget=budget, folding=folding, report=report)
+    result = AutofitResult(budget=budget, folding=folding, report=report, search=found)
     if baseline:
         clock_ns = 1000.0 / clock_mhz
         slowest = max(max(o["cycles"] for o in t["options"]) for t in tables)

@@ -78,6 +78,8 @@ def autofit_text(result: dict[str, Any], budget: float) -> str:
                  f"(target {result.get('setfolding_target_fps') or 0:,}) → <b>×{result.get('ratio') or 0:.2f}</b>")
     elif result.get("sweep"):
         text += "<br>FINN SetFolding found nothing within the budget"
+    if result.get("search"):
+        text += f"<br><small>folding: {html.escape(result['search']['note'])}</small>"
     return text + (f"<br><small>within {budget:.0%} of LUT, BRAM, DSP and URAM; loaded into the editor "
                    "(Ctrl+Z undoes)</small>")
 
