@@ -218,8 +218,9 @@ def totals(node_resources: dict[str, dict[str, float]]) -> dict[str, float]:
 def option_tables(model: ModelWrapper, part: str, knobs: bool = True) -> list[dict[str, Any]]:
     """For each node (a depthwise SWU joins its consumer's group): every legal choice and its estimates.
 
-    Returns ``[{"nodes": [...], "options": [{"attrs": {node: {attr: v}}, "cycles": c, "res": {...}}]}]``
-    where ``cycles`` is the slowest node of the group and ``res`` the group's sum.
+    Returns ``[{"nodes": [...], "options": [{"attrs": {node: {attr: v}}, "cycles": c, "res": {...},
+    "node_cycles": {node: c}}]}]`` where ``cycles`` is the slowest node of the group and ``res`` the group's
+    sum. Attributes an option does not name keep the node's own value (``describe_nodes``'s ``attrs``).
     """
     described = {d["name"]: d for d in describe_nodes(model, part)}
     ties = _ties(model)
@@ -231,8 +232,9 @@ def option_tables(model: ModelWrapper, part: str, knobs: bool = True) -> list[di
         fold_attrs = [a for a in ("PE", "SIMD", "parallel_window") if a in desc["legal"]]
         knob_attrs = [a for a in KNOB_ATTRS if knobs and a in desc["legal"]]
         legal = dict(desc["legal"])
-        for a in knob_attrs:  # "auto" resolves to one of the explicit styles, so it adds no choice
-            legal[a] = [v for v in legal[a] if v != "auto"] or legal[a]
+        for a in knob_attrs:  # "auto" resolves to an explicit style, so it adds no choice to search; it stays
+            # where it is the node's own value, so that foldings FINN writes can be looked up in the table
+            legal[a] = [v for v in legal[a] if v != "auto" or v == desc["attrs"].get(a)] or legal[a]
         members = [name] + [s for s, (consumer, _) in ties.items() if consumer == name]
         options = []
         for values in itertools.product(*(legal[a] for a in fold_attrs + knob_attrs)):
@@ -242,19 +244,21 @@ def option_tables(model: ModelWrapper, part: str, knobs: bool = True) -> list[di
             probe = _probe(insts[name], part, attrs)
             if probe is None:
                 continue
-            group_attrs, cycles, res = {name: attrs}, probe[0], dict(probe[1])
+            group_attrs, node_cycles, res = {name: attrs}, {name: probe[0]}, dict(probe[1])
             for swu in members[1:]:
                 swu_probe = _probe(insts[swu], part, {"SIMD": attrs["PE"]})
                 if swu_probe is None:
                     break
                 group_attrs[swu] = {"SIMD": attrs["PE"]}
-                cycles = max(cycles, swu_probe[0])
+                node_cycles[swu] = swu_probe[0]
                 res = {k: res[k] + swu_probe[1][k] for k in RESOURCE_KEYS}
             else:
-                options.append({"attrs": group_attrs, "cycles": cycles, "res": res})
+                options.append({"attrs": group_attrs, "cycles": max(node_cycles.values()), "res": res,
+                                "node_cycles": node_cycles})
         if not options:  # nothing tunable: keep the node as it is
             probe = _probe(insts[name], part, {})
             if probe is not None:
-                options.append({"attrs": {name: {}}, "cycles": probe[0], "res": probe[1]})
+                options.append({"attrs": {name: {}}, "cycles": probe[0], "res": probe[1],
+                                "node_cycles": {name: probe[0]}})
         groups.append({"nodes": members, "options": options})
     return groups
