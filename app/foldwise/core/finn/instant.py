@@ -6,7 +6,8 @@ clock over the slowest node's cycles and its resource estimate is the sum over n
 node matches a table entry has its figures at once — the same numbers FINN's re-estimate then confirms
 (``benchmarks/bench_finn_instant.py`` checks this on random edits). A folding that names an attribute value
 the tables were not probed with (a memory mode, a threshold RAM style) has no instant figures: FINN's
-re-estimate alone answers it. Attributes outside FINN's folding set (``FOLDING_ATTRS``) are not compared. Latency (FINN's critical path through the graph) comes from the re-estimate.
+re-estimate alone answers it. Attributes outside FINN's folding set (``FOLDING_ATTRS``) are not compared.
+Latency (FINN's critical path through the graph) comes from the re-estimate.
 """
 
 from __future__ import annotations
