@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.core.errors import InputError, ToolMissingError
+from foldwise.core.finn.answers_cache import cached_answer
 from foldwise.core.finn.boards import DEFAULT_BOARD, get_board
 from foldwise.core.finn.build_config import BuildConfig
 from foldwise.core.finn.folding import FoldingConfig, FoldingLike, check_against, folding_dict
@@ -135,10 +136,13 @@ def estimate(
 
 def hw_nodes(
     model: str | Path, *, board: str = DEFAULT_BOARD, clock_mhz: float = 100.0,
-    worker: FinnWorker | None = None, ctx: JobContext | None = None,
+    worker: FinnWorker | None = None, ctx: JobContext | None = None, cache: Path | None = None,
 ) -> HwNodes:
-    """Hardware nodes after conversion/specialization: current folding attrs, legal values, ties, estimates."""
-    result = (worker or get_worker()).request("hw_nodes", _params(model, board, clock_mhz), ctx)
+    """Hardware nodes after conversion/specialization: current folding attrs, legal values, ties, estimates.
+    ``cache``: a folder keeping the answer per model (``answers_cache``), so a second call needs no worker."""
+    params = _params(model, board, clock_mhz)
+    result = cached_answer(cache, "hw_nodes", model, board,
+                           lambda: (worker or get_worker()).request("hw_nodes", params, ctx))
     return HwNodes(result["nodes"], result["cpu_nodes"], result["model_sha256"], result["part"])
 
 
@@ -182,11 +186,13 @@ def setfolding_sweep(
 
 def option_tables(
     model: str | Path, *, board: str = DEFAULT_BOARD, clock_mhz: float = 100.0, knobs: bool = True,
-    worker: FinnWorker | None = None, ctx: JobContext | None = None,
+    worker: FinnWorker | None = None, ctx: JobContext | None = None, cache: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Per node group, every legal folding choice with FINN's per-node cycles and resources (for search)."""
+    """Per node group, every legal folding choice with FINN's per-node cycles and resources (for search and
+    instant figures). ``cache`` as for :func:`hw_nodes`."""
     params = _params(model, board, clock_mhz, knobs=knobs)
-    return (worker or get_worker()).request("options", params, ctx)["groups"]
+    return cached_answer(cache, "options", model, board,
+                         lambda: (worker or get_worker()).request("options", params, ctx), knobs=knobs)["groups"]
 
 
 def hls_codegen(
