@@ -16,6 +16,7 @@ from foldwise.gui import main_window as main_window_module
 from foldwise.gui.compare.table import VERDICT_COLUMN
 from foldwise.gui.main_window import MainWindow
 from foldwise.gui.panels.compare_panel import ComparePanel
+from tests.gui.ticks import tick_texts
 
 BOARD_FPS = 1 + COLUMN_KEYS.index("board_fps")
 
@@ -82,6 +83,8 @@ def test_clicking_a_scatter_point_selects_its_iteration(panel: ComparePanel, qtb
     assert panel.tree.currentItem().text(0) == "0002 w4a4"
     assert panel.table.selectedItems()[0].row() == 1
     assert "Pareto front: 0002" in panel.scatter.caption.text()
+    accuracy_ticks = tick_texts(plot.getAxis("left"))
+    assert accuracy_ticks and all(t.endswith(" %") for t in accuracy_ticks)  # as the table's cells read
     # a bar selects its iteration too (Params: both iterations have one)
     panel.tabs.setCurrentWidget(panel.bars)
     qtbot.wait(50)

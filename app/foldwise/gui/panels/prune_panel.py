@@ -45,10 +45,14 @@ class SensitivityPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         import pyqtgraph as pg  # loaded on first use, not at start-up
 
+        from foldwise.gui.widgets.axes import PercentAxis
+
         super().__init__(parent)
         self._pg = pg
         pg.setConfigOptions(antialias=True, background="w", foreground="k")
-        self.plot = pg.PlotWidget(title="sensitivity: accuracy when one layer loses channels (measured, val)")
+        self.plot = pg.PlotWidget(title="sensitivity: accuracy when one layer loses channels (measured, val)",
+                                  axisItems={"left": PercentAxis(orientation="left"),
+                                             "bottom": PercentAxis(orientation="bottom")})
         self.plot.setObjectName("sensitivityPlot")
         self.plot.setLabel("bottom", "share of the layer's channels pruned")
         self.plot.setLabel("left", "accuracy")
