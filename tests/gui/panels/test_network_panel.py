@@ -20,7 +20,8 @@ def test_layers_and_figures_of_the_current_iteration(main_window: MainWindow, tr
     rows = panel.table.layer_model.rows
     assert rows and rows[0]["type"] == "Conv2d"
     assert panel.figures.cards["params"].source.text() == "computed"
-    assert panel.figures.cards["accuracy"].source.text() == "measured"
+    test_images = main_window.project.current.metrics["accuracy"]["images"]
+    assert panel.figures.cards["accuracy"].source.text() == f"measured · test, {test_images:,} images"
     assert "%" in panel.figures.cards["accuracy"].value.text()
     assert len(panel.graph.boxes) == len(rows)
     assert panel._curves is not None and len(panel._curves.records) == 3  # the stored history
