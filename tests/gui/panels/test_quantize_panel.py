@@ -346,3 +346,21 @@ def test_one_float_network_shows_one_accuracy_on_one_named_protocol(window: Main
     rows = panel._sensitivity[1]
     assert rows and {(r["protocol"], r["split"]) for r in rows} == {("scan", "val")}
     assert f"val, {rows[0]['images']:,} images" in panel.sensitivity_bars.caption.text()
+
+
+def test_a_quantized_iteration_shows_its_measured_figures_until_bits_are_edited(window: MainWindow,
+                                                                               quantized_lenet: Path) -> None:
+    panel = open_panel(window, quantized_lenet)
+    current = window.project.current
+    cards = panel.figures.cards
+    assert not panel.what_if and cards["weight_mb"].title.text() == "Weights"
+    assert cards["accuracy"].title.text() == "Quantized accuracy" and "What-if" not in panel.notice.text()
+    measured_mb = cards["weight_mb"].value.text()
+    assert f"{current.metrics['weight_mb']['value']:.4g}" in measured_mb  # the iteration's own figure
+    panel.defaults.weight_bits.setValue(4)
+    assert panel.what_if and cards["weight_mb"].title.text() == "Weights · what-if"
+    assert cards["weight_mb"].value.text() != measured_mb
+    assert cards["accuracy"].title.text() == "Quantized accuracy (before the edit)"
+    assert "Quantize measures the edit" in panel.notice.text()
+    panel.undo_stack.undo()  # the edit is undone where it was made: the measured figures are back
+    assert not panel.what_if and cards["weight_mb"].value.text() == measured_mb
