@@ -68,3 +68,16 @@ def test_keyboard_zoom_and_fit(view: LayerGraphView, qtbot) -> None:
     shown = view.mapToScene(view.viewport().rect()).boundingRect()
     assert shown.adjusted(-1, -1, 1, 1).contains(view.scene().sceneRect())  # the whole graph in view
     assert view.transform().m11() <= 1.0
+
+
+def test_a_new_graph_fits_the_view_width_and_the_newest_selection_wins(view: LayerGraphView) -> None:
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert view.transform().m11() < 1.0 and shown.width() >= view.scene().sceneRect().width() - 1  # whole width
+    emitted: list[str] = []
+    view.layer_selected.connect(emitted.append)
+    names = list(view.boxes)
+    for first, second in ((names[2], names[0]), (names[0], names[2])):
+        view.scene().clearSelection()
+        view.boxes[first].setSelected(True)
+        view.boxes[second].setSelected(True)  # both selected: the table follows the one just picked
+        assert view.selected_layers()[0] == second and emitted[-1] == second

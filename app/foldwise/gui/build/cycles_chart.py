@@ -130,8 +130,10 @@ class CyclesChart(QWidget):
     def _label(self, k: int) -> pg.TextItem:
         """The ``k``-th value label, made (and added to the plot) on first use."""
         while len(self.labels) <= k:
-            label = pg.TextItem("", color="#333333", anchor=(0, 0.5))
+            # A light backing keeps the figure legible where it crosses the target line or a longer bar.
+            label = pg.TextItem("", color="#333333", anchor=(0, 0.5), fill=pg.mkBrush(255, 255, 255, 170))
             label.setFont(self._small)
+            label.setZValue(5)  # above the target line
             label.textItem.document().setDocumentMargin(1)  # the default 4 px would space the rows apart more
             self.plot.addItem(label)
             self.labels.append(label)
@@ -177,6 +179,7 @@ class CyclesChart(QWidget):
             self.target_line = pg.InfiniteLine(pos=self._x(self.target_cycles), angle=90,
                                                pen=pg.mkPen("#39424e", width=1.5, style=Qt.PenStyle.DashLine),
                                                label=label, labelOpts={"position": 0.0, "color": "#39424e",
+                                                                       "fill": (255, 255, 255, 220),
                                                                        "anchors": [(0.5, 0.0), (0.5, 0.0)]})
             self.target_line.label.setFont(self._small)
             self.target_line.label.textItem.document().setDocumentMargin(1)  # as tall as the band kept for it

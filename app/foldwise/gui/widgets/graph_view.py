@@ -6,15 +6,25 @@ around the pointer, Ctrl++ / Ctrl+- and Ctrl+0 to fit the whole graph.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QWidget,
+)
 
 BOX_W, BOX_H, GAP = 190.0, 40.0, 18.0  # the smallest box; a longer label widens every box alike
 PAD = 6.0
 ZOOM_STEP, ZOOM_MIN, ZOOM_MAX = 1.25, 0.1, 8.0
+_SELECTIONS = itertools.count(1)
+FIT_MIN = 0.6  # a new graph is shrunk to the view's width, but not below this (text stays readable)
 _COLOURS = {
     "Conv": "#dbe7f5", "Linear": "#f5e6db", "ReLU": "#e6f5db", "MaxPool": "#efe3f7", "BatchNorm": "#f7f3da",
     "Quant": "#ead9f5", "Dropout": "#eeeeee", "Flatten": "#eeeeee",
@@ -38,6 +48,12 @@ class _LayerBox(QGraphicsRectItem):
         shape = row.get("output_shape")
         self.label = QGraphicsSimpleTextItem(f"{row['name']}\n{row['type']} {'×'.join(map(str, shape or []))}", self)
         self.setToolTip(f"{row['name']}: {row['type']}, {row['params']:,} params")
+        self.selected_at = 0  # when it was last selected (a counter), so the newest selection wins
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged and value:
+            self.selected_at = next(_SELECTIONS)
+        return super().itemChange(change, value)
 
     def text_size(self) -> tuple[float, float]:
         rect = self.label.boundingRect()
@@ -80,6 +96,14 @@ class LayerGraphView(QGraphicsView):
             if i:
                 scene.addLine(width / 2, y - GAP, width / 2, y, QPen(QColor("#7a8594"), 1.5))
         scene.setSceneRect(scene.itemsBoundingRect().adjusted(-10, -10, 10, 10))
+        self.fit_width()
+
+    def fit_width(self) -> None:
+        """Show the boxes' whole width when it fits at ``FIT_MIN`` or more (else at that zoom, scrolling)."""
+        self.resetTransform()
+        width, room = self.scene().sceneRect().width(), self.viewport().width()
+        if width > room > 1:
+            self.zoom_by(max(room / width, FIT_MIN))
 
     # ----------------------------------------------------------------- zoom
     @property
@@ -136,7 +160,9 @@ class LayerGraphView(QGraphicsView):
             self._syncing = False
 
     def selected_layers(self) -> list[str]:
-        return [item.name for item in self.scene().selectedItems() if isinstance(item, _LayerBox)]
+        """Selected layers, the most recently selected first (the scene's own order follows item addresses)."""
+        boxes = [item for item in self.scene().selectedItems() if isinstance(item, _LayerBox)]
+        return [box.name for box in sorted(boxes, key=lambda box: -box.selected_at)]
 
     def _on_selection(self) -> None:
         if self._syncing:
