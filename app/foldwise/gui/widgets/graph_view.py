@@ -51,7 +51,8 @@ class _LayerBox(QGraphicsRectItem):
         self.selected_at = 0  # when it was last selected (a counter), so the newest selection wins
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged and value:
+        # Before the change: the scene tells the view (selectionChanged) before ItemSelectedHasChanged.
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedChange and value:
             self.selected_at = next(_SELECTIONS)
         return super().itemChange(change, value)
 
