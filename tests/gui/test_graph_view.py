@@ -68,6 +68,8 @@ def test_keyboard_zoom_and_fit(view: LayerGraphView, qtbot) -> None:
     shown = view.mapToScene(view.viewport().rect()).boundingRect()
     assert shown.adjusted(-1, -1, 1, 1).contains(view.scene().sceneRect())  # the whole graph in view
     assert view.transform().m11() <= 1.0
+    qtbot.keyClick(view, Qt.Key.Key_Escape)  # QTest keeps the last modifiers as "held": release Ctrl
+    assert QApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier
 
 
 def test_a_new_graph_fits_the_view_width_and_the_newest_selection_wins(view: LayerGraphView) -> None:
