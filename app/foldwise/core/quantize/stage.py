@@ -118,7 +118,9 @@ def quantize_report(iteration: Iteration) -> dict[str, Any]:
     return {
         "iteration": iteration.to_dict(), "path": str(folder),
         "accuracy": {"float": compare["float"]["accuracy"]["value"],
-                     "quantized": compare["quantized"]["accuracy"]["value"], "source": "measured", "split": "test"},
+                     "quantized": compare["quantized"]["accuracy"]["value"], "source": "measured",
+                     "protocol": compare.get("protocol", REPORT.name), "split": compare.get("split", REPORT.split),
+                     "images": compare["images"]},
         "weight_mb": memory["total_mb"], "float_mb": memory["float_mb"], "layers_mb": memory["layers"],
         "clipped": [{k: row.get(k) for k in ("name", "layer", "kind", "bits", "lo", "hi", "clipped", "flushed")}
                     for row in rows if row["kind"] != "bias"],
