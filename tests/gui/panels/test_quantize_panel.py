@@ -100,7 +100,7 @@ def test_quantize_w8a8_makes_a_labelled_undoable_iteration(window: MainWindow, t
     assert panel.chosen_card.source.text() == "computed"
     # Bit-exact, or one step apart at a verified rounding tie (torch and onnxruntime sum differently).
     assert panel.qonnx_card.source.text() == "measured"
-    assert any(word in panel.qonnx_card.value.text() for word in ("bit-exact", "faithful"))
+    assert any(word in panel.qonnx_card.value.text() for word in ("bit-exact", "faithful")), panel.export_label.text()
     assert "(measured)" in panel.export_label.text()
     assert panel.table.layer_order()[0] == "features.conv1" and len(panel.views) == 5
     assert panel.quantize_button.text() == "Quantize from 0001" and panel.qonnx_button.isEnabled()
