@@ -46,7 +46,7 @@ def test_the_table_of_a_quantized_lenet_holds_its_stages_figures_with_their_sour
     assert second.current and not first.current
     # float iteration: its own accuracy is the float one; no quantized accuracy
     assert first.cells["float_accuracy"] == Cell(float_it.metrics["accuracy"]["value"], "measured", "",
-                                                 f"test split, {float_it.metrics['accuracy']['images']} images")
+                                                 f"test, {float_it.metrics['accuracy']['images']:,} images")
     assert first.cells["quant_accuracy"] is None
     assert first.value("accuracy") == float_it.metrics["accuracy"]["value"]
     # quantized: both accuracies as the quantize stage measured them on the same split

@@ -126,3 +126,11 @@ def test_closing_releases_the_lock(qtbot, project_path: Path) -> None:
     window.open_project(project_path)
     window.close()
     Project.open(project_path).close()
+
+
+def test_the_iterations_dock_says_what_each_accuracy_was_measured_on(main_window: MainWindow,
+                                                                     trained_lenet: Path) -> None:
+    assert main_window.open_project(trained_lenet)
+    item = main_window.iterations_dock.tree.topLevelItem(0)
+    images = main_window.project.current.metrics["accuracy"]["images"]
+    assert item.text(2).endswith("%") and item.toolTip(2) == f"measured on test, {images:,} images"

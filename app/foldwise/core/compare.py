@@ -20,6 +20,7 @@ from foldwise.core.finn.stage import BuildRecord, list_builds
 from foldwise.core.finn.target import project_target_fps, target_verdict
 from foldwise.core.iterations import is_quantized
 from foldwise.core.project import Iteration, Project
+from foldwise.core.protocol import where
 
 
 @dataclass(frozen=True)
@@ -164,11 +165,8 @@ def _metric(iteration: Iteration, key: str, unit: str = "") -> Cell | None:
         return None
     if isinstance(figure["value"], bool):
         return None
-    note = ""
-    if figure.get("split"):
-        images = figure.get("images")
-        note = f"{figure['split']} split" + (f", {images} images" if images else "")
-    return Cell(figure["value"], str(figure.get("source") or "computed"), str(figure.get("unit") or unit), note)
+    return Cell(figure["value"], str(figure.get("source") or "computed"), str(figure.get("unit") or unit),
+                where(figure))
 
 
 def _accuracy_cells(iteration: Iteration) -> tuple[Cell | None, Cell | None]:
@@ -228,7 +226,7 @@ def _run_cells(iteration: Iteration) -> dict[str, Cell | None]:
     if validate is not None:
         fig = validate.figures["accuracy"]
         agreement = validate.figures.get("agreement")
-        note = f"{validate.device}, {validate.info.get('images', '?')} images"
+        note = f"{validate.device}, " + where({"split": "test", **validate.info})
         if agreement is not None:
             note += f", agrees with the host on {agreement.value:.1%}"
         cells["board_accuracy"] = Cell(fig.value, fig.source, "", note)

@@ -12,7 +12,8 @@ from typing import Any
 from foldwise.core.errors import InputError
 from foldwise.core.iterations import ProjectNetwork, load_network, load_splits, network_figures, write_network_files
 from foldwise.core.jobs import JobContext, null_context
-from foldwise.core.project import Iteration, IterationKind, Project, figure
+from foldwise.core.project import Iteration, IterationKind, Project
+from foldwise.core.protocol import REPORT, accuracy_figure
 
 
 def _project_spec(project: Project, arch: str | None, input_shape: tuple[int, ...] | None = None) -> Any:
@@ -84,8 +85,8 @@ def import_iteration(project: Project, spec: ImportSpec, ctx: JobContext | None 
     metrics: dict[str, Any] = dict(network_figures(summary))
     try:
         splits = load_splits(project, ctx.sub(0.3, 0.8), loaded.spec)
-        test = evaluate(loaded.model, splits.test, spec=loaded.spec, ctx=ctx.sub(0.8, 0.95))
-        metrics["accuracy"] = figure(round(test.accuracy, 6), "measured", split="test", images=test.count)
+        test = evaluate(loaded.model, REPORT.take(splits), spec=loaded.spec, ctx=ctx.sub(0.8, 0.95))
+        metrics["accuracy"] = accuracy_figure(test.accuracy, REPORT, test.count)
     except InputError as exc:
         ctx.log(f"no accuracy for {source.name}: {exc}")
     with project.new_iteration(

@@ -22,6 +22,7 @@ from foldwise.core.iterations import (
 )
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, IterationKind, Project, figure
+from foldwise.core.protocol import REPORT, SELECT, accuracy_figure
 
 if TYPE_CHECKING:
     from foldwise.core.networks.train import TrainConfig
@@ -64,7 +65,7 @@ def train_iteration(project: Project, spec: TrainSpec, ctx: JobContext | None = 
         network.model, splits.train, splits.val, config, ctx.sub(0.15, 0.95), ctx.partial, network.spec
     )
     ctx.progress(0.95, "testing")
-    test = evaluate(result.model, splits.test, spec=network.spec, ctx=ctx.sub(0.95, 0.99))
+    test = evaluate(result.model, REPORT.take(splits), spec=network.spec, ctx=ctx.sub(0.95, 0.99))
     summary = summarize(result.model, network.spec)
     parent = network.iteration
     kind = IterationKind.FINE_TUNED if parent is not None else IterationKind.TRAINED
@@ -79,13 +80,11 @@ def train_iteration(project: Project, spec: TrainSpec, ctx: JobContext | None = 
         atomic_write_json(draft.folder / HISTORY_FILE, result.to_dict())
         draft.metrics.update(
             {
-                "accuracy": figure(round(test.accuracy, 6), "measured", split="test", images=test.count),
-                "val_accuracy": figure(
-                    None if result.best_val_acc is None else round(result.best_val_acc, 6), "measured", split="val"
-                ),
+                "accuracy": accuracy_figure(test.accuracy, REPORT, test.count),
+                "val_accuracy": accuracy_figure(result.best_val_acc, SELECT, SELECT.count(splits)),
                 **network_figures(summary),
                 "train_seconds": figure(round(result.seconds, 2), "measured", unit="s"),
-                "confusion": figure(test.confusion, "measured", split="test"),
+                "confusion": figure(test.confusion, "measured", **REPORT.fields(test.count)),
             }
         )
     ctx.progress(1.0, f"test accuracy {test.accuracy:.1%}")

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QTreeWidget, QTr
 from foldwise.core.finn.build_state import iteration_fps
 from foldwise.core.finn.target import TargetVerdict, project_target_fps, target_verdict
 from foldwise.core.project import Iteration, Project
+from foldwise.core.protocol import where
 from foldwise.gui.project_relay import ProjectRelay
 from foldwise.gui.undo import HideIteration, PanelUndoStack, RenameIteration, SetCurrentIteration
 
@@ -74,6 +75,9 @@ class IterationsDock(QDockWidget):
                 row.setForeground(KEEPS_UP_COLUMN, QColor("#1e7e34" if verdict.keeps_up else "#b03a2e"))
                 row.setToolTip(KEEPS_UP_COLUMN, f"{verdict.fps:,.0f} fps ({verdict.source}) against the target "
                                f"{verdict.target:,.0f} fps: {verdict.text}")
+            measured_on = where(it.metrics.get("accuracy"))
+            if measured_on:
+                row.setToolTip(2, f"measured on {measured_on}")
             row.setData(0, Qt.ItemDataRole.UserRole, it.id)
             row.setToolTip(0, it.note or str(it.change or ""))
             if it.id == self.project.current_id:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from foldwise.core.project import Project
+from foldwise.core.protocol import where
 from foldwise.verbs._common import add_json_flag, console_context, emit
 
 HELP = "quantize the current network with Brevitas (calibrate, validate, export QONNX) into a new iteration"
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     acc = result["accuracy"]
     check = result["qonnx_check"]
     text = (f"{result['iteration']['id']} {result['iteration']['name']}: accuracy {acc['float']:.2%} float → "
-            f"{acc['quantized']:.2%} quantized (measured, test); weights {result['weight_mb']['value']:.4f} MB "
+            f"{acc['quantized']:.2%} quantized (measured, {where(acc)}); weights {result['weight_mb']['value']:.4f} MB "
             f"(computed); QONNX {check_verdict(check)}")
     emit(result, args, text=text)
     return 0

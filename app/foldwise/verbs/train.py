@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from foldwise.core.project import Project
+from foldwise.core.protocol import where
 from foldwise.verbs._common import add_json_flag, console_context, emit
 
 HELP = "train (or fine-tune) the project's network on its data set; the result is a new iteration"
@@ -44,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
         ctx = console_context(args)
         iteration = train_iteration(project, TrainSpec(config, args.name), ctx)
         result = {"iteration": iteration.to_dict(), "path": str(iteration.folder)}
-        accuracy = iteration.metrics["accuracy"]["value"]
-        emit(result, args, text=f"{iteration.label}: test accuracy {accuracy:.2%} (measured)")
+        accuracy = iteration.metrics["accuracy"]
+        emit(result, args, text=f"{iteration.label}: accuracy {accuracy['value']:.2%} (measured, {where(accuracy)})")
     return 0

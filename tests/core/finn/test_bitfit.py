@@ -48,6 +48,9 @@ def test_one_round_tries_every_layer_and_keeps_only_a_real_gain(finn_worker, qua
     assert all(result.final.resources.get(k, 0.0) <= v + 1e-6 for k, v in result.budget.items())
     data = result.to_dict()
     assert data["final"]["fps"]["source"] == "estimated" and data["start"]["accuracy"]["source"] == "measured"
+    # chosen on the validation split (the select protocol, limited here), never on the reported test split
+    assert {k: data["start"]["accuracy"][k] for k in ("protocol", "split", "images")} == \
+        {"protocol": "select", "split": "val", "images": 200}
 
 
 def test_the_per_layer_file_feeds_quantize(finn_worker, quantized_lenet: Path, tmp_path: Path,

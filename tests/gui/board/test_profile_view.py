@@ -84,6 +84,7 @@ def test_profile_shows_the_latest_run_with_sources_ratio_stages_and_batches(qtbo
     view.refresh()
     assert "accuracy 90.00% (emulated), host 90.00% (measured), agreement 100.00% (computed)" in \
         view.validation.text()
+    assert view.validation.text().startswith("Validation on test, 24 images:")  # what it was measured on
     assert view.figure_rows()[0][3] == "0.25× (computed)"
 
 

@@ -3,6 +3,7 @@ on the scatter selecting its iteration, the diff of two iterations, the story, a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from foldwise.gui import main_window as main_window_module
 from foldwise.gui.compare.table import VERDICT_COLUMN
 from foldwise.gui.main_window import MainWindow
 from foldwise.gui.panels.compare_panel import ComparePanel
+from tests.gui.ticks import tick_texts
 
 BOARD_FPS = 1 + COLUMN_KEYS.index("board_fps")
 
@@ -57,7 +59,8 @@ def test_the_table_and_tree_show_every_iteration_with_source_tags(panel: Compare
     assert board.text() == "480 meas" and "measured" in board.toolTip() and "z2" in board.toolTip()
     assert table.item(0, BOARD_FPS).text() == "–"
     quant_acc = table.item(1, 1 + COLUMN_KEYS.index("quant_accuracy"))
-    assert quant_acc.text().endswith("% meas") and "test split" in quant_acc.toolTip()
+    assert quant_acc.text().endswith("% meas")
+    assert re.search(r"test, [\d,]+ images", quant_acc.toolTip())  # the report protocol: the whole test split
     assert table.item(1, VERDICT_COLUMN).text() == "yes (measured)"
     assert "target 120 FPS" in table.item(1, VERDICT_COLUMN).toolTip()
     root = panel.tree.topLevelItem(0)
@@ -82,6 +85,8 @@ def test_clicking_a_scatter_point_selects_its_iteration(panel: ComparePanel, qtb
     assert panel.tree.currentItem().text(0) == "0002 w4a4"
     assert panel.table.selectedItems()[0].row() == 1
     assert "Pareto front: 0002" in panel.scatter.caption.text()
+    accuracy_ticks = tick_texts(plot.getAxis("left"))
+    assert accuracy_ticks and all(t.endswith(" %") for t in accuracy_ticks)  # as the table's cells read
     # a bar selects its iteration too (Params: both iterations have one)
     panel.tabs.setCurrentWidget(panel.bars)
     qtbot.wait(50)

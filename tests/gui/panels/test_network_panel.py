@@ -20,7 +20,8 @@ def test_layers_and_figures_of_the_current_iteration(main_window: MainWindow, tr
     rows = panel.table.layer_model.rows
     assert rows and rows[0]["type"] == "Conv2d"
     assert panel.figures.cards["params"].source.text() == "computed"
-    assert panel.figures.cards["accuracy"].source.text() == "measured"
+    test_images = main_window.project.current.metrics["accuracy"]["images"]
+    assert panel.figures.cards["accuracy"].source.text() == f"measured · test, {test_images:,} images"
     assert "%" in panel.figures.cards["accuracy"].value.text()
     assert len(panel.graph.boxes) == len(rows)
     assert panel._curves is not None and len(panel._curves.records) == 3  # the stored history
@@ -75,7 +76,8 @@ def test_import_error_is_a_message_not_a_traceback(main_window: MainWindow, trai
     assert [it.id for it in main_window.project.iterations] == ["0001"]
 
 
-def test_example_project_prepares_itself_on_first_open(main_window: MainWindow, tmp_path: Path, qtbot) -> None:
+def test_an_untrained_example_asks_before_it_trains(main_window: MainWindow, tmp_path: Path, qtbot) -> None:
+    """#14 point 6: the example project started training (minutes of CPU) without being asked."""
     from foldwise.core.examples import create_from_example
 
     path = tmp_path / "digits"
@@ -83,13 +85,34 @@ def test_example_project_prepares_itself_on_first_open(main_window: MainWindow, 
         project.update_settings(train={"epochs": 1})  # project settings override the zoo's tuned defaults
     panel = network_panel(main_window)
     main_window.open_project(path)
-    qtbot.waitUntil(lambda: panel._job is not None, timeout=10_000)  # started once the window is up
+    qtbot.waitUntil(panel.offer.isVisible, timeout=10_000)  # asked once the window is up
+    qtbot.wait(300)
+    assert panel._job is None and not main_window.jobs.running  # nothing starts by itself
+    text = panel.offer.text.text()
+    assert "no trained network yet" in text and "lenet5" in text and "digits" in text and "1 epochs" in text
     assert panel.epochs.value() == 1
+    qtbot.mouseClick(panel.offer.accept_button, Qt.MouseButton.LeftButton)
+    assert not panel.offer.isVisible()
     job = panel._job
-    assert job.title.startswith("Train lenet5")
+    assert job is not None and job.title.startswith("Train lenet5")
     qtbot.waitUntil(lambda: job.is_finished, timeout=60_000)
     qtbot.waitUntil(lambda: main_window.project.current is not None, timeout=5000)
     assert main_window.project.current.kind == IterationKind.TRAINED
+
+
+def test_not_now_leaves_the_example_untrained(main_window: MainWindow, tmp_path: Path, qtbot) -> None:
+    from foldwise.core.examples import create_from_example
+
+    path = tmp_path / "digits"
+    with create_from_example(path, "lenet-digits"):
+        pass
+    panel = network_panel(main_window)
+    main_window.open_project(path)
+    qtbot.waitUntil(panel.offer.isVisible, timeout=10_000)
+    qtbot.mouseClick(panel.offer.dismiss_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(200)
+    assert not panel.offer.isVisible() and panel._job is None and main_window.project.current is None
+    assert panel.train_button.isEnabled()  # training stays one click away
 
 
 def test_an_iteration_without_a_layer_table_shows_its_float_ancestors(main_window: MainWindow,
@@ -115,7 +138,8 @@ def test_the_architecture_shows_before_training_and_the_notice_says_training_run
         project.update_settings(train={"epochs": 1})
     panel = network_panel(main_window)
     main_window.open_project(path)
-    qtbot.waitUntil(lambda: panel._job is not None, timeout=10_000)  # the example starts training once shown
+    qtbot.waitUntil(panel.offer.isVisible, timeout=10_000)  # the example offers to train once shown
+    qtbot.mouseClick(panel.offer.accept_button, Qt.MouseButton.LeftButton)
     job = panel._job
     assert panel.busy and "Training <b>lenet5</b>" in panel.notice.text()
     assert "Not trained yet" not in panel.notice.text()

@@ -76,7 +76,7 @@ def test_remove_selected_layers_shows_before_and_after_and_undoes(window: MainWi
     assert project.current.kind == IterationKind.PRUNED and project.current.parent == "0001"
     assert "classifier.fc3" in panel.change_label.text() and "fresh weights" in panel.change_label.text()
     assert panel.before.cards["params"].source.text() == "computed"
-    assert panel.after.cards["accuracy"].source.text() == "measured"
+    assert panel.after.cards["accuracy"].source.text().startswith("measured · test, ")  # the report protocol
     assert panel.before.cards["params"].value.text() != panel.after.cards["params"].value.text()
     assert "fc2" not in " ".join(r["name"] for r in panel.table.layer_model.rows)
     qtbot.waitUntil(lambda: panel.undo_stack.count() == 1, timeout=5000)
@@ -138,6 +138,8 @@ def test_sensitivity_scan_plots_one_line_per_layer_and_feeds_ratios(window: Main
     assert plot is not None and set(plot.curves) == {"features.conv1", "features.conv2", "classifier.fc1",
                                                      "classifier.fc2"}
     assert all(len(points) == 5 for points in plot.points.values())
+    assert "(measured, val, 60 images)" in plot.plot.getPlotItem().titleLabel.text  # the scan protocol, limited
+    assert (panel._scan.protocol, panel._scan.split, panel._scan.images) == ("scan", "val", 60)
     panel.use_scan.setChecked(True)
     panel.max_drop.setValue(100)
     spec = panel.channel_spec()

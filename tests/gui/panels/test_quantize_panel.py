@@ -94,12 +94,13 @@ def test_quantize_w8a8_makes_a_labelled_undoable_iteration(window: MainWindow, t
     current = project.current
     assert current.kind == IterationKind.QUANTIZED and current.parent == "0001" and current.name == "w8a8"
     cards = panel.figures.cards
-    assert cards["float_accuracy"].source.text() == "measured" and cards["accuracy"].source.text() == "measured"
+    test_images = f"test, {current.metrics['accuracy']['images']:,} images"
+    assert cards["float_accuracy"].source.text() == cards["accuracy"].source.text() == f"measured · {test_images}"
     assert cards["weight_mb"].source.text() == "computed" and "MB" in cards["weight_mb"].value.text()
     assert panel.chosen_card.source.text() == "computed"
     # Bit-exact, or one step apart at a verified rounding tie (torch and onnxruntime sum differently).
     assert panel.qonnx_card.source.text() == "measured"
-    assert any(word in panel.qonnx_card.value.text() for word in ("bit-exact", "faithful"))
+    assert any(word in panel.qonnx_card.value.text() for word in ("bit-exact", "faithful")), panel.export_label.text()
     assert "(measured)" in panel.export_label.text()
     assert panel.table.layer_order()[0] == "features.conv1" and len(panel.views) == 5
     assert panel.quantize_button.text() == "Quantize from 0001" and panel.qonnx_button.isEnabled()
@@ -176,6 +177,12 @@ def test_preview_histograms_follow_bit_edits_instantly_and_feed_quantize(window:
     mb_before = panel.chosen_card.value.text()
     model.setData(model.index(model.row_of("classifier.fc1"), COL["w_bits"]), 4)
     assert panel.chosen_card.value.text() != mb_before  # weight memory at the chosen bits: recomputed
+    # #14 point 5: the headline weights follow the edit as a marked what-if; the accuracies say they do not
+    cards = panel.figures.cards
+    assert panel.chosen_card is cards["weight_mb"] and cards["weight_mb"].title.text() == "Weights · what-if"
+    assert cards["weight_mb"].source.text() == "computed · what-if"
+    assert cards["accuracy"].title.text() == "Quantized accuracy (before the edit)"
+    assert "What-if" in panel.notice.text() and "measured at W8A8" in panel.notice.text()
     assert len(window.jobs.registry.jobs) == jobs
 
     # Sorting by the activation flushed fraction, both ways; the editors stay on their rows.
@@ -293,3 +300,67 @@ def test_the_sensitivity_scan_survives_reopening(window: MainWindow, quantized_l
     assert window.close_project()
     panel = open_panel(window, quantized_lenet)
     assert panel.sensitivity_bars.rows == rows  # kept with the iteration it was measured on, not measured again
+
+
+def test_one_float_network_shows_one_accuracy_on_one_named_protocol(window: MainWindow, trained_lenet: Path,
+                                                                    qtbot) -> None:
+    """#14 point 5: the same float network showed 97.40 % (Prune), 97.20 % (Quantize preview on 500 images) and
+    97.0 % (bit search): every card now measures on the whole test split and says so."""
+    from foldwise.gui.panels.network_panel import NetworkPanel
+    from foldwise.gui.panels.prune_panel import PrunePanel
+
+    panel = open_panel(window, trained_lenet)
+    float_it = window.project.current
+    n = float_it.metrics["accuracy"]["images"]
+    assert float_it.metrics["accuracy"]["protocol"] == "report" and float_it.metrics["accuracy"]["split"] == "test"
+    assert float_it.metrics["val_accuracy"]["protocol"] == "select"
+    label = f"measured · test, {n:,} images"
+    network = next(p for p in window.panels if isinstance(p, NetworkPanel))
+    prune = next(p for p in window.panels if isinstance(p, PrunePanel))
+    shown = {"network": network.figures.cards["accuracy"], "prune": prune.before.cards["accuracy"],
+             "quantize": panel.figures.cards["float_accuracy"]}
+    panel.defaults.calib_images.setValue(64)
+    wait(qtbot, panel, panel.start_preview())
+    compare = panel.inspection.validation["compare"]
+    assert (compare["images"], compare["split"], compare["protocol"]) == (n, "test", "report")
+    values = {name: card.value.text() for name, card in shown.items()}
+    assert len(set(values.values())) == 1, values  # one number for one network
+    assert {name: card.source.text() for name, card in shown.items()} == dict.fromkeys(shown, label)
+    assert panel.figures.cards["accuracy"].source.text() == label
+    assert f"test, {n:,} images, preview" in panel.confusion.quant_view.title
+
+    # The headline weights follow a bit edit as a marked what-if; undoing the edit clears the marks.
+    cards = panel.figures.cards
+    assert cards["weight_mb"].title.text() == "Weights (preview)" and "what-if" not in cards["weight_mb"].source.text()
+    panel.defaults.weight_bits.setValue(4)
+    assert cards["weight_mb"].title.text() == "Weights · what-if"
+    assert cards["weight_mb"].source.text().endswith("what-if")
+    assert cards["float_accuracy"].title.text().endswith("(before the edit)")
+    assert "preview again to measure the edit" in panel.notice.text()
+    panel.defaults.weight_bits.setValue(8)
+    assert cards["weight_mb"].title.text() == "Weights (preview)" and "What-if" not in panel.notice.text()
+
+    # The per-layer sensitivity scan measures on validation images (the scan protocol) and says so.
+    job = panel.start_sensitivity()
+    wait(qtbot, panel, job)
+    rows = panel._sensitivity[1]
+    assert rows and {(r["protocol"], r["split"]) for r in rows} == {("scan", "val")}
+    assert f"val, {rows[0]['images']:,} images" in panel.sensitivity_bars.caption.text()
+
+
+def test_a_quantized_iteration_shows_its_measured_figures_until_bits_are_edited(window: MainWindow,
+                                                                               quantized_lenet: Path) -> None:
+    panel = open_panel(window, quantized_lenet)
+    current = window.project.current
+    cards = panel.figures.cards
+    assert not panel.what_if and cards["weight_mb"].title.text() == "Weights"
+    assert cards["accuracy"].title.text() == "Quantized accuracy" and "What-if" not in panel.notice.text()
+    measured_mb = cards["weight_mb"].value.text()
+    assert f"{current.metrics['weight_mb']['value']:.4g}" in measured_mb  # the iteration's own figure
+    panel.defaults.weight_bits.setValue(4)
+    assert panel.what_if and cards["weight_mb"].title.text() == "Weights · what-if"
+    assert cards["weight_mb"].value.text() != measured_mb
+    assert cards["accuracy"].title.text() == "Quantized accuracy (before the edit)"
+    assert "Quantize measures the edit" in panel.notice.text()
+    panel.undo_stack.undo()  # the edit is undone where it was made: the measured figures are back
+    assert not panel.what_if and cards["weight_mb"].value.text() == measured_mb

@@ -31,6 +31,7 @@ from foldwise.core.errors import Cancelled, InputError
 from foldwise.core.finn.stage import BuildRecord, list_builds
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, Project
+from foldwise.core.protocol import REPORT
 from foldwise.core.remote.ssh import SshError, SshSession
 
 DEFAULT_BATCHES = (1, 10, 100)
@@ -212,7 +213,7 @@ def _validate_record(result: dict[str, Any], board: str, emulated: bool, build: 
                "agreement": Figure(float((host[:n] == predictions).mean()) if n else 0.0, "fraction", "computed"),
                "ms_per_image": Figure(float(result.get("ms_per_image", 0.0)), "ms", source)}
     return RunRecord("validate", board, "emulated-board" if emulated else "pynq", figures, [], build.name,
-                     info={"images": n, "correct": result.get("correct"), "stage_ms": result.get("stage_ms"),
+                     info={**REPORT.fields(n), "correct": result.get("correct"), "stage_ms": result.get("stage_ms"),
                            "host": "the quantized network in Brevitas on this machine",
                            "accelerator": result.get("accelerator")})
 
@@ -230,12 +231,12 @@ def _run(session: SshSession, iteration: Iteration, board: str, kind: str, comma
 
 
 def validation_images(project: Project, count: int, ctx: JobContext | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``count`` test images and labels (0: all) — the same ones for a deploy and a demo."""
+    """The ``report`` protocol's images and labels, at most ``count`` (0: all of them, as every other reported
+    accuracy) — the same ones for a deploy and a demo."""
     from foldwise.core.iterations import load_splits
 
-    test = load_splits(project, ctx).test
-    count = len(test.images) if count == 0 else min(count, len(test.images))
-    return test.images[:count], np.asarray(test.labels[:count])
+    images, labels = REPORT.limit(count).take(load_splits(project, ctx))
+    return images, np.asarray(labels)
 
 
 def package_for(project: Project, iteration: Iteration, build: BuildRecord, images: np.ndarray,

@@ -25,6 +25,7 @@ from foldwise.core.finn.autofit import AutofitResult, autofit
 from foldwise.core.finn.boards import DEFAULT_BOARD
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Project
+from foldwise.core.protocol import SELECT
 
 MIN_GAIN = 1.01
 
@@ -41,6 +42,7 @@ class BitTrial:
     accepted: bool = False
     note: str = ""
     kind: str = "W"
+    measured_on: dict[str, Any] = field(default_factory=dict)  # the protocol's fields (foldwise.core.protocol)
 
     @property
     def label(self) -> str:
@@ -48,7 +50,7 @@ class BitTrial:
 
     def to_dict(self) -> dict[str, Any]:
         return {"layer": self.layer, "kind": self.kind, "bits": self.bits,
-                "accuracy": {"value": self.accuracy, "source": "measured", "split": "val"},
+                "accuracy": {"value": self.accuracy, "source": "measured", "split": "val", **self.measured_on},
                 "fps": None if self.fps is None else {"value": self.fps, "source": "estimated"},
                 "resources": self.resources, "accepted": self.accepted, "note": self.note}
 
@@ -87,9 +89,12 @@ class BitFitResult:
 def autofit_bits(
     project: Project, *, board: str = DEFAULT_BOARD, clock_mhz: float = 100.0, budget_lut: float = 0.85,
     budget_bram: float = 0.85, budget_dsp: float = 1.0, max_loss_points: float = 1.0, min_bits: int = 2,
-    max_rounds: int = 8, val_images: int = 1000, acts: bool = False, ctx: JobContext | None = None,
+    max_rounds: int = 8, val_images: int | None = None, acts: bool = False, ctx: JobContext | None = None,
 ) -> BitFitResult:
-    """Greedy search of per-layer bit widths (and the folding for each) for the current iteration."""
+    """Greedy search of per-layer bit widths (and the folding for each) for the current iteration.
+
+    Candidates are measured by the ``select`` protocol (the whole validation split; ``val_images`` limits it),
+    never on the test split that reports the iteration made from the result."""
     from foldwise.core.iterations import is_quantized, load_network, load_splits
     from foldwise.core.quantize import store
     from foldwise.core.quantize.ptq import site_bits
@@ -115,7 +120,9 @@ def autofit_bits(
     splits = load_splits(project, ctx.sub(0.0, 0.02), network.spec)
     config = copy.deepcopy(quantized.config)
     calib = calibration_images(splits.train, config.calib_images)
-    val_x, val_y = splits.val.images[:val_images], splits.val.labels[:val_images]
+    protocol = SELECT.limit(val_images)
+    val_x, val_y = protocol.take(splits)
+    measured_on = protocol.fields(len(val_y))
     layers = list(quantized.weight_layers)
     sites = [site for site in quantized.act_sites if acts and quantized.config.is_quantized(site.module)
              and (site.layer is None or quantized.config.is_quantized(site.layer))]
@@ -152,7 +159,8 @@ def autofit_bits(
         ctx.progress(0.02, "starting point: re-quantizing and auto-fitting the current settings")
         start_network, reference = evaluate(config, ctx.sub(0.02, 0.04))
         start_fit = fit(start_network, ctx.sub(0.04, 0.1))
-        start = _trial(None, None, reference, start_fit, accepted=True, note="current settings")
+        start = _trial(None, None, reference, start_fit, accepted=True, note="current settings",
+                       measured_on=measured_on)
         best, best_fit, best_config = start, start_fit, config
         path, trials = start, []  # path: where the search stands (may be a plateau move, not yet faster)
         plateau: list[BitTrial] = []  # moves since the last gain; part of the result only if a gain follows
@@ -171,12 +179,12 @@ def autofit_bits(
                 candidate = _with_bits(config, name, bits, kind)
                 quant_network, acc = evaluate(candidate, sub.sub(0.0, 0.3))
                 if acc < floor:
-                    trials.append(BitTrial(name, bits, acc, kind=kind,
+                    trials.append(BitTrial(name, bits, acc, kind=kind, measured_on=measured_on,
                                            note=f"accuracy {100 * acc:.1f} % is more than {max_loss_points:g} "
                                                 "points below the start"))
                     continue
                 result = fit(quant_network, sub.sub(0.3, 1.0))
-                trial = _trial(name, bits, acc, result, kind=kind)
+                trial = _trial(name, bits, acc, result, kind=kind, measured_on=measured_on)
                 trials.append(trial)
                 if round_best is None or _rank(trial, result) > _rank(*round_best[:2]):
                     round_best = (trial, result, candidate)
@@ -234,6 +242,6 @@ def _with_bits(config: Any, layer: str, bits: int, kind: str = "W") -> Any:
 
 
 def _trial(layer: str | None, bits: int | None, acc: float, result: AutofitResult, accepted: bool = False,
-           note: str = "", kind: str = "W") -> BitTrial:
+           note: str = "", kind: str = "W", measured_on: dict[str, Any] | None = None) -> BitTrial:
     resources = {k: f.value for k, f in result.report.resources.items()}
-    return BitTrial(layer, bits, acc, result.fps, resources, accepted, note, kind)
+    return BitTrial(layer, bits, acc, result.fps, resources, accepted, note, kind, dict(measured_on or {}))

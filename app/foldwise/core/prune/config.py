@@ -131,6 +131,7 @@ class SensitivityResult:
     images: int = 0
     split: str = "val"
     seconds: float = 0.0
+    protocol: str = "scan"  # see foldwise.core.protocol
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

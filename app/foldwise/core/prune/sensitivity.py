@@ -18,12 +18,13 @@ from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.networks.batches import as_tensors
 from foldwise.core.networks.spec import InputSpec
+from foldwise.core.protocol import SCAN
 from foldwise.core.prune._model import WEIGHTED_TYPES, check_float, trace_calls, unknown_name_error
 from foldwise.core.prune.channels import out_width, prune_step
 from foldwise.core.prune.config import CRITERIA, SensitivityResult, check_ratio
 
 DEFAULT_RATIOS = (0.1, 0.3, 0.5, 0.7, 0.9)
-DEFAULT_MAX_IMAGES = 500
+DEFAULT_MAX_IMAGES = SCAN.images
 
 
 def scan_layers(model: nn.Module, spec: InputSpec) -> list[str]:

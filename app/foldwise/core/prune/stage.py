@@ -19,6 +19,7 @@ from foldwise.core.atomic import atomic_write_json
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, IterationKind, Project, figure
+from foldwise.core.protocol import REPORT, SCAN, accuracy_figure
 from foldwise.core.prune.config import (
     PruneSpec,
     QuantizedIterationError,
@@ -58,7 +59,7 @@ def check_prunable(project: Project, iteration: Iteration | None) -> Iteration:
 
 def _figures(summary: Any, accuracy: Any) -> dict[str, Any]:
     return {**iterations.network_figures(summary),
-            "accuracy": figure(round(accuracy.accuracy, 6), "measured", split="test", images=accuracy.count)}
+            "accuracy": accuracy_figure(accuracy.accuracy, REPORT, accuracy.count)}
 
 
 def plain(figures: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +102,8 @@ def prune_iteration(project: Project, spec: PruneSpec, ctx: JobContext | None = 
     splits = splits if splits is not None else iterations.load_splits(project, ctx.sub(0.02, 0.12), network.spec)
     ctx.check_cancelled()
     ctx.progress(0.12, "measuring the network before pruning")
-    before_test = evaluate(network.model, splits.test, spec=network.spec, ctx=ctx.sub(0.12, 0.17))
+    report = REPORT.take(splits)  # every accuracy the iteration reports: the whole test split
+    before_test = evaluate(network.model, report, spec=network.spec, ctx=ctx.sub(0.12, 0.17))
     before = _figures(summarize(network.model, network.spec), before_test)
     ctx.log(f"before: {before['params']['value']:,} parameters, test accuracy {before_test.accuracy:.4f}")
 
@@ -137,12 +139,12 @@ def prune_iteration(project: Project, spec: PruneSpec, ctx: JobContext | None = 
     ctx.check_cancelled()
     last = slot(slots - 1)
     last.progress(0.0, "measuring the pruned network")
-    pruned_test = evaluate(model, splits.test, spec=network.spec, ctx=last.sub(0.0, 0.0))
+    pruned_test = evaluate(model, report, spec=network.spec, ctx=last.sub(0.0, 0.0))
     ctx.log(f"after pruning: test accuracy {pruned_test.accuracy:.4f}")
     if spec.finetune_epochs:
         model = finetune(model, last, "the pruned network")
         ctx.progress(0.95, "measuring the fine-tuned network")
-        after_test = evaluate(model, splits.test, spec=network.spec, ctx=ctx.sub(0.95, 0.99))
+        after_test = evaluate(model, report, spec=network.spec, ctx=ctx.sub(0.95, 0.99))
     else:
         after_test = pruned_test
     summary = summarize(model, network.spec)
@@ -160,8 +162,8 @@ def prune_iteration(project: Project, spec: PruneSpec, ctx: JobContext | None = 
         "finetune_epochs": int(spec.finetune_epochs),
         "before": before,
         "after": after,
-        "pruned_accuracy": figure(round(pruned_test.accuracy, 6), "measured", split="test",
-                                  note="after pruning, before fine-tuning"),
+        "pruned_accuracy": accuracy_figure(pruned_test.accuracy, REPORT, pruned_test.count,
+                                           note="after pruning, before fine-tuning"),
     }
     with project.new_iteration(IterationKind.PRUNED, spec.name or spec.default_name(), parent=parent,
                                change=change) as draft:
@@ -172,7 +174,7 @@ def prune_iteration(project: Project, spec: PruneSpec, ctx: JobContext | None = 
                               {"history": [asdict(r) for r in history], "stage": "prune fine-tune"})
         draft.metrics.update(after)
         draft.metrics["pruned_accuracy"] = change["pruned_accuracy"]
-        draft.metrics["confusion"] = figure(after_test.confusion, "measured", split="test")
+        draft.metrics["confusion"] = figure(after_test.confusion, "measured", **REPORT.fields(after_test.count))
     ctx.progress(1.0, f"{_percent(before, after, 'params')} parameters, test accuracy "
                       f"{before_test.accuracy:.1%} → {after_test.accuracy:.1%}")
     return project.current
@@ -208,10 +210,11 @@ def read_scan(project: Project, iteration: Iteration, criterion: str = "l1") -> 
 
 def scan_iteration(project: Project, spec: ScanSpec, ctx: JobContext | None = None, *,
                    splits: Any = None) -> SensitivityResult:
-    """Sensitivity scan of ``spec.iteration`` (default: current) on the validation split; the result is also
+    """Sensitivity scan of ``spec.iteration`` (default: current) by the ``scan`` protocol (the first 500
+    validation images, or ``spec.max_images``); the result is also
     written to the project cache (``cache/sensitivity/<id>-<criterion>.json``) for the panel to show later."""
     from foldwise.core.prune._model import quant_layers
-    from foldwise.core.prune.sensitivity import DEFAULT_MAX_IMAGES, DEFAULT_RATIOS, sensitivity_scan
+    from foldwise.core.prune.sensitivity import DEFAULT_RATIOS, sensitivity_scan
 
     ctx = ctx or null_context()
     target = check_prunable(project, project.get(spec.iteration) if spec.iteration else project.current)
@@ -221,9 +224,10 @@ def scan_iteration(project: Project, spec: ScanSpec, ctx: JobContext | None = No
         raise _quantized_error(project, target, f"its network has Brevitas layers such as {found[0]}")
     ctx.progress(0.0, "preparing data")
     splits = splits if splits is not None else iterations.load_splits(project, ctx.sub(0.0, 0.1), network.spec)
+    protocol = SCAN.limit(spec.max_images)
     result = sensitivity_scan(
-        network.model, network.spec, splits.val, spec.layers, spec.ratios or DEFAULT_RATIOS, spec.criterion,
-        spec.max_images or DEFAULT_MAX_IMAGES, ctx.sub(0.1, 1.0),
+        network.model, network.spec, protocol.dataset(splits), spec.layers, spec.ratios or DEFAULT_RATIOS,
+        spec.criterion, protocol.count(splits), ctx.sub(0.1, 1.0),
         taylor_batch=_taylor_batch(splits) if spec.criterion == "taylor" else None,
     )
     path = scan_path(project, target, result.criterion)

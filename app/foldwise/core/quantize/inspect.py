@@ -17,12 +17,12 @@ from foldwise.core.errors import InputError
 from foldwise.core.iterations import is_quantized
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, Project, figure
+from foldwise.core.protocol import REPORT, SCAN
 from foldwise.core.quantize import store
 from foldwise.core.quantize.config import ExportResult, ExportSpec, LayerOverride, QuantConfig, check_bits
 from foldwise.core.quantize.stats import CalibrationStats, TensorStats, what_if
 
-PREVIEW_TEST_IMAGES = 500  # enough for a float-vs-quantized accuracy the user can trust at a glance
-SENSITIVITY_IMAGES = 500
+SENSITIVITY_IMAGES = SCAN.images
 KEEP = object()  # "leave this override field as it is" in :func:`with_override`
 
 
@@ -82,17 +82,17 @@ def load_iteration(project: Project, iteration: Iteration) -> Inspection | None:
 
 @dataclass
 class PreviewSpec:
-    """A calibration-only run of ``config`` on the float ``iteration`` (None: the current one), validated on
-    ``test_images`` test images."""
+    """A calibration-only run of ``config`` on the float ``iteration`` (None: the current one), validated by the
+    ``report`` protocol, as the quantize run will be (``test_images`` limits it: the figure then says so)."""
 
     config: QuantConfig
     iteration: str | None = None
-    test_images: int = PREVIEW_TEST_IMAGES
+    test_images: int | None = None
 
 
 def preview(project: Project, spec: PreviewSpec, ctx: JobContext | None = None) -> Inspection:
-    """Calibrate ``spec.config`` on a float iteration and validate on part of the test split, keeping
-    everything in memory: nothing is written to the project."""
+    """Calibrate ``spec.config`` on a float iteration and validate it on the same images the quantize run uses
+    (the whole test split), keeping everything in memory: nothing is written to the project."""
     from foldwise.core.iterations import load_network, load_splits
     from foldwise.core.quantize.ptq import quantize_network
     from foldwise.core.quantize.stage import calibration_images  # the same subset the real run picks
@@ -111,9 +111,9 @@ def preview(project: Project, spec: PreviewSpec, ctx: JobContext | None = None) 
     calib = calibration_images(splits.train, config.calib_images)
     result = quantize_network(network.model, calib, config, ctx.sub(0.2, 0.8), spec=network.spec)
     ctx.progress(0.8, "validating the preview")
-    n = min(int(spec.test_images), len(splits.test.images))
-    check = compare(network.model, result.network, splits.test.images[:n], splits.test.labels[:n], network.spec,
-                    ctx.sub(0.8, 1.0))
+    protocol = REPORT.limit(spec.test_images)
+    check = compare(network.model, result.network, *protocol.take(splits), network.spec, ctx.sub(0.8, 1.0),
+                    protocol=protocol)
     validation = {"compare": check, "weight_memory": weight_memory(result.network)}
     return Inspection(result.stats, config, f"preview of {iteration.label}", iteration.id, "preview", validation,
                       result.network, class_names(project))
@@ -264,14 +264,16 @@ def _network_of(project: Project, inspection: Inspection) -> tuple[Any, Any]:
 
 @dataclass
 class SensitivitySpec:
-    """Per-layer sensitivity of the network behind ``inspection`` on up to ``images`` test images."""
+    """Per-layer sensitivity of the network behind ``inspection`` by the ``scan`` protocol (validation images,
+    at most ``images``)."""
 
     inspection: Inspection
     images: int = SENSITIVITY_IMAGES
 
 
 def sensitivity(project: Project, spec: SensitivitySpec, ctx: JobContext | None = None) -> list[dict[str, Any]]:
-    """Per-layer accuracy drop (measured, test split) with only that layer quantized."""
+    """Per-layer accuracy drop (measured, ``scan`` protocol) with only that layer quantized; each row says
+    what it was measured on (``protocol``, ``split``, ``images``)."""
     from foldwise.core.iterations import load_splits
     from foldwise.core.quantize.validate import sensitivity as layer_sensitivity
 
@@ -279,8 +281,10 @@ def sensitivity(project: Project, spec: SensitivitySpec, ctx: JobContext | None 
     ctx.progress(0.0, "loading the quantized network")
     network, input_spec = _network_of(project, spec.inspection)
     splits = load_splits(project, ctx.sub(0.0, 0.1), input_spec)
-    n = min(int(spec.images), len(splits.test.images))
-    return layer_sensitivity(network, splits.test.images[:n], splits.test.labels[:n], ctx.sub(0.1, 1.0))
+    protocol = SCAN.limit(int(spec.images))
+    rows = layer_sensitivity(network, *protocol.take(splits), ctx.sub(0.1, 1.0))
+    where = protocol.fields(protocol.count(splits))
+    return [{**row, **where} for row in rows]
 
 
 def export_qcdq(project: Project, spec: ExportSpec, ctx: JobContext | None = None) -> ExportResult:

@@ -16,8 +16,8 @@ SCAN_NAME = "sensitivity.json"
 
 def save_sensitivity(iteration: Iteration, rows: list[dict[str, Any]], *, images: int,
                      config: dict[str, Any]) -> None:
-    """Keep ``rows`` (``{"layer", "accuracy", "drop_points"}``, measured on ``images`` test images with the
-    settings ``config``) with ``iteration``."""
+    """Keep ``rows`` (``{"layer", "accuracy", "drop_points"}`` and what they were measured on, ``images`` images
+    with the settings ``config``) with ``iteration``."""
     atomic_write_json(iteration.folder / SCAN_NAME, {"rows": rows, "images": images, "config": config})
 
 

@@ -1,9 +1,10 @@
 """The quantize and export stages over a project (what ``foldwise quantize``/``export`` and the panel run).
 
 ``quantize_iteration`` reads a float iteration (default: the current one), quantizes it, optionally runs QAT,
-validates it on the test split, exports QONNX with its bit-exact check, and writes a new iteration of kind
-"quantized" (files: see :mod:`foldwise.core.quantize.store`; ``validation.json`` holds the float-vs-quantized
-comparison, weight memory, QONNX check and QAT history, which :func:`quantize_report` reads back).
+validates it by the ``report`` protocol (the whole test split, :mod:`foldwise.core.protocol`), exports QONNX
+with its bit-exact check, and writes a new iteration of kind "quantized" (files: see
+:mod:`foldwise.core.quantize.store`; ``validation.json`` holds the float-vs-quantized comparison, weight memory,
+QONNX check and QAT history, which :func:`quantize_report` reads back).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from foldwise.core.errors import InputError
 from foldwise.core.iterations import SUMMARY_FILE, is_quantized
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, IterationKind, Project, figure
+from foldwise.core.protocol import REPORT, SELECT, accuracy_figure
 from foldwise.core.quantize import store
 from foldwise.core.quantize.config import ExportResult, ExportSpec, QuantConfig, QuantizeSpec
 
@@ -63,10 +65,10 @@ def quantize_iteration(project: Project, spec: QuantizeSpec, ctx: JobContext | N
     qat_record = None
     if qat_epochs:
         qat_record = qat(quantized, splits.train.images, splits.train.labels, qat_epochs, ctx.sub(0.4, 0.8),
-                         val=(splits.val.images, splits.val.labels), patience=None, on_epoch=ctx.partial)
+                         val=SELECT.take(splits), patience=None, on_epoch=ctx.partial)
     ctx.progress(0.8, "validating")
-    check = compare(network.model, quantized, splits.test.images, splits.test.labels, network.spec,
-                    ctx.sub(0.8, 0.88))
+    check = compare(network.model, quantized, *REPORT.take(splits), network.spec, ctx.sub(0.8, 0.88),
+                    protocol=REPORT)
     memory = weight_memory(quantized)
     arch = network.arch
     change = {"stage": "quantize", "config": config.to_dict(), "qat_epochs": qat_epochs}
@@ -88,12 +90,12 @@ def quantize_iteration(project: Project, spec: QuantizeSpec, ctx: JobContext | N
         float_acc = check["float"]["accuracy"]["value"]
         quant_acc = check["quantized"]["accuracy"]["value"]
         draft.metrics.update({
-            "accuracy": figure(round(quant_acc, 6), "measured", split="test", images=check["images"]),
-            "float_accuracy": figure(round(float_acc, 6), "measured", split="test", images=check["images"]),
+            "accuracy": accuracy_figure(quant_acc, REPORT, check["images"]),
+            "float_accuracy": accuracy_figure(float_acc, REPORT, check["images"]),
             "weight_mb": figure(round(memory["total_mb"]["value"], 6), "computed", unit="MB"),
             "params": figure(int(table.total_params), "computed"),
             "macs": figure(int(table.total_macs), "computed"),
-            "confusion": figure(check["quantized"]["confusion"], "measured", split="test"),
+            "confusion": figure(check["quantized"]["confusion"], "measured", **REPORT.fields(check["images"])),
             "qonnx_bit_exact": figure(exact["bit_exact"], "measured", images=exact["images"]),
             "qonnx_faithful": figure(exact["faithful"], "measured", images=exact["images"],
                                      rounding_ties=exact["rounding_ties"]),
@@ -116,7 +118,9 @@ def quantize_report(iteration: Iteration) -> dict[str, Any]:
     return {
         "iteration": iteration.to_dict(), "path": str(folder),
         "accuracy": {"float": compare["float"]["accuracy"]["value"],
-                     "quantized": compare["quantized"]["accuracy"]["value"], "source": "measured", "split": "test"},
+                     "quantized": compare["quantized"]["accuracy"]["value"], "source": "measured",
+                     "protocol": compare.get("protocol", REPORT.name), "split": compare.get("split", REPORT.split),
+                     "images": compare["images"]},
         "weight_mb": memory["total_mb"], "float_mb": memory["float_mb"], "layers_mb": memory["layers"],
         "clipped": [{k: row.get(k) for k in ("name", "layer", "kind", "bits", "lo", "hi", "clipped", "flushed")}
                     for row in rows if row["kind"] != "bias"],

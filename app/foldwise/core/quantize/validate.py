@@ -11,6 +11,7 @@ from torch import nn
 
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
+from foldwise.core.protocol import Protocol
 from foldwise.core.quantize.ptq import QuantizedNetwork, apply_enabled, check_images
 
 EVAL_BATCH = 256
@@ -41,18 +42,22 @@ def float_input(x: torch.Tensor, spec: Any = None) -> torch.Tensor:
     return spec.prepare(x01) if spec is not None else x01
 
 
-def metrics(predicted: np.ndarray, y: np.ndarray, classes: int) -> dict[str, Any]:
-    """``{"accuracy": {"value", "source"}, "confusion": K×K list (rows = true class)}``."""
+def metrics(predicted: np.ndarray, y: np.ndarray, classes: int, protocol: Protocol | None = None) -> dict[str, Any]:
+    """``{"accuracy": {"value", "source"[, "protocol", "split", "images"]}, "confusion": K×K list (rows = true
+    class)}``; with ``protocol`` the accuracy says what it was measured on."""
     confusion = np.bincount(y * classes + predicted, minlength=classes * classes).reshape(classes, classes)
-    return {"accuracy": {"value": float((predicted == y).mean()), "source": "measured"},
+    where = protocol.fields(len(y)) if protocol is not None else {}
+    return {"accuracy": {"value": float((predicted == y).mean()), "source": "measured", **where},
             "confusion": confusion.tolist()}
 
 
 def compare(float_model: nn.Module, network: QuantizedNetwork, images: Any, labels: Any, spec: Any = None,
-            ctx: JobContext | None = None) -> dict[str, Any]:
-    """Top-1 accuracy and confusion of the float and the quantized network on the same raw-pixel images.
+            ctx: JobContext | None = None, protocol: Protocol | None = None) -> dict[str, Any]:
+    """Top-1 accuracy and confusion of the float and the quantized network on the same raw-pixel images
+    (``protocol``: what they are, stored with both accuracies and as ``"protocol"``).
 
-    Returns ``{"float": metrics, "quantized": metrics, "drop_points": float, "images": n}``.
+    Returns ``{"float": metrics, "quantized": metrics, "drop_points": float, "images": n[, "protocol",
+    "split"]}``.
     """
     ctx = ctx or null_context()
     x = check_images(images, network.input_shape, "validation")
@@ -64,8 +69,10 @@ def compare(float_model: nn.Module, network: QuantizedNetwork, images: Any, labe
     network.model.eval()
     quant_scores = _scores(network.model, x, ctx)
     classes = max(int(y.max()) + 1, float_scores.shape[1])
-    result = {"float": metrics(float_scores.argmax(1), y, classes),
-              "quantized": metrics(quant_scores.argmax(1), y, classes), "images": len(x)}
+    result = {"float": metrics(float_scores.argmax(1), y, classes, protocol),
+              "quantized": metrics(quant_scores.argmax(1), y, classes, protocol), "images": len(x)}
+    if protocol is not None:
+        result.update(protocol.fields(len(x)))
     result["drop_points"] = 100 * (result["float"]["accuracy"]["value"] - result["quantized"]["accuracy"]["value"])
     ctx.progress(1.0, "validated")
     return result

@@ -38,6 +38,7 @@ from foldwise.core.board.history import (
 from foldwise.core.board.runs import Figure, RunRecord
 from foldwise.core.errors import FoldwiseError
 from foldwise.core.project import Project
+from foldwise.core.protocol import where
 from foldwise.gui import errors
 
 FIGURE_COLUMNS = ["", "On the board", "FINN estimate", "Board / estimate"]
@@ -216,7 +217,8 @@ class ProfileView(QWidget):
             return
         f = run.figures
         self.validation.setText(html.escape(
-            f"Validation on {run.info.get('images', '?')} test images: accuracy {figure_text(f.get('accuracy'))}, "
+            f"Validation on {where({'split': 'test', **run.info}) or 'test images'}: accuracy "
+            f"{figure_text(f.get('accuracy'))}, "
             f"host {figure_text(f.get('host_accuracy'))}, agreement {figure_text(f.get('agreement'))}"))
 
     def figure_rows(self) -> list[list[str]]:

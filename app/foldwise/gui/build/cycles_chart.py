@@ -7,10 +7,11 @@ unfold next"; a dashed line marks the cycles a target FPS allows. Clicking a bar
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -36,6 +37,15 @@ def labelled_rows(values: list[int], bottleneck: int | None, capacity: int) -> l
         if all(abs(i - j) >= gap for j in chosen):
             chosen.append(i)
     return sorted(chosen)
+
+
+@dataclass
+class _Rows:
+    """The y range (``top`` to ``bottom``, in rows) and how many rows may carry a label."""
+
+    top: float
+    bottom: float
+    capacity: int
 
 
 class CyclesChart(QWidget):
@@ -79,7 +89,16 @@ class CyclesChart(QWidget):
         self.labels: list[pg.TextItem] = []  # reused across redraws: making 10+ TextItems costs ~40 ms each time
         self.brushes: list[str] = []
         self._capacity = 0
+        self._fitted = (0.0, 0.0)  # the plot size the ranges were fitted to (the labels need room)
         self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
+        # The left axis widens to the names it shows, narrowing the plot without resizing this widget.
+        # A resize (of this widget or of the plot inside it) refits the labels once the layout has settled: a
+        # redraw from inside the layout pass would run within the redraw that changed the axis.
+        self._refit = QTimer(self)
+        self._refit.setSingleShot(True)
+        self._refit.setInterval(0)
+        self._refit.timeout.connect(self._relabel_if_needed)
+        self.plot.getViewBox().sigResized.connect(lambda _box: self._refit.start())
         self._small = QFont(self.font())
         self._small.setPointSizeF(max(self.font().pointSizeF() - 1.5, 7.0))
         self.plot.getAxis("left").setStyle(tickFont=self._small)
@@ -111,8 +130,11 @@ class CyclesChart(QWidget):
     def _label(self, k: int) -> pg.TextItem:
         """The ``k``-th value label, made (and added to the plot) on first use."""
         while len(self.labels) <= k:
-            label = pg.TextItem("", color="#333333", anchor=(0, 0.5))
+            # A light backing keeps the figure legible where it crosses the target line or a longer bar.
+            label = pg.TextItem("", color="#333333", anchor=(0, 0.5), fill=pg.mkBrush(255, 255, 255, 170))
             label.setFont(self._small)
+            label.setZValue(5)  # above the target line
+            label.textItem.document().setDocumentMargin(1)  # the default 4 px would space the rows apart more
             self.plot.addItem(label)
             self.labels.append(label)
         return self.labels[k]
@@ -140,30 +162,43 @@ class CyclesChart(QWidget):
         far = bool(self.target_cycles) and self.target_cycles > 3 * max(self.values)
         target_x = self._x(self.target_cycles) if self.target_cycles and not far else 0.0
         top = max(widths.max(), target_x) or 1.0
-        self._capacity = self._label_capacity()
+        band = bool(self.target_cycles) and not far  # room above the first bar for the target line's label
+        rows = self._row_layout(band)
+        self._capacity = rows.capacity
         named = labelled_rows(self.values, self.bottleneck_index, self._capacity)
         for k, i in enumerate(named):
-            label = self._label(k)
-            label.setText(f"{self.values[i]:,}")
-            label.setPos(widths[i] + top * 0.01, i)
-            label.show()
+            self._label(k).setText(f"{self.values[i]:,}")
+        right = self._right_edge(top, max((self.labels[k].textItem.boundingRect().width()
+                                           for k in range(len(named))), default=0.0))
+        pad = (right - top) * 0.05 if right > top else top * 0.01
+        for k, i in enumerate(named):
+            self.labels[k].setPos(widths[i] + pad, i)
+            self.labels[k].show()
         if self.target_cycles and not far:
             label = f"target {self.target_fps:,.0f} fps" if self.target_fps else "target"
             self.target_line = pg.InfiniteLine(pos=self._x(self.target_cycles), angle=90,
                                                pen=pg.mkPen("#39424e", width=1.5, style=Qt.PenStyle.DashLine),
-                                               label=label, labelOpts={"position": 0.04, "color": "#39424e"})
+                                               label=label, labelOpts={"position": 0.0, "color": "#39424e",
+                                                                       "fill": (255, 255, 255, 220),
+                                                                       "anchors": [(0.5, 0.0), (0.5, 0.0)]})
+            self.target_line.label.setFont(self._small)
+            self.target_line.label.textItem.document().setDocumentMargin(1)  # as tall as the band kept for it
             self.plot.addItem(self.target_line)
         axis = self.plot.getAxis("left")
         # Every bar keeps a tick; only the rows that fit are named (the table and tooltips name the rest).
         axis.setTicks([[(i, short_name(self.names[i])) for i in named], [(i, "") for i in range(n)]])
         bottom = self.plot.getAxis("bottom")
         if self.log_box.isChecked():
-            ticks = [(k, f"{10 ** k:,}") for k in range(0, math.ceil(top) + 1)]
+            # One tick per decade, or per few decades when their labels would touch on a narrow plot.
+            widest = QFontMetrics(self._small).horizontalAdvance(f"{10 ** math.ceil(top):,}") + 8
+            per_decade = self.plot.getViewBox().width() / right if right > 0 else widest
+            stride = max(1, math.ceil(widest / max(per_decade, 1.0)))
+            ticks = [(k, f"{10 ** k:,}") for k in range(0, math.ceil(top) + 1, stride)]
             bottom.setTicks([ticks])
         else:
             bottom.setTicks(None)
-        self.plot.setXRange(0, top * 1.16, padding=0)
-        self.plot.setYRange(-0.6, n - 0.4, padding=0)
+        self.plot.setXRange(0, right, padding=0)
+        self.plot.setYRange(rows.top, rows.bottom, padding=0)
         if self.stale:
             self.caption.setText(f"<i>{self.stale_note}</i>")
         elif self.bottleneck is not None:
@@ -179,21 +214,44 @@ class CyclesChart(QWidget):
     def _target_name(self) -> str:
         return f" ({self.target_fps:,.0f} fps)" if self.target_fps else ""
 
-    def _label_capacity(self) -> int:
-        """How many node names fit one above the other in the plot's current height."""
-        line = QFontMetrics(self._small).height() + 1
-        return max(int(self.plot.getViewBox().height() // line), 1) if self.plot.isVisible() else len(self.names)
+    def _line_height(self) -> float:
+        """How tall one row's label is: the taller of a node name (axis font) and a value label (with margins)."""
+        return max(QFontMetrics(self._small).height() + 1.0, self._label(0).textItem.boundingRect().height())
+
+    def _row_layout(self, band: bool = False) -> _Rows:
+        """The y range and how many rows can carry a label without two labels touching: the first and last
+        bars keep half a label of margin inside the plot, and ``band`` keeps one label's height above the first
+        bar free (for the target line's label)."""
+        n, line = len(self.names), self._line_height()
+        height = self.plot.getViewBox().height() if self.plot.isVisible() else n * line * 2 + line * band
+        free = max(height - line * band, 1.0)
+        pitch = (free - line) / (n - 1) if n > 1 else free
+        if pitch <= 0:  # not even one label fits: name the bottleneck only
+            return _Rows(-0.6, n - 0.4, 1)
+        if n == 1 or 0.6 * pitch > line / 2:  # the bars' own margin (0.6 rows) already holds half a label
+            pitch = free / (n + 0.2)
+        margin = max(line / 2, 0.6 * pitch)
+        capacity = max(n // max(math.ceil(line / pitch), 1), 1)
+        return _Rows(-(margin + line * band) / pitch, n - 1 + margin / pitch, capacity)
+
+    def _right_edge(self, top: float, label_px: float) -> float:
+        """The x range's end that leaves room, right of the longest bar, for a value label ``label_px`` wide."""
+        box = self.plot.getViewBox()
+        self._fitted = (box.width(), box.height())
+        room = 1.0 - (label_px + 6.0) / self._fitted[0] if self._fitted[0] > 1 else 0.86
+        return top / max(room, 0.3)
 
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
-        self._relabel_if_needed()
+        self._refit.start()
 
     def showEvent(self, event: object) -> None:
         super().showEvent(event)  # type: ignore[arg-type]
-        self._relabel_if_needed()
+        self._refit.start()
 
     def _relabel_if_needed(self) -> None:
-        if self.names and self._label_capacity() != self._capacity:
+        box = self.plot.getViewBox()
+        if self.names and (abs(box.width() - self._fitted[0]) > 2 or abs(box.height() - self._fitted[1]) > 2):
             self._draw()
 
     def _scene_clicked(self, event: object) -> None:

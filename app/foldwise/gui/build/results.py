@@ -6,6 +6,7 @@ import html
 import time
 from typing import Any
 
+from foldwise.core.protocol import where
 from foldwise.gui.build.folding_table import short_name
 
 VERDICTS = {"ok": "fits", "over_budget": "over budget", "over_capacity": "does not fit", "none": "–"}
@@ -96,7 +97,10 @@ def bitfit_text(result: dict[str, Any], budget: float) -> str:
                 "<i>(estimated)</i>")
     steps = ", ".join(f"{html.escape(str(t['layer']))} {t.get('kind', 'W')}{t['bits']}" for t in lowered)
     acc = [100 * ((side.get("accuracy") or {}).get("value") or 0) for side in (start, final)]
+    # Candidates are chosen on the validation split (the select protocol), so these are not the test accuracy
+    # the iteration cards report: said in so many words.
+    on = where(start.get("accuracy")) or "val"
     return (f"<b>Bit widths:</b> {steps}<br>{si(start_fps)}fps → <b>{si(final_fps)}fps</b> "
-            f"(×{result.get('gain') or 0:.2f}, estimated) · val {acc[0]:.1f} → {acc[1]:.1f} % "
-            f"<i>(measured, post-training)</i><br><small>within {budget:.0%} of each resource; QAT may win back "
-            "accuracy</small>")
+            f"(×{result.get('gain') or 0:.2f}, estimated) · accuracy {acc[0]:.1f} → {acc[1]:.1f} % "
+            f"<i>(measured, post-training, {on}: the split the search chooses on, not the test split)</i><br>"
+            f"<small>within {budget:.0%} of each resource; QAT may win back accuracy</small>")

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from foldwise.core.compare import COLUMNS, Row, format_value, pareto
 from foldwise.gui.compare.table import SOURCE_COLORS
+from foldwise.gui.widgets.axes import PercentAxis
 
 FRONT = "#c0392b"
 TARGET = "#2c3e50"
@@ -21,7 +22,7 @@ SELECTED = "#f1c40f"
 
 def _plot(name: str) -> pg.PlotWidget:
     pg.setConfigOptions(antialias=True, background="w", foreground="k")
-    plot = pg.PlotWidget()
+    plot = pg.PlotWidget(axisItems={"left": PercentAxis(orientation="left")})
     plot.setObjectName(name)
     plot.setMenuEnabled(False)
     plot.hideButtons()
@@ -73,6 +74,9 @@ class MetricBars(QWidget):
         axis = self.plot.getAxis("bottom")
         axis.setTicks([[(i, row.id) for i, row in enumerate(self.rows)]])
         self.plot.setLabel("left", self.metric.currentText())
+        self.plot.getAxis("left").percent = key.endswith("accuracy")  # accuracies are 0–1 fractions
+        self.plot.getAxis("left").picture = None  # the ticks' text changes even when their values do not
+        self.plot.getAxis("left").update()
         if shown:
             self.bars = pg.BarGraphItem(x=[i for i, _v, _c in shown], height=[v for _i, v, _c in shown], width=0.6,
                                         brushes=[SOURCE_COLORS.get(c.source, "#4a7ab5") for _i, _v, c in shown])

@@ -42,7 +42,7 @@ class AppServices:
     jobs: JobsController
     window: QWidget
     undo: QUndoGroup | None = None
-    auto_prepare: bool = True  # example projects train their network on first open
+    auto_prepare: bool = True  # an untrained example project offers to train its network when opened
 
     def error(self, title: str, exc: BaseException) -> None:
         errors.show_error(self.window, title, exc)

@@ -27,6 +27,7 @@ from foldwise.gui.undo import CommitIteration
 from foldwise.gui.widgets.figures import FigureStrip
 from foldwise.gui.widgets.graph_view import LayerGraphView
 from foldwise.gui.widgets.layer_table import LayerTable
+from foldwise.gui.widgets.offer_bar import OfferBar
 
 TRAIN_TIP = "Train (or fine-tune) the current network; the result is a new iteration"
 
@@ -48,6 +49,7 @@ class NetworkPanel(StagePanel):
         self.notice = QLabel()
         self.notice.setObjectName("networkNotice")
         self.notice.setWordWrap(True)
+        self.offer = OfferBar("trainOffer")  # an example project asks before it trains (#14 point 6)
 
         self.epochs = NumberField(1, 500, 12)
         self.lr = NumberField(1e-5, 1.0, 2e-3, decimals=5, step=1e-4)
@@ -95,6 +97,7 @@ class NetworkPanel(StagePanel):
         top.addLayout(left, 1)
         top.addWidget(train_box)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.offer)
         layout.addLayout(top)
         layout.addWidget(split, 3)
         layout.addLayout(self.curves_holder, 2)
@@ -202,6 +205,7 @@ class NetworkPanel(StagePanel):
 
     def set_project(self, project, relay=None) -> None:
         self.stop_netron()
+        self.offer.withdraw()
         super().set_project(project, relay)
         if project is not None:
             # Both need torch (a 1.5 s import): after the window is up, not before it is shown.
@@ -213,8 +217,20 @@ class NetworkPanel(StagePanel):
         self._show_recommended_settings()
         self.project_changed()  # torch is loaded now: an untrained network's layers can be shown
         if self.services.auto_prepare and not project.iterations and project.settings.get("example"):
+            self._offer_training(project)
+
+    def _offer_training(self, project: Any) -> None:
+        """An untrained example asks before training (minutes of CPU); it never starts by itself."""
+        arch = html.escape(str(project.settings.get("network", {}).get("arch", "its network")))
+        data = html.escape(str(project.settings.get("dataset", {}).get("name", "its data")))
+        self.offer.offer(f"The example <b>{html.escape(project.name)}</b> has no trained network yet. Train "
+                         f"<b>{arch}</b> on <b>{data}</b> now, with the settings on the right ({self.epochs.value()} "
+                         "epochs at most)? The data set is generated first; <b>Cancel</b> stops it at any time.",
+                         "Train now", self._train_offered)
+
+    def _train_offered(self) -> None:
+        if self.start_training() is not None:
             self.services.status("Preparing the example: generating data and training its network…")
-            self.start_training()
 
     def _table_selection(self) -> None:
         names = self.table.selected_layers()
@@ -259,6 +275,7 @@ class NetworkPanel(StagePanel):
             return None
         project = self.project
         previous = project.current_id
+        self.offer.withdraw()  # asked and answered by the Train button too
         self._ensure_curves().clear()
         what = "Fine-tune" if project.current else "Train"
         arch = project.settings.get("network", {}).get("arch", "network")

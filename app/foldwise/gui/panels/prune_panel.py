@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import Job
+from foldwise.core.protocol import SCAN
 from foldwise.core.prune.config import CRITERIA, PruneSpec, QuantizedIterationError, ScanSpec
 from foldwise.core.prune.stage import prune_iteration, scan_iteration
 from foldwise.gui.fields import NumberField, field_row, with_messages
@@ -42,13 +43,19 @@ HINT = "Select layers in the table or graph (Ctrl/Shift for several)."
 class SensitivityPlot(QWidget):
     """Accuracy (measured) against prune ratio, one line per layer, and the unpruned baseline dashed."""
 
+    TITLE = "sensitivity: accuracy when one layer loses channels (measured, {on})"
+
     def __init__(self, parent: QWidget | None = None) -> None:
         import pyqtgraph as pg  # loaded on first use, not at start-up
+
+        from foldwise.gui.widgets.axes import PercentAxis
 
         super().__init__(parent)
         self._pg = pg
         pg.setConfigOptions(antialias=True, background="w", foreground="k")
-        self.plot = pg.PlotWidget(title="sensitivity: accuracy when one layer loses channels (measured, val)")
+        self.plot = pg.PlotWidget(title=self.TITLE.format(on="val"),
+                                  axisItems={"left": PercentAxis(orientation="left"),
+                                             "bottom": PercentAxis(orientation="bottom")})
         self.plot.setObjectName("sensitivityPlot")
         self.plot.setLabel("bottom", "share of the layer's channels pruned")
         self.plot.setLabel("left", "accuracy")
@@ -91,7 +98,10 @@ class SensitivityPlot(QWidget):
         curve.setData(list(xs), list(ys))
 
     def set_result(self, result: Any) -> None:
+        from foldwise.core.protocol import where
+
         self.clear()
+        self.plot.setTitle(self.TITLE.format(on=where({"split": result.split, "images": result.images})))
         for layer, accuracies in result.curves.items():
             for ratio, accuracy in zip(result.ratios, accuracies, strict=False):
                 self.add_point({"layer": layer, "ratio": ratio, "accuracy": accuracy, "baseline": result.baseline})
@@ -235,7 +245,10 @@ class PrunePanel(StagePanel):
         self.finetune.setToolTip("Fine-tune after pruning (after each step when pruning in steps); 0: none")
         self.scan_images = NumberField()
         self.scan_images.setRange(20, 10000)
-        self.scan_images.setValue(500)
+        self.scan_images.setValue(SCAN.images)
+        self.scan_images.setSuffix(f" {SCAN.split} images")
+        self.scan_images.setToolTip("The scan measures on the first validation images (the scan protocol); the "
+                                    "accuracies the iterations report are on the whole test split")
         self.scan_button = QPushButton("Scan sensitivity")
         self.scan_button.setObjectName("scanButton")
         self.scan_button.setToolTip("Prune each layer alone at 10–90 % and measure accuracy (no fine-tuning)")

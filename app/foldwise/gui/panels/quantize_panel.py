@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from foldwise.core import iterations
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import Job
+from foldwise.core.protocol import where as measured_on
 from foldwise.core.quantize.saved_scan import load_sensitivity, save_sensitivity
 from foldwise.gui.panels.base import AppServices, StagePanel
 from foldwise.gui.quantize.config_edit import set_config
@@ -60,13 +61,12 @@ class QuantizePanel(StagePanel):
         self.figures = FigureStrip(list(FIGURES))
         for key, text in FIGURES.items():
             self.figures.cards[key].title.setText(text)
-        self.chosen_card = FigureCard("weight_mb")
-        self.chosen_card.setObjectName("figure_chosen_mb")
-        self.chosen_card.title.setText("Weights at chosen bits")
+        # The weights headline follows the bits in the table at once (computed); while they differ from the
+        # ones the accuracies were measured with, it is marked what-if and so are they (#14 point 5).
+        self.chosen_card = self.figures.cards["weight_mb"]
         self.qonnx_card = FigureCard("qonnx")
         self.qonnx_card.title.setText("QONNX check")
         strip = self.figures.layout()
-        strip.insertWidget(strip.count() - 1, self.chosen_card)
         strip.insertWidget(strip.count() - 1, self.qonnx_card)
         self.figures.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # never squeezed
         self.notice = QLabel()
@@ -318,6 +318,7 @@ class QuantizePanel(StagePanel):
     def _config_changed(self, _info: Any = None) -> None:
         self._show_histograms()
         self._show_memory()
+        self._mark_what_if()
         self.controls.show_overrides(self.config.layers)
         self._update_notice(self.project.current if self.project else None)
 
@@ -345,7 +346,30 @@ class QuantizePanel(StagePanel):
         weighted = [v for v in self.views if v.weight is not None]
         self.memory_bars.set_layers([v.name for v in weighted], [v.params * 4 / 1e6 for v in weighted],
                                     [qi.layer_mb(v, self.config) for v in weighted])
-        self.chosen_card.set_figure(qi.weight_memory(self.views, self.config)["chosen_mb"] if self.views else None)
+        if self.views:
+            self.chosen_card.set_figure(qi.weight_memory(self.views, self.config)["chosen_mb"],
+                                        "what-if" if self.what_if else "")
+
+    @property
+    def what_if(self) -> bool:
+        """The settings in the panel differ from the ones the shown accuracies were measured with."""
+        inspection = self.inspection
+        return (self.config is not None and inspection is not None
+                and self.config.to_dict() != inspection.config.to_dict())
+
+    def _mark_what_if(self) -> None:
+        """Title the headline cards for what they show now: the weights at the edited bits (a what-if, computed
+        at once) and the accuracies as measured before the edit (a preview or Quantize measures the new ones)."""
+        edited, preview = self.what_if, self.inspection is not None and self.inspection.kind == "preview"
+        cards = self.figures.cards
+        cards["weight_mb"].title.setText("Weights · what-if" if edited else "Weights" + (" (preview)" if preview
+                                                                                          else ""))
+        for key, text in FIGURES.items():
+            if key != "weight_mb":
+                cards[key].title.setText(text + (" (before the edit)" if edited else " (preview)" if preview
+                                                 and key == "accuracy" else ""))
+        weights = cards["weight_mb"]
+        weights.setStyleSheet(f"#{weights.objectName()} {{ border: 1px dashed #9a6700; }}" if edited else "")
 
     def _show_validation(self) -> None:
         self._done_now("validation")
@@ -354,12 +378,15 @@ class QuantizePanel(StagePanel):
         compare = (validation or {}).get("compare")
         where = ""
         if compare:
-            where = f"test, {compare['images']} images" + (", preview" if inspection.kind == "preview" else "")
+            # Iterations quantized before the protocol was named were validated on the whole test split too.
+            where = measured_on(compare["float"]["accuracy"]) or f"test, {compare['images']:,} images"
+            where += ", preview" if inspection.kind == "preview" else ""
         self.confusion.set_compare(compare, inspection.class_names if inspection else [], where)
         owner, rows = self._sensitivity
         if owner is not inspection and inspection is not None:
             owner, rows = self._saved_sensitivity(inspection)
-        self.sensitivity_bars.set_rows(rows if owner is inspection and inspection is not None else [])
+        rows = rows if owner is inspection and inspection is not None else []
+        self.sensitivity_bars.set_rows(rows, f", {measured_on(rows[0])}" if rows and measured_on(rows[0]) else "")
 
     def _update_figures(self, current: Any) -> None:
         inspection = self.inspection
@@ -368,17 +395,17 @@ class QuantizePanel(StagePanel):
         if inspection is not None and inspection.kind == "preview" and inspection.validation:
             compare = inspection.validation["compare"]
             metrics = {"float_accuracy": {**compare["float"]["accuracy"]},
-                       "accuracy": {**compare["quantized"]["accuracy"]},
-                       "weight_mb": inspection.validation["weight_memory"]["total_mb"]}
+                       "accuracy": {**compare["quantized"]["accuracy"]}}
         elif current is not None and iterations.is_quantized(current):
             metrics = current.metrics
             check = (inspection.validation or {}).get("qonnx_check") if inspection is not None else None
         elif current is not None:
             metrics = {"float_accuracy": current.metrics.get("accuracy")}
-        self.figures.set_metrics(metrics)
-        preview = inspection is not None and inspection.kind == "preview"
-        self.figures.cards["accuracy"].title.setText("Quantized accuracy" + (" (preview)" if preview else ""))
-        self.figures.cards["weight_mb"].title.setText("Weights" + (" (preview)" if preview else ""))
+        for key, card in self.figures.cards.items():
+            if key != "weight_mb" or not self.views:  # with statistics, the weights follow the table
+                card.set_figure(metrics.get(key))
+        self._show_memory()
+        self._mark_what_if()
         text, value = qonnx_text(check, "model.qonnx.onnx")
         self.qonnx_card.set_figure({"value": value, "source": "measured"} if check else None)
         self.export_label.setText(text)
@@ -405,6 +432,13 @@ class QuantizePanel(StagePanel):
             again = f" <b>Quantize</b> starts again from float iteration {parent.label}." if parent else ""
             text = (f"Statistics measured on {inspection.config.calib_images} calibration images of {current.label}. "
                     f"Editing bits shows what-ifs at once.{again}")
+        if self.what_if:
+            measured = inspection.config
+            text += (f" <span style='color:#9a6700'><b>What-if:</b> the weights card follows the edited bits; the "
+                     f"accuracies were measured at W{measured.weight_bits}A{measured.act_bits}"
+                     + (" with its per-layer settings" if measured.layers else "")
+                     + (" (preview again to measure the edit)." if inspection.kind == "preview" or
+                        not iterations.is_quantized(current) else " (Quantize measures the edit).") + "</span>")
         note = qi.scaling_note(inspection.config, self.config) if inspection is not None else ""
         if note:
             text += f" <span style='color:#9a6700'>Histograms use the calibration's settings ({note}): preview " \
@@ -545,13 +579,13 @@ class QuantizePanel(StagePanel):
 
         def done(rows: list[dict[str, Any]]) -> None:
             self._sensitivity = (inspection, rows)
-            n = min(images, (inspection.validation or {}).get("compare", {}).get("images", images))
+            n = rows[0]["images"] if rows else 0
             if current is not None:
                 try:
                     save_sensitivity(current, rows, images=n, config=inspection.config.to_dict())
                 except OSError as exc:
                     self.services.status(f"The scan could not be kept with {current.label}: {exc}", 15000)
-            self.sensitivity_bars.set_rows(rows, f", test, {n} images")
+            self.sensitivity_bars.set_rows(rows, f", {measured_on(rows[0])}" if rows else "")
             worst = max(rows, key=lambda r: r["drop_points"]) if rows else None
             if worst is not None:
                 self.services.status(f"Most sensitive: {worst['layer']} ({worst['drop_points']:+.1f} points, measured)")

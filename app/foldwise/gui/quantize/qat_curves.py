@@ -7,6 +7,8 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from foldwise.gui.widgets.axes import epoch_axis, percent_axis
+
 TRAIN, VAL = "#2f6fb0", "#b0562f"
 
 
@@ -15,8 +17,9 @@ class QatCurves(QWidget):
         super().__init__(parent)
         pg.setConfigOptions(antialias=True, background="w", foreground="k")
         self.setObjectName("qatCurves")
-        self.loss_plot = pg.PlotWidget(title="QAT loss (train)")
-        self.acc_plot = pg.PlotWidget(title="QAT accuracy (measured)")
+        self.loss_plot = pg.PlotWidget(title="QAT loss (train)", axisItems={"bottom": epoch_axis()})
+        self.acc_plot = pg.PlotWidget(title="QAT accuracy (measured)",
+                                      axisItems={"bottom": epoch_axis(), "left": percent_axis()})
         for plot in (self.loss_plot, self.acc_plot):
             plot.setLabel("bottom", "epoch")
             plot.showGrid(x=True, y=True, alpha=0.3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from foldwise.core.protocol import SCAN
 from foldwise.gui.fields import NumberField
 from foldwise.gui.quantize.confusion_view import ConfusionPair
 from foldwise.gui.quantize.sensitivity_view import MemoryBars, SensitivityBars
@@ -19,8 +20,10 @@ class ValidateTab(QWidget):
         self.memory_bars = MemoryBars()
         self.sensitivity_images = NumberField()
         self.sensitivity_images.setRange(10, 100_000)
-        self.sensitivity_images.setValue(500)
-        self.sensitivity_images.setSuffix(" test images")
+        self.sensitivity_images.setValue(SCAN.images)
+        self.sensitivity_images.setSuffix(f" {SCAN.split} images")
+        self.sensitivity_images.setToolTip("The scan measures on the first validation images (the scan protocol); "
+                                           "choices are never made on the test split that reports accuracy")
         self.sensitivity_button = QPushButton("Scan sensitivity")
         self.sensitivity_button.setObjectName("sensitivityButton")
         self.sensitivity_button.setToolTip("Quantize one layer at a time (the rest float) and measure the accuracy")

@@ -1,10 +1,13 @@
-"""Figures with their provenance: every number shows where it came from (estimated, measured, ...)."""
+"""Figures with their provenance: every number shows where it came from (estimated, measured, ...) and, for an
+accuracy, what it was measured on ("measured · test, 1,000 images": see :mod:`foldwise.core.protocol`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from foldwise.core.protocol import where
 
 TITLES = {
     "params": "Parameters",
@@ -50,10 +53,12 @@ class FigureCard(QFrame):
         layout.addWidget(self.value)
         layout.addWidget(self.source)
 
-    def set_figure(self, figure: dict[str, Any] | None) -> None:
+    def set_figure(self, figure: dict[str, Any] | None, note: str = "") -> None:
+        """Show ``figure``; ``note`` (e.g. "what-if") follows its source and what it was measured on."""
         text, source = format_figure(self.key, figure)
         self.value.setText(f"<span style='font-size:15pt'><b>{text}</b></span>")
-        self.source.setText(source)
+        measured_on = where(figure) if source else ""
+        self.source.setText(" · ".join(part for part in (source, measured_on, note if source else "") if part))
         self.source.setProperty("figureSource", source)
         self.source.style().unpolish(self.source)
         self.source.style().polish(self.source)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs", "Bits", "MB")
@@ -96,6 +103,9 @@ class LayerTable(QTableView):
         for source_row, row in enumerate(self.layer_model.rows):
             if row["name"] == name:
                 index = self.proxy.mapFromSource(self.layer_model.index(source_row, 0))
-                self.selectRow(index.row())
+                # Not selectRow: it follows the keyboard modifiers held at the time (Ctrl toggles the row),
+                # and a layer picked elsewhere (the graph) replaces the selection.
+                flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                self.selectionModel().setCurrentIndex(index, flags)
                 self.scrollTo(index)
                 return

@@ -7,13 +7,16 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from foldwise.gui.widgets.axes import epoch_axis, percent_axis
+
 
 class TrainCurves(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         pg.setConfigOptions(antialias=True, background="w", foreground="k")
-        self.loss_plot = pg.PlotWidget(title="loss")
-        self.acc_plot = pg.PlotWidget(title="accuracy (measured)")
+        self.loss_plot = pg.PlotWidget(title="loss", axisItems={"bottom": epoch_axis()})
+        self.acc_plot = pg.PlotWidget(title="accuracy (measured)",
+                                      axisItems={"bottom": epoch_axis(), "left": percent_axis()})
         for plot in (self.loss_plot, self.acc_plot):
             plot.addLegend(offset=(-10, 10))
             plot.setLabel("bottom", "epoch")
