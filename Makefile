@@ -8,7 +8,7 @@ RUN_PROJECT ?= work/$(EXAMPLE)
 SCREENSHOT_PROJECT ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup system-deps run test lint bench screenshots check-wheel lock clean
+.PHONY: setup system-deps run test lint bench screenshots check-wheel package check-package lock clean
 
 setup: system-deps $(STAMP)
 
@@ -43,6 +43,19 @@ bench: setup
 check-wheel: setup
 	$(PY) -m tools.wheel_check --stack lock
 
+# The one-folder desktop app (PyInstaller, CPU torch from the venv) in dist/foldwise/, then its smoke check.
+package: setup
+	$(PY) -m pip install -q -r packaging/requirements-package.txt
+	$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/foldwise.spec
+	install -Dm644 packaging/org.foldwise.Foldwise.desktop dist/foldwise/share/applications/org.foldwise.Foldwise.desktop
+	install -Dm644 packaging/org.foldwise.Foldwise.metainfo.xml dist/foldwise/share/metainfo/org.foldwise.Foldwise.metainfo.xml
+	install -Dm644 resources/icons/foldwise.svg dist/foldwise/share/icons/hicolor/scalable/apps/foldwise.svg
+	$(PY) -m tools.package_check dist/foldwise
+
+# The packaged app trains, quantizes and runs FINN's estimate (its FINN worker is the packaged program itself).
+check-package:
+	$(PY) -m tools.package_check dist/foldwise --finn
+
 screenshots: setup
 	xvfb-run -a -s "-screen 0 1280x800x24" $(PY) -m foldwise.gui.screenshots docs/screenshots $(SCREENSHOT_PROJECT)
 
@@ -56,4 +69,4 @@ lock:
 	mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf $(VENV) work .pytest_cache
+	rm -rf $(VENV) work .pytest_cache build dist
