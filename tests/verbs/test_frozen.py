@@ -11,7 +11,7 @@ import pytest
 
 from foldwise.frozen import python_form
 
-APP = Path(__file__).resolve().parents[1] / "app"
+APP = Path(__file__).resolve().parents[2] / "app"
 
 
 @pytest.mark.parametrize(
