@@ -8,7 +8,7 @@ RUN_PROJECT ?= work/$(EXAMPLE)
 SCREENSHOT_PROJECT ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup system-deps run test lint bench screenshots lock clean
+.PHONY: setup system-deps run test lint bench screenshots check-wheel package check-package lock clean
 
 setup: system-deps $(STAMP)
 
@@ -17,13 +17,11 @@ system-deps:
 	@bash packaging/system-deps
 
 # Re-runs only when the pins or the package metadata change, so a second `make run` starts at once.
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-nodeps.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.lock
-	# finn-plus pins brevitas==0.13.0, which cannot export with torch 2.13: take it without its deps.
-	$(PY) -m pip install -q --no-deps finn-plus==1.6.1
-	# onnx2torch declares torchvision, which on PyPI is built for CUDA torch: its other deps are all above.
-	$(PY) -m pip install -q --no-deps onnx2torch==1.5.15
+	# finn-plus and onnx2torch without their declared deps (why: see the file's comments).
+	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -41,6 +39,23 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/run_all.py
 
+# The wheel in a fresh venv holding the pinned stack: --version, new --example, the window offscreen (2-5 min).
+check-wheel: setup
+	$(PY) -m tools.wheel_check --stack lock
+
+# The one-folder desktop app (PyInstaller, CPU torch from the venv) in dist/foldwise/, then its smoke check.
+package: setup
+	$(PY) -m pip install -q -r packaging/requirements-package.txt
+	$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/foldwise.spec
+	install -Dm644 packaging/org.foldwise.Foldwise.desktop dist/foldwise/share/applications/org.foldwise.Foldwise.desktop
+	install -Dm644 packaging/org.foldwise.Foldwise.metainfo.xml dist/foldwise/share/metainfo/org.foldwise.Foldwise.metainfo.xml
+	install -Dm644 resources/icons/foldwise.svg dist/foldwise/share/icons/hicolor/scalable/apps/foldwise.svg
+	$(PY) -m tools.package_check dist/foldwise
+
+# The packaged app trains, quantizes and runs FINN's estimate (its FINN worker is the packaged program itself).
+check-package:
+	$(PY) -m tools.package_check dist/foldwise --finn
+
 screenshots: setup
 	xvfb-run -a -s "-screen 0 1280x800x24" $(PY) -m foldwise.gui.screenshots docs/screenshots $(SCREENSHOT_PROJECT)
 
@@ -54,4 +69,4 @@ lock:
 	mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf $(VENV) work .pytest_cache
+	rm -rf $(VENV) work .pytest_cache build dist

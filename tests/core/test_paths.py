@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 from foldwise.core import paths
+from tools import wheel_check
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ("resources", "projects")
@@ -33,19 +33,7 @@ def test_foldwise_root_overrides(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_the_wheel_carries_and_finds_the_shipped_files(tmp_path: Path) -> None:
-    # Build from a copy, so the checkout gets no build/ or egg-info folders.
-    source = tmp_path / "src"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, source / name)
-    skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    for name in ("app", *SHIPPED):
-        shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=skip)
-    dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist),
-                    str(source)], check=True, capture_output=True, timeout=180,
-                   env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-    (wheel,) = dist.glob("foldwise-*.whl")
+    wheel = wheel_check.build_wheel(tmp_path / "build")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         archive.extractall(tmp_path / "site")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import platform
 from importlib import metadata
 
@@ -9,6 +10,7 @@ from PySide6 import __version__ as pyside_version
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from foldwise import __version__
+from foldwise.frozen import runtime_description
 
 STACK = ("torch", "brevitas", "qonnx", "finn-plus", "onnx", "onnxruntime", "torch-pruning", "paramiko")
 
@@ -31,8 +33,9 @@ class AboutDialog(QDialog):
         rows = "".join(f"<tr><td>{k}</td><td><b>{v}</b></td></tr>" for k, v in stack_versions().items())
         text = QLabel(
             "<h2>Foldwise</h2><p>Prototype deep-learning networks on FPGAs.</p>"
-            f"<table cellspacing='6'>{rows}</table>"
+            f"<table cellspacing='6'>{rows}</table><p>Runs as {html.escape(runtime_description())}.</p>"
         )
+        text.setWordWrap(True)
         text.setObjectName("aboutText")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
