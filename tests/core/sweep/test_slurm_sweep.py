@@ -6,18 +6,22 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from foldwise.core.finn.hosts import RemoteBuildHost, save_host
 from foldwise.core.finn.stage import FAILURE_RECORD, BuildRecord, list_builds
 from foldwise.core.project import Project
 from foldwise.core.sweep.grid import parse_grid
 from foldwise.core.sweep.record import SweepRecord
 from foldwise.core.sweep.stage import SweepSpec, cancel_sweep, resume_sweep, sweep, sweep_status
+from tests.core.remote.conftest import target_for
 from tests.slurm_cluster import SlurmCluster
+from tests.sshd import SshServer
 
 
 def _grid(points_per_task: int = 1, **extra: object) -> dict:
@@ -117,3 +121,30 @@ def test_a_task_killed_mid_run_fails_its_point_only_and_resume_builds_just_that_
         assert record.status == "done", [p.error for p in record.points]
         assert [p.build for p in record.points[1:]] == done_builds
         assert record.points[0].attempts == 2 and BuildRecord.read(project.path / record.points[0].build).ok
+
+
+def test_a_sweep_through_a_login_host_over_ssh(
+    slurm_cluster: SlurmCluster, quantized_lenet: Path, tmp_path: Path, sshd_factory: Callable[..., SshServer]
+) -> None:
+    server = sshd_factory(password=None, shell="/bin/sh")
+    env = {**slurm_cluster.env, "PATH": os.environ["PATH"]}
+    save_host(
+        RemoteBuildHost(
+            target_for(server), python=sys.executable, remote_dir=str(tmp_path / "login"), env=env, name="login"
+        )
+    )
+    grid = {
+        "points": [{"clock_mhz": 100}, {"clock_mhz": 200, "folding": {"target_fps": 4000}}],
+        "slurm": {"mem": "2G", "points_per_task": 2},
+    }
+    with Project.open(quantized_lenet) as project:
+        record = sweep(project, SweepSpec(parse_grid(grid), executor="slurm:login"))
+        assert record.status == "done", [p.error for p in record.points]
+        assert record.executor["where"] == server.spec
+        assert record.executor["shared"].startswith(str(tmp_path / "login" / "sweeps"))
+        for state in record.points:
+            build = BuildRecord.read(project.path / state.build)
+            assert build.ok and build.clock_mhz == state.point.clock_mhz
+            meta = json.loads((build.folder / "foldwise_build.json").read_text())
+            assert meta["remote"]["host"] == server.spec and meta["model"].startswith(str(quantized_lenet))
+        assert not (Path(record.executor["shared"]) / "points" / "0" / "build").exists()  # fetched, then removed
