@@ -4,12 +4,17 @@ that does not exist, more memory than the node has, a controller nobody answers)
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from foldwise.cli import main
+from tests.conftest import REPO
 from tests.slurm_cluster import SlurmCluster, _free_port
 from tests.verbs.test_bad_input_corpus import snapshot
 
@@ -29,11 +34,18 @@ def test_a_local_sweep_builds_each_point_as_a_build_record(
     assert data["status"] == "done" and data["executor"]["kind"] == "local"
     assert [p["fps"]["source"] for p in data["points"]] == ["estimated", "estimated"]
     assert data["points"][1]["fps"]["value"] >= 3000
+    assert [p["lut_pct"]["source"] for p in data["points"]] == ["estimated", "estimated"]
+    assert [p["accuracy"]["source"] for p in data["points"]] == ["measured", "measured"]
+    assert data["best"] in (0, 1) and sum(p["best"] for p in data["points"]) == 1
     for point in data["points"]:
         assert (quantized_lenet / point["build"] / "report" / "estimate_network_performance.json").is_file()
     assert main(["sweep", str(quantized_lenet), "--status"]) == 0
     text = capsys.readouterr().out
-    assert re.search(r"p1 as is estimate Pynq-Z2 100MHz target 3000 FPS\s+done\s+[\d,]+ FPS \(estimated\)", text)
+    assert re.search(
+        r"p1 as is estimate Pynq-Z2 100MHz target 3000 FPS\s+done\s+[\d,]+ FPS \(estimated\) "
+        r"LUT\s+[\d.]+% \(estimated\) acc [\d.]+% \(measured\)",
+        text,
+    ), text
     assert main(["sweep", str(quantized_lenet), "--resume"]) == 1
     assert "has no unfinished points to run again (2 done)" in capsys.readouterr().err
 
@@ -99,3 +111,41 @@ def test_submit_then_status_then_cancel_from_the_command_line(
     assert cancelled["status"] == "cancelled"
     assert {p["status"] for p in cancelled["points"]} == {"cancelled"}
     assert not slurm_cluster.run("squeue", "-h").stdout.strip()
+
+
+def test_cancel_from_another_terminal_stops_a_local_sweep(
+    quantized_lenet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grid = _grid(tmp_path, "grid: {clock_mhz: [100, 110, 120, 130]}\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "app"), os.environ.get("PYTHONPATH", "")])}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    running = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "foldwise",
+            "sweep",
+            str(quantized_lenet),
+            "--grid",
+            str(grid),
+            "--workers",
+            "1",
+            "--json",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list((quantized_lenet / "sweeps").glob("*/sweep.json")):
+            time.sleep(0.2)
+        assert main(["sweep", str(quantized_lenet), "--cancel"]) == 0  # the project is locked by the sweep
+        assert "showing the sweep without fetching" in capsys.readouterr().err
+        out, err = running.communicate(timeout=120)
+    finally:
+        running.kill()
+    data = json.loads(out)
+    assert running.returncode == 0, err
+    assert data["status"] == "cancelled" and data["counts"]["cancelled"] >= 3, data["counts"]

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from foldwise.core.errors import Cancelled, InputError
+from foldwise.core.errors import Cancelled, InputError, ProjectLockedError
 from foldwise.core.project import Project
 from foldwise.core.sweep.grid import load_grid
 from foldwise.core.sweep.record import SweepRecord
@@ -62,19 +62,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def format_text(data: dict) -> str:
-    lines = [
-        f"sweep {data['id']} of iteration {data['iteration']} on {data['executor'].get('where') or 'this machine'}"
-        f": {data['status']} ({', '.join(f'{n} {s}' for s, n in data['counts'].items() if n)})"
-    ]
+    where = data["executor"].get("where") or "this machine"
+    counts = ", ".join(f"{n} {s}" for s, n in data["counts"].items() if n)
+    lines = [f"sweep {data['id']} of iteration {data['iteration']} on {where}: {data['status']} ({counts})"]
     width = max((len(p["label"]) for p in data["points"]), default=0)
     for p in data["points"]:
-        fps = f"{p['fps']['value']:>12,.0f} FPS ({p['fps']['source']})" if p.get("fps") else ""
-        tail = (
-            p["error"]
-            if p["status"] in ("failed", "cancelled") and p.get("error")
-            else p.get("build") or p.get("message") or ""
+        fps = f"{p['fps']['value']:>10,.0f} FPS ({p['fps']['source']})" if p.get("fps") else ""
+        lut = f"LUT {p['lut_pct']['value']:5.1f}% ({p['lut_pct']['source']})" if p.get("lut_pct") else ""
+        acc = f"acc {100 * p['accuracy']['value']:.1f}% ({p['accuracy']['source']})" if p.get("accuracy") else ""
+        failed = p["status"] in ("failed", "cancelled") and p.get("error")
+        tail = p["error"] if failed else p.get("build") or p.get("message") or ""
+        mark = "*" if p.get("best") else " "
+        lines.append(f"{mark} {p['label']:<{width}}  {p['status']:<9} {fps} {lut} {acc}  {tail}".rstrip())
+    if data.get("best") is not None:
+        lines.append(
+            f"* best: p{data['best']}, the most accurate point that keeps up with the project's target "
+            "and fits 85 % of the board's LUTs and BRAM"
         )
-        lines.append(f"  {p['label']:<{width}}  {p['status']:<9} {fps}  {tail}".rstrip())
     return "\n".join(lines)
 
 
@@ -92,11 +96,27 @@ def _emit(record: SweepRecord, project: Project, args: argparse.Namespace) -> in
     return 0
 
 
+def _open(args: argparse.Namespace) -> Project:
+    """The project; ``--status`` and ``--cancel`` of a sweep whose Foldwise holds the project open it read-only
+    (that Foldwise records what comes back)."""
+    try:
+        return Project.open(args.project)
+    except ProjectLockedError:
+        if not (args.status or args.cancel):
+            raise
+        print(
+            "foldwise: the project is open in another Foldwise (it records the sweep's results): showing the "
+            "sweep without fetching",
+            file=sys.stderr,
+        )
+        return Project.open(args.project, read_only=True)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     grid = load_grid(args.grid) if args.grid else None
-    with Project.open(args.project) as project:
+    with _open(args) as project:
         if grid is not None:
             spec = SweepSpec(
                 grid,

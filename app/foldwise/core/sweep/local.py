@@ -78,7 +78,6 @@ class LocalExecutor:
 
         ctx = ctx or null_context()
         record.executor.update(pid=os.getpid(), host=socket.gethostname())
-        (record.folder / CANCEL_MARK).unlink(missing_ok=True)
         kinds = [record.point(i).point.kind.value for i in indices]
         size = pool_size(kinds, len(indices), self.workers)
         todo: queue.Queue[int] = queue.Queue()
@@ -176,7 +175,7 @@ class LocalExecutor:
         """Open points of a sweep whose process is gone failed (interrupted)."""
         pid = record.executor.get("pid")
         alive = pid and record.executor.get("host") == socket.gethostname() and pid_alive(int(pid))
-        if alive:
+        if alive or project.read_only:
             return
         for state in record.points:
             if state.status in ("queued", "running"):

@@ -198,7 +198,8 @@ class SlurmExecutor:
 
     # ------------------------------------------------------------------------------------------ status
     def poll(self, project: Project, record: SweepRecord) -> None:
-        """Bring the points' states up to date; fetch the ones that ended."""
+        """Bring the points' states up to date; fetch the ones that ended. A read-only project (open in another
+        Foldwise, which fetches them) only gets the states, in memory."""
         open_points = [p for p in record.points if p.status in OPEN and p.job]
         if not open_points:
             return
@@ -242,7 +243,8 @@ class SlurmExecutor:
                     how, why = "cancelled", str(task_state.get("error") or "stopped by Slurm")
                 error = f"{state.point.label}: {why}" if how == "failed" else why
                 self._finish(project, record, state.index, how, error, task_state)
-        record.save()
+        if not project.read_only:
+            record.save()
 
     def _finish(
         self,
@@ -303,7 +305,8 @@ class SlurmExecutor:
         for state in record.points:
             if state.status == "pending":
                 state.status, state.error, state.message = "cancelled", "cancelled", "cancelled"
-        record.save()
+        if not project.read_only:
+            record.save()
 
 
 def _first_error(text: str) -> str:

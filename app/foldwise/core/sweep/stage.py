@@ -21,7 +21,7 @@ from foldwise.core.project import Project
 from foldwise.core.sweep.grid import SweepGrid
 from foldwise.core.sweep.local import LocalExecutor
 from foldwise.core.sweep.prepare import check_points, point_iterations
-from foldwise.core.sweep.record import OPEN, SweepRecord, new_record, open_sweep
+from foldwise.core.sweep.record import CANCEL_MARK, OPEN, SweepRecord, new_record, open_sweep
 from foldwise.core.sweep.slurm import SlurmExecutor, shared_folder
 
 Executor = LocalExecutor | SlurmExecutor
@@ -164,13 +164,16 @@ def sweep_status(project: Project, sweep_id: str | None = None) -> SweepRecord:
 
 
 def cancel_sweep(project: Project, sweep_id: str | None = None, wait_s: float = 30.0) -> SweepRecord:
-    """Cancel every open point (scancel, or the local sweep's cancel mark); waits up to ``wait_s`` for them."""
+    """Cancel every open point (scancel, or the local sweep's cancel mark); waits up to ``wait_s`` for them.
+
+    A read-only project (open in the Foldwise that runs or follows the sweep) is only asked to stop: that
+    Foldwise records the points as cancelled."""
     record = open_sweep(project, sweep_id)
     executor = executor_for(record)
     try:
         executor.cancel(project, record)
         if isinstance(executor, SlurmExecutor):
-            follow(project, record, executor, timeout=wait_s)
+            follow(project, record, executor, timeout=0.0 if project.read_only else wait_s)
     finally:
         if isinstance(executor, SlurmExecutor):
             executor.close()
@@ -206,6 +209,7 @@ def resume_sweep(
             )
         if isinstance(executor, SlurmExecutor):
             executor.preflight(len(indices))
+        (record.folder / CANCEL_MARK).unlink(missing_ok=True)  # an earlier --cancel of a local sweep
         _run(project, record, executor, indices, wait, ctx)
     finally:
         if isinstance(executor, SlurmExecutor):
@@ -217,14 +221,20 @@ def _counts_text(record: SweepRecord) -> str:
     return ", ".join(f"{n} {s}" for s, n in record.counts().items() if n)
 
 
-def summary(record: SweepRecord, project: Project | None = None) -> dict[str, Any]:
-    """What ``foldwise sweep --json`` prints: the record plus each done point's FINN figures (estimated)."""
-    from foldwise.core.finn.stage import BuildRecord
+def summary(record: SweepRecord, project: Project) -> dict[str, Any]:
+    """What ``foldwise sweep --json`` prints: the record plus each point's figures (FINN's estimates, the measured
+    accuracy), whether it keeps up and fits, the Pareto front and the best point."""
+    from foldwise.core.sweep.results import point_results
 
     data = record.to_dict()
-    for point in data["points"]:
-        point["fps"] = None
-        if project is not None and point["build"] and point["status"] == "done":
-            build = BuildRecord.read(project.path / point["build"])
-            point["fps"] = {"value": build.fps, "source": "estimated"} if build.fps else None
+    for point, result in zip(data["points"], point_results(project, record), strict=True):
+        figures = result.to_dict()
+        point.update(
+            {
+                k: figures[k]
+                for k in ("fps", "lut", "lut_pct", "bram_pct", "accuracy", "keeps_up", "fits", "pareto", "best")
+            }
+        )
+    best = next((p for p in data["points"] if p["best"]), None)
+    data["best"] = best["point"]["index"] if best else None
     return data
