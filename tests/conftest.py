@@ -9,6 +9,7 @@ import pytest
 
 from tests.faults import tiny_disk  # noqa: F401 (a 1 MiB tmpfs for the full-disk tests)
 from tests.pynq_board import pynq_board  # noqa: F401 (fixtures for the board tests)
+from tests.slurm_cluster import _slurm_cluster, slurm_cluster  # noqa: F401 (a one-node Slurm cluster)
 from tests.sshd import sshd_factory  # noqa: F401
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

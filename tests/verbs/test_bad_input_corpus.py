@@ -37,6 +37,7 @@ class Case:
     code: int
     message: str  # a regex searched in stderr
     prep: list[Prep] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # set for the case ({w}: the case's folder)
 
 
 def _manifest_edit(edit: Callable[[dict], None]) -> Prep:
@@ -449,6 +450,38 @@ CASES = [
     Case("compare-csv-folder-missing", "trained", ["compare", "{p}", "--csv", "{w}/none/out.csv"], 1,
          r"the folder .*none does not exist"),
     Case("compare-csv-is-a-folder", "trained", ["compare", "{p}", "--csv", "{w}"], 1, r"is a folder: give a file"),
+    # sweep
+    Case("sweep-not-a-project", None, ["sweep", "{w}", "--status"], 1, r"is not a Foldwise project"),
+    Case("sweep-no-action", "quantized", ["sweep", "{p}"], 2, r"one of the arguments --grid --status"),
+    Case("sweep-grid-missing", "quantized", ["sweep", "{p}", "--grid", "{w}/none.yml"], 1, r"none.yml does not exist"),
+    Case("sweep-grid-empty", "quantized", ["sweep", "{p}", "--grid", "{w}/g.yml"], 1, r"the sweep grid is empty",
+         [_write("g.yml", b"")]),
+    Case("sweep-grid-no-points", "quantized", ["sweep", "{p}", "--grid", "{w}/g.yml"], 1,
+         r"grid clock_mhz is an empty list, so the grid has no points", [_write("g.yml", b"grid: {clock_mhz: []}\n")]),
+    Case("sweep-grid-not-yaml", "quantized", ["sweep", "{p}", "--grid", "{w}/g.yml"], 1, r"is not valid YAML/JSON",
+         [_write("g.yml", b"points: [unclosed\n")]),
+    Case("sweep-grid-bits-out-of-range", "quantized", ["sweep", "{p}", "--grid", "{w}/g.yml"], 1,
+         r"point 1: weights: bit width must be from 1 to 8, got 9",
+         [_write("g.yml", b"points: [{bits: w4a4}, {bits: w9a4}]\n")]),
+    Case("sweep-grid-unknown-layer", "quantized", ["sweep", "{p}", "--grid", "{w}/g.yml"], 1,
+         r"p0 w2a4-mixed .*: unknown layers features.nope; the network's layers are: .*features.conv1",
+         [_write("g.yml", b"points: [{bits: {weights: 2, acts: 4, layers: {features.nope: {weight_bits: 3}}}}]\n")]),
+    Case("sweep-float-iteration", "trained", ["sweep", "{p}", "--grid", "{w}/g.yml"], 1,
+         r"p0 as is .*is not quantized, so FINN cannot build it.*or give every point bits",
+         [_write("g.yml", b"points: [{clock_mhz: 100}]\n")]),
+    Case("sweep-unknown-executor", "quantized", ["sweep", "{p}", "--grid", "{w}/g.yml", "--executor", "pbs"], 1,
+         r"unknown executor 'pbs'", [_write("g.yml", b"points: [{clock_mhz: 100}]\n")]),
+    Case("sweep-sbatch-missing", "quantized", ["sweep", "{p}", "--grid", "{w}/g.yml", "--executor", "slurm"], 1,
+         r"Slurm's sbatch, squeue, scontrol, scancel not found on PATH", [_write("g.yml", b"points: [{}]\n")],
+         env={"PATH": "{w}"}),
+    Case("sweep-unknown-login-host", "quantized", ["sweep", "{p}", "--grid", "{w}/g.yml", "--executor",
+         "slurm:nohost"], 1, r"no saved build host 'nohost'", [_write("g.yml", b"points: [{}]\n")]),
+    Case("sweep-status-no-sweeps", "quantized", ["sweep", "{p}", "--status"], 1, r"has no sweeps yet"),
+    Case("sweep-resume-no-sweeps", "quantized", ["sweep", "{p}", "--resume"], 1, r"has no sweeps yet"),
+    Case("sweep-workers-zero", "quantized", ["sweep", "{p}", "--grid", "{w}/g.yml", "--workers", "0"], 1,
+         r"--workers must be at least 1", [_write("g.yml", b"points: [{}]\n")]),
+    Case("sweep-locked", "quantized", ["sweep", "{p}", "--grid", "{w}/g.yml"], 1,
+         r"is open in another Foldwise instance", [_write("g.yml", b"points: [{}]\n")]),
 ]
 
 
@@ -491,6 +524,8 @@ def test_bad_input(case: Case, templates: dict[str, Path], tmp_path: Path, capsy
         shutil.copytree(templates[case.project], project)
     for prep in case.prep:
         prep(project, tmp_path)
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value.format(w=tmp_path))
     before = snapshot(project)
     argv = [a.format(p=project, w=tmp_path) for a in case.argv]
     with _held_lock(project) if case.id.endswith("-locked") else contextlib.nullcontext():
@@ -512,4 +547,4 @@ def test_the_corpus_is_large_and_covers_every_verb() -> None:
     verbs = {c.argv[0] for c in CASES}
     assert len(CASES) >= 60
     assert verbs >= {"new", "info", "train", "import", "prune", "quantize", "export", "estimate", "autofit", "build",
-                     "board", "demo", "baseline", "compare", "deploy", "bundle"}
+                     "board", "demo", "baseline", "compare", "deploy", "bundle", "sweep"}

@@ -38,9 +38,10 @@ from foldwise.core.remote.ssh import SshError, SshSession
 
 _APP_DIR = Path(__file__).resolve().parents[3]
 #: what Foldwise ships to a build host: the worker, the runner and what they import (standard library +
-#: finn-plus only); the SSH side (``foldwise.core.remote``) stays here
+#: finn-plus only), and the sweep task driver Slurm array tasks run; the SSH side (``foldwise.core.remote``)
+#: stays here
 _RUNTIME_GLOBS = ("foldwise/__init__.py", "foldwise/core/__init__.py", "foldwise/core/errors.py",
-                  "foldwise/core/finn/*.py")
+                  "foldwise/core/finn/*.py", "foldwise/core/sweep/__init__.py", "foldwise/core/sweep/task.py")
 
 #: what stays in a remote build folder (FINN's intermediate models, the stitched IP project); the rest, i.e.
 #: reports, log, folding, ``codegen/`` (hls) and ``bitfile/``, ``driver/``, ``deploy/`` (bitfile) is downloaded
@@ -68,7 +69,8 @@ print("@@probe " + json.dumps(info))
 """
 
 
-def _runtime_files() -> list[tuple[Path, str]]:
+def runtime_files() -> list[tuple[Path, str]]:
+    """(file, path relative to the app folder) of everything shipped to a build host or cluster."""
     files: set[Path] = set()
     for pattern in _RUNTIME_GLOBS:
         files.update(_APP_DIR.glob(pattern))
@@ -78,7 +80,7 @@ def _runtime_files() -> list[tuple[Path, str]]:
 def runtime_id() -> str:
     """Hash of the shipped worker modules: a changed Foldwise ships a new runtime folder."""
     digest = hashlib.sha256()
-    for path, rel in _runtime_files():
+    for path, rel in runtime_files():
         digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 
@@ -87,7 +89,7 @@ def _q(path: str) -> str:
     return shlex.quote(path)
 
 
-class _Remote:
+class RemoteHost:
     """An open session to a build host with its absolute paths resolved."""
 
     def __init__(self, host: RemoteBuildHost, session: SshSession) -> None:
@@ -127,7 +129,7 @@ class _Remote:
     def ensure_runtime(self, present: bool, ctx: JobContext) -> None:
         if present:
             return
-        pairs = [(path, f"{self.runtime}/{rel}") for path, rel in _runtime_files()]
+        pairs = [(path, f"{self.runtime}/{rel}") for path, rel in runtime_files()]
         self.session.put_files(pairs, ctx, what="shipping the FINN runner")
         self.session.run(f"touch {_q(self.runtime + '/.complete')}", check=True)
 
@@ -163,7 +165,7 @@ def check_build_host(
     ctx.progress(0.0, f"connecting to {host.target.display}")
     session, owned = _open(host, session, trust_fingerprint)
     try:
-        remote = _Remote(host, session)
+        remote = RemoteHost(host, session)
         ctx.progress(0.3, "looking for finn-plus")
         check, present = remote.probe()
         if check.ok:
@@ -213,7 +215,7 @@ def remote_build(model: str | Path, config: BuildConfig, build_dir: Path, ctx: J
     ctx.progress(0.0, f"connecting to {host.display}")
     session, owned = _open(host, session, config.trust_fingerprint)
     try:
-        remote = _Remote(host, session)
+        remote = RemoteHost(host, session)
         if previous and not host.same_machine(previous.get("host", {})):
             raise InputError(f"{build_dir} was built on {previous['host'].get('host')}:{previous['host'].get('port')}"
                              f", not {host.target.host}:{host.target.port}: resume it there")

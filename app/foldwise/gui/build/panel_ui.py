@@ -35,6 +35,7 @@ from foldwise.gui.build.config_form import SettingsForm
 from foldwise.gui.build.folding_table import FoldingTable
 from foldwise.gui.build.missing_view import MissingView
 from foldwise.gui.build.resource_gauges import ResourceGauges
+from foldwise.gui.build.sweep_view import SweepView
 from foldwise.gui.fields import NumberField, with_messages
 from foldwise.gui.widgets.figures import FigureStrip
 
@@ -365,6 +366,8 @@ def setup_ui(panel: Any) -> None:
     panel.tabs.setObjectName("buildTabs")
     panel.tabs.addTab(panel.fold_split, "Folding")
     panel.tabs.addTab(builds_split, "Builds && log")
+    panel.sweep_view = SweepView()
+    panel.tabs.addTab(panel.sweep_view, "Sweep")
     panel.tabs.addTab(panel.settings_form, "Advanced settings")
     panel.tabs.addTab(panel.missing_view, "Tools")
     panel._tools_tab = panel.tabs.count() - 1

@@ -49,6 +49,7 @@ from foldwise.gui.build.live_estimate import LiveEstimator
 from foldwise.gui.build.missing_view import missing_reason
 from foldwise.gui.build.panel_ui import BITFIT_TIP, setup_ui
 from foldwise.gui.build.results import autofit_text, bitfit_text, origin_text, show_figures
+from foldwise.gui.build.sweep_tab import SweepTab
 from foldwise.gui.host_trust import ask_to_trust
 from foldwise.gui.panels.base import AppServices, StagePanel
 
@@ -80,6 +81,7 @@ class BuildPanel(StagePanel):
         self.live.finished.connect(self._live_done)
         self.live.failed.connect(self._live_failed)
         setup_ui(self)
+        self.sweep_tab = SweepTab(self, self.sweep_view)
         self._connect()
         self.refresh_hosts()
         self.refresh_tools()
@@ -181,6 +183,8 @@ class BuildPanel(StagePanel):
         where = "" if self.build_host is not None else " See the Tools tab."
         self.full_build_reason.setText(f"Full build unavailable: {reason}{where}" if reason else "")
         self.full_build_reason.setVisible(bool(reason))
+        if hasattr(self, "sweep_tab"):
+            self.sweep_tab.update_enabled()
 
     def _bitfile_reason(self) -> str:
         """Why a bitfile cannot be built where builds run now ('' if it can): Vivado here, or on the host."""
@@ -204,6 +208,7 @@ class BuildPanel(StagePanel):
     # ================================================================= model source
     def project_changed(self, force: bool = False) -> None:
         project = self.project
+        self.sweep_tab.project_changed()
         iteration = project.current if project is not None else None
         target = project_target_fps(project)
         if target is not None and target != self.target_fps.value():
