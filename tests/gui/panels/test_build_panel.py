@@ -335,3 +335,21 @@ def test_bit_width_autofit_loads_its_bits_into_quantize(qtbot, finn_worker, trai
         for job in window.jobs.registry.jobs:
             job.wait(30)
         window.close()
+
+
+def test_a_folding_edit_shows_figures_at_once_and_finn_confirms_them(qtbot, panel: BuildPanel,
+                                                                    tfc_copy: Path) -> None:
+    panel.set_model(tfc_copy, "file")
+    wait_ready(qtbot, panel)
+    qtbot.waitUntil(lambda: panel.instant is not None, timeout=LONG)
+    model = panel.folding_model
+    index = cell(panel, "MVAU_hls_0", "PE")
+    assert model.setData(index, 16)  # synchronous: the figures below are on screen before any FINN job ends
+    assert panel.report.node_cycles["MVAU_hls_0"] == 50176 // 16 and "instant" in panel.origin_label.text()
+    assert panel.chart.values[panel.chart.names.index("MVAU_hls_0")] == 50176 // 16
+    assert model.stale  # still marked until FINN's re-estimate arrives
+    instant = {k: f.value for k, f in panel.report.resources.items()}
+    qtbot.waitUntil(lambda: not panel.live.busy and not model.stale, timeout=LONG)
+    assert "confirmed" in panel.live_label.text() and panel.report.latency_ns is not None
+    assert {k: f.value for k, f in panel.report.resources.items()} == pytest.approx(instant)
+    assert model.cycles["MVAU_hls_0"] == 50176 // 16

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from foldwise.core.finn.reports import ESTIMATED, BuildReport, Figure, finish_report
+
 RESOURCES = ("LUT", "BRAM_18K", "URAM", "DSP")
 
 
@@ -73,3 +75,15 @@ class InstantTables:
         max_cycles = node_cycles[bottleneck]
         return InstantFigures(fps=clock_mhz * 1e6 / max_cycles, max_cycles=max_cycles, bottleneck=bottleneck,
                               node_cycles=node_cycles, resources=totals)
+
+
+def instant_report(figures: InstantFigures, clock_mhz: float, board: str | None = None) -> BuildReport:
+    """A report holding the instant figures, labelled estimated (they are FINN's per-node estimates); it has no
+    latency and no per-node resources until FINN's re-estimate arrives."""
+    rep = BuildReport(clock_ns=1000.0 / clock_mhz)
+    rep.node_cycles = dict(figures.node_cycles)
+    rep.max_cycles, rep.bottleneck = figures.max_cycles, figures.bottleneck
+    rep.fps_estimated = Figure(figures.fps, ESTIMATED, "frames/s")
+    rep.resources_estimated = {k: Figure(v, ESTIMATED) for k, v in figures.resources.items()}
+    finish_report(rep, board)
+    return rep

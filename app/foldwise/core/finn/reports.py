@@ -169,6 +169,12 @@ def _fill_estimates(
             rep.latency_ns_estimated = Figure(float(lat), ESTIMATED, "ns")
 
 
+def finish_report(rep: BuildReport, board: str | Board | None = None) -> None:
+    """Choose the figures shown (simulated over estimated, synthesized resources over estimated) and the
+    board utilisation, once a report's sources are filled in."""
+    _finish(rep, _resolve_board(board))
+
+
 def _finish(rep: BuildReport, board: Board | None) -> None:
     rep.fps = rep.fps_simulated or rep.fps_estimated
     rep.latency_ns = rep.latency_ns_estimated

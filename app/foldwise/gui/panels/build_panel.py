@@ -34,6 +34,7 @@ from foldwise.core.finn.config_schema import fetch_schema, fields_from_schema
 from foldwise.core.finn.failures import explain, model_layers, read_build_log
 from foldwise.core.finn.folding import save_folding
 from foldwise.core.finn.hosts import HostCheck, RemoteBuildHost, remove_host, save_host, saved_hosts
+from foldwise.core.finn.instant import InstantTables, instant_report
 from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.finn.remote_build import check_build_host
 from foldwise.core.finn.reports import BuildReport, read_build_reports
@@ -77,6 +78,7 @@ class BuildPanel(StagePanel):
         self._skip_live = False
         self.folding_model = FoldingModel(self.undo_stack)
         self.folding_model.folding_changed.connect(self._folding_edited)
+        self.instant: InstantTables | None = None  # option tables of the model shown, once tabulated
         self.live = LiveEstimator(self._live_run, delay_ms=300, parent=self)
         self.live.finished.connect(self._live_done)
         self.live.failed.connect(self._live_failed)
@@ -519,6 +521,8 @@ class BuildPanel(StagePanel):
         if self.model_path is None:
             return None
         model, board, clock, worker = self.model_path, self.board, self.clock_mhz, self.worker
+        cache = self._answers_folder()
+        self.instant = None
         self.live_label.setText("reading the model's hardware nodes…")
 
         def done(hw: build.HwNodes) -> None:
@@ -530,6 +534,7 @@ class BuildPanel(StagePanel):
             self.folding_model.set_nodes(hw.nodes, hw.model_sha256, mine)
             self._update_enabled()
             self.live.request(self._payload(), immediate=True)  # figures for the current folding at once
+            self._load_tables(model, board, hw)
             if hw.cpu_nodes:
                 names = "; ".join(f"{n['name']} ({n['op_type']}): {n.get('why', '')}" for n in hw.cpu_nodes)
                 self._note(self.cpu_note, f"<small style='color:#5f6b7a'>Runs on the host, not the FPGA: "
@@ -537,8 +542,33 @@ class BuildPanel(StagePanel):
             self._fetch_schema()
 
         return self.run_job(f"FINN hardware nodes of {model.name} ({board})",
-                            lambda ctx: build.hw_nodes(model, board=board, clock_mhz=clock, worker=worker, ctx=ctx),
+                            lambda ctx: build.hw_nodes(model, board=board, clock_mhz=clock, worker=worker, ctx=ctx,
+                                                       cache=cache),
                             on_done=done)
+
+    def _answers_folder(self) -> Path | None:
+        """Where FINN's answers about this project's models are kept (none for a file opened on its own)."""
+        return self.project.cache_dir / "finn" if self.project is not None and self.source == "project" else None
+
+    def _load_tables(self, model: Path, board: str, hw: build.HwNodes) -> None:
+        """Every legal choice per node with FINN's estimates, in the background, so folding edits get figures at
+        once (``core.finn.instant``); FINN's re-estimate still confirms each edit."""
+        self.instant = None
+        worker, cache = self.worker, self._answers_folder()
+        defaults = {n["name"]: n["attrs"] for n in hw.nodes}
+
+        def done(tables: InstantTables) -> None:
+            if model == self.model_path and board == self.board:
+                self.instant = tables
+
+        def failed(job: Job) -> None:  # instant figures are a convenience: FINN's re-estimate still answers
+            self.services.status(f"Folding edits wait for FINN's re-estimate: {job.error_message}", 10000)
+
+        self.services.jobs.start(
+            Job(f"Tabulate every legal folding of {model.name}",
+                lambda ctx: InstantTables(build.option_tables(model, board=board, worker=worker, ctx=ctx,
+                                                              cache=cache), defaults)),
+            on_done=done, on_error=failed)
 
     def _fetch_schema(self) -> None:
         if BuildPanel._schema_cache is not None:
@@ -592,13 +622,26 @@ class BuildPanel(StagePanel):
         self._note(self.folding_note, "")
         self._mark_stale(True)
         self.live_label.setText("re-estimating…")
+        self._show_instant()
         self.live.request(self._payload())
+
+    def _show_instant(self) -> None:
+        """The edited folding's figures from the option tables, at once; the table and chart stay marked until
+        FINN's re-estimate confirms them."""
+        figures = self.instant.figures(self.folding_model.folding(), self.clock_mhz) if self.instant else None
+        if figures is None:
+            return
+        self._show_report(instant_report(figures, self.clock_mhz, self.board),
+                          "instant: FINN's per-node estimates from the option tables; FINN's re-estimate confirms",
+                          editor=False)
+        self._mark_stale(True, "confirming with FINN…")
+        self.live_label.setText("instant figures; confirming with FINN…")
 
     def _live_done(self, report: BuildReport, payload: dict[str, Any], seconds: float) -> None:
         if payload["model"] != self.model_path or payload["sha"] != self.folding_model.model_key:
             return
         self._show_report(report, "live re-estimate of the editor's folding")
-        self.live_label.setText(f"re-estimated in {seconds:.2f} s")
+        self.live_label.setText(f"confirmed by FINN's re-estimate in {seconds:.2f} s")
 
     def _live_failed(self, error: BaseException, payload: dict[str, Any]) -> None:
         if payload["model"] != self.model_path:
