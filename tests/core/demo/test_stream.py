@@ -15,14 +15,14 @@ from foldwise.core.demo.pipeline import DemoSpec, run_pipeline
 from foldwise.core.demo.record import Recorder
 from foldwise.core.demo.roi import Roi
 from foldwise.core.demo.sources import Frame, Source
-from foldwise.core.demo.stream import BatchTuner, ThreadedStream, open_stream
+from foldwise.core.demo.stream import HostStream, SizeTuner, open_stream
 from tests.core.demo._helpers import FakeBackend
 
 SHAPE = (3, 4, 4)
 
 
 def test_the_tuner_doubles_while_it_pays_alternating_the_two_sizes() -> None:
-    tuner = BatchTuner(most=8, probe=3)
+    tuner = SizeTuner(most=8, probe=3)
     cost = {1: 10.0, 2: 6.0, 4: 5.8, 8: 5.0}  # per frame: 2 pays (-40 %), 4 not against 2 (-3 %)
     sizes = []
     while not tuner.settled:
@@ -35,7 +35,7 @@ def test_the_tuner_doubles_while_it_pays_alternating_the_two_sizes() -> None:
 
 
 def test_the_tuner_stays_at_one_when_batching_does_not_pay_and_ignores_partial_requests() -> None:
-    tuner = BatchTuner(most=8, probe=2)
+    tuner = SizeTuner(most=8, probe=2)
     tuner.observe(3, 1.0)  # a partial request of another size: no sample
     for size in (1, 2, 1, 2):
         tuner.submitted(size)
@@ -45,7 +45,7 @@ def test_the_tuner_stays_at_one_when_batching_does_not_pay_and_ignores_partial_r
 
 def test_the_threaded_stream_keeps_two_requests_in_flight_and_answers_in_order() -> None:
     wake = threading.Event()
-    stream = ThreadedStream(FakeBackend(delay=0.05), wake, window=2)
+    stream = HostStream(FakeBackend(delay=0.05), wake, window=2)
     try:
         crops = [np.full((1, *SHAPE), v, np.uint8) for v in (0, 255)]
         stream.submit(crops[0], ["dark"])
@@ -75,14 +75,17 @@ class Stripes(Source):
 
     on_demand = True
 
-    def __init__(self, fps: float = 2000.0) -> None:
+    def __init__(self, fps: float = 2000.0, delay: float = 0.0) -> None:
         super().__init__("stripes", fps, (8, 8))
+        self.delay = delay  # seconds to make a frame (in the pipeline's thread: pulled)
 
     def skip(self, count: int) -> int:
         self._count += count
         return count
 
     def read(self) -> Frame | None:
+        if self.delay:
+            time.sleep(self.delay)
         value = 255 if self._count % 2 else 0
         return self._frame(np.full((8, 8, 3), value, np.uint8), time.perf_counter())
 
@@ -103,3 +106,15 @@ def test_the_pipeline_keeps_the_window_in_flight_and_maps_answers_to_their_frame
     assert len(rows) == 30
     assert all(r["label"] == ("DEFECT" if int(r["frame"]) % 2 else "OK") for r in rows)
     assert [int(r["frame"]) for r in rows] == sorted(int(r["frame"]) for r in rows)  # in capture order
+
+
+def test_the_pipeline_measures_whether_two_in_flight_beat_one_on_this_machine() -> None:
+    # Making a frame and inferring it each take 2 ms and release the GIL: with two in flight they overlap.
+    overlap = run_pipeline(Stripes(fps=1e6, delay=0.002), FakeBackend(delay=0.002), Roi(0, 0, 1, 1),
+                           DemoSpec(frames=900), 1000.0)
+    assert overlap.backend["window_rule"] == "measured" and overlap.backend["window"] == 2
+    by_window = overlap.backend["ms_per_frame_by_window"]
+    assert by_window["2"] < 0.95 * by_window["1"]
+    # A source slower than the backend: the pipeline waits for frames, measures nothing, keeps one in flight.
+    paced = run_pipeline(Stripes(fps=100), FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(frames=150), 100.0)
+    assert paced.backend["window"] == 1 and paced.backend["ms_per_frame_by_window"] == {}

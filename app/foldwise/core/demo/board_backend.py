@@ -6,7 +6,7 @@ mode and keeps it. A request is a JSON header line ``{"n": N, "id": K}`` and the
 answers each, in order, with a ``scores`` event carrying the same id. The backend sends ahead: up to
 ``window`` requests are in flight on the channel (the next batch crosses the network while the board computes
 the last), and a reader thread matches the answers to the requests in order (an answer with the wrong id ends
-the run). The frames per request are measured, not guessed (:class:`~.stream.BatchTuner`: doubled while that
+the run). The frames per request are measured, not guessed (:class:`~.stream.SizeTuner`: doubled while that
 lowers the board's time per frame by 10 %), unless the run fixes them.
 
 On an emulated board the accelerator is FINN's dataflow model and the figures are labelled ``emulated``; on a
@@ -63,13 +63,13 @@ class BoardBackend:
 
     def __init__(self, session: Any, deployment: str, shape: tuple[int, int, int], name: str, emulated: bool,
                  ready_timeout: float = READY_TIMEOUT, channel: Any = None) -> None:
-        from foldwise.core.demo.stream import BatchTuner
+        from foldwise.core.demo.stream import SizeTuner
 
         self.name = name
         self.label = "emulated" if emulated else "measured"
         self.shape = tuple(int(v) for v in shape)
         self.window = BOARD_WINDOW
-        self.tuner: BatchTuner | None = BatchTuner(most=MAX_BATCH)
+        self.tuner: SizeTuner | None = SizeTuner(most=MAX_BATCH)
         self._fixed_batch = 1
         self.max_in_flight = 0
         self.last_stages: dict[str, float] = {}  # the last ``infer``'s per-frame transfer and inference

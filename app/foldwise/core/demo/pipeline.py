@@ -26,7 +26,7 @@ from foldwise.core.demo.feed import Mailbox, open_feed
 from foldwise.core.demo.roi import Roi, load_roi
 from foldwise.core.demo.sources import Frame, Source, open_source
 from foldwise.core.demo.stats import DEFAULT_TARGET_FPS, FrameTiming, RunStats
-from foldwise.core.demo.stream import Done, open_stream
+from foldwise.core.demo.stream import Done, HostStream, SizeTuner, open_stream
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Project
@@ -38,6 +38,8 @@ __all__ = ["DemoResult", "DemoSpec", "DemoUpdate", "Mailbox", "preprocess", "run
 
 LIVE_WINDOW = 512  # frames the live figures are computed over
 IDLE_WAIT = 0.1  # s: the longest the loop sleeps before it looks at limits, cancel and stalls again
+WINDOW_CHUNK = 64  # frames timed per sample when the pipeline measures a host backend's window
+WINDOW_SETTLE = 8  # frames after a change of window that are not timed (the requests in flight drain or fill)
 
 
 @dataclass
@@ -61,8 +63,8 @@ class DemoSpec:
     iteration: str | None = None
     #: a source that delivers no frame for this long (a stalled stream, a frozen camera) ends the run
     stall_timeout: float = 5.0
-    #: requests in flight at the backend (None: the backend's default, 2) and frames per request (None: the
-    #: backend's choice; a board measures it, see ``stream.BatchTuner``)
+    #: requests in flight at the backend (None: a board's 2; on the host 1 or 2, whichever the run measures
+    #: faster) and frames per request (None: the backend's choice; a board measures it, ``stream.SizeTuner``)
     window: int | None = None
     batch: int | None = None
     password: str | None = field(default=None, repr=False)  # for a board backend that logs in by password
@@ -151,6 +153,26 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
     gathered: list[tuple[Frame, np.ndarray, float]] = []  # cut, waiting to fill a request
     in_flight = 0  # frames sent and not answered
     most_pending = 0  # the most requests in flight at once
+    # On the host, one request in flight or two, whichever this run measures faster (while it is the
+    # bottleneck: chunks in which it waited for the source say nothing), alternating chunks of frames.
+    tuner = SizeTuner(1, stream.window, probe=5, gain=0.05) if spec.window is None \
+        and isinstance(stream, HostStream) and stream.window > 1 else None
+    chunk = {"start": 0.0, "frames": -WINDOW_SETTLE, "waited": False}
+    if tuner is not None:
+        stream.window = tuner.batch
+
+    def timed_chunk(end: float) -> None:
+        chunk["frames"] += 1
+        if chunk["frames"] == 0:  # settled: the timing starts here
+            chunk.update(start=end, waited=False)
+        if tuner is None or chunk["frames"] < WINDOW_CHUNK:
+            return
+        if not chunk["waited"]:
+            tuner.observe(stream.window, (end - chunk["start"]) / chunk["frames"])
+            tuner.submitted(stream.window)
+        settle = WINDOW_SETTLE if tuner.batch != stream.window else 0
+        stream.window = tuner.batch
+        chunk.update(start=end, frames=-settle, waited=False)
 
     def finish(done: Done) -> None:
         nonlocal last_live
@@ -171,8 +193,10 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
                                        stats.snapshot(t3, LIVE_WINDOW)))
             end = time.perf_counter()
             stats.timed(FrameTiming(frame.timestamp, {**stages, "output": end - t3}, end))
+            timed_chunk(end)
 
     started = time.perf_counter()
+    chunk["start"] = started
     feed.start(started)
     try:
         while True:
@@ -206,6 +230,7 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
             while room and wanted > 0 and len(gathered) < stream.batch:
                 frame = feed.poll()
                 if frame is None:
+                    chunk["waited"] = True
                     break
                 t0 = time.perf_counter()
                 crop = preprocess(frame.image, box, backend.shape)
@@ -246,8 +271,16 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
     return DemoResult(final, reason, {"name": source.name, "fps": source.fps, "size": list(source.size)},
                       {"name": backend.name, "label": backend.label, "window": stream.window,
                        "batch": stream.batch, "max_requests_in_flight": most_pending,
-                       **(stream.report() if hasattr(stream, "report") else {})}, roi.to_list(),
+                       **(stream.report() if hasattr(stream, "report") else {}), **_window_report(tuner)},
+                      roi.to_list(),
                       recorder.paths() if recorder is not None else None)
+
+
+def _window_report(tuner: SizeTuner | None) -> dict[str, Any]:
+    if tuner is None:
+        return {}
+    return {"window_rule": "measured", "ms_per_frame_by_window": {str(w): round(s * 1000, 4)
+                                                                   for w, s in tuner.measured.items()}}
 
 
 def _decision(label: int, confidence: float, threshold: float, defect_class: int) -> tuple[bool, float]:

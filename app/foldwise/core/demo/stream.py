@@ -7,12 +7,12 @@ the order sent), so a host backend's inference overlaps the pipeline's own work 
 overlaps its compute. Nothing queues without bound: with the window full the pipeline takes no frame, and
 the source's next frames are dropped and counted.
 
-- :class:`InlineStream` (window 1): the backend's ``infer`` in the caller, one frame at a time.
-- :class:`ThreadedStream` (window ≥ 2): one worker thread calls ``infer``; ONNX Runtime and PyTorch release
-  the GIL while they compute, so the worker's inference runs beside the pipeline's resize and annotate.
+- :class:`HostStream`: with window 1 the backend's ``infer`` runs in the caller; with 2 on one worker thread
+  (ONNX Runtime and PyTorch release the GIL while they compute, so it runs beside the pipeline's resize and
+  annotate; on a busy machine the hand-overs can cost more than the overlap gains, so the pipeline measures).
 - A board backend streams over its one SSH channel itself (``board_backend.BoardBackend``).
 
-:class:`BatchTuner` is the measured rule for the batch: it doubles it while that lowers the backend's
+:class:`SizeTuner` is the measured rule for the batch: it doubles it while that lowers the backend's
 measured time per frame by at least ``gain`` (alternating the two sizes while it measures).
 """
 
@@ -27,8 +27,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-#: requests in flight on a host backend: two, so one frame is inferred while the next is cut and the last
-#: annotated (see the README's overhead figure: one at a time loses the pipeline's own work to inference)
+#: requests in flight on a host backend at most: two, so one frame is inferred while the next is cut and the
+#: last annotated; the pipeline measures whether that beats one at a time on this machine (``SizeTuner``)
 HOST_WINDOW = 2
 
 
@@ -61,35 +61,10 @@ class Stream(Protocol):
     def close(self) -> None: ...
 
 
-class InlineStream:
-    """One request at a time, inferred in the caller's thread as it is submitted."""
-
-    window = 1
-    batch = 1
-
-    def __init__(self, backend: Any) -> None:
-        self._backend = backend
-        self._done: Done | None = None
-
-    @property
-    def pending(self) -> int:
-        return int(self._done is not None)
-
-    def submit(self, crops: np.ndarray, tags: list[Any]) -> None:
-        started = time.perf_counter()
-        labels, confidences = self._backend.infer(crops)
-        self._done = Done(tags, labels, confidences, {"inference": (time.perf_counter() - started) / len(tags)})
-
-    def poll(self) -> Done | None:
-        done, self._done = self._done, None
-        return done
-
-    def close(self) -> None:
-        pass
-
-
-class ThreadedStream:
-    """Up to ``window`` requests queued to one worker thread running the backend's ``infer``."""
+class HostStream:
+    """Requests to a host backend's ``infer``: inline in the caller while the window is 1 (nothing else to
+    overlap, no hand-over), on one worker thread when it is larger. The window may change between requests
+    (the pipeline measures which one is faster, see :class:`SizeTuner`); answers stay in the order sent."""
 
     batch = 1
 
@@ -101,8 +76,15 @@ class ThreadedStream:
         self._jobs: deque[tuple[np.ndarray, list[Any]] | None] = deque()
         self._ready = threading.Condition()
         self._done: deque[Done | BaseException] = deque()  # appended by the worker, popped by the pipeline
-        self._thread = threading.Thread(target=self._work, name="demo-inference", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+
+    def _infer(self, crops: np.ndarray, tags: list[Any]) -> Done | BaseException:
+        started = time.perf_counter()
+        try:
+            labels, confidences = self._backend.infer(crops)
+        except BaseException as exc:  # handed to the pipeline, which stops with it
+            return exc
+        return Done(tags, labels, confidences, {"inference": (time.perf_counter() - started) / len(tags)})
 
     def _work(self) -> None:
         while True:
@@ -112,22 +94,19 @@ class ThreadedStream:
                 job = self._jobs.popleft()
             if job is None:
                 return
-            crops, tags = job
-            started = time.perf_counter()
-            try:
-                labels, confidences = self._backend.infer(crops)
-                result: Done | BaseException = Done(
-                    tags, labels, confidences, {"inference": (time.perf_counter() - started) / len(tags)}
-                )
-            except BaseException as exc:  # handed to the pipeline, which stops with it
-                result = exc
-            self._done.append(result)
+            self._done.append(self._infer(*job))
             self._wake.set()
 
     def submit(self, crops: np.ndarray, tags: list[Any]) -> None:
         if self.pending >= self.window:
             raise RuntimeError(f"{self.window} requests already in flight")
         self.pending += 1
+        if self.window == 1 and self.pending == 1:  # nothing in flight: inline, in order by construction
+            self._done.append(self._infer(crops, tags))
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="demo-inference", daemon=True)
+            self._thread.start()
         with self._ready:
             self._jobs.append((crops, tags))
             self._ready.notify()
@@ -142,6 +121,8 @@ class ThreadedStream:
         return done
 
     def close(self) -> None:
+        if self._thread is None:
+            return
         with self._ready:
             self._jobs.clear()
             self._jobs.append(None)
@@ -149,26 +130,26 @@ class ThreadedStream:
         self._thread.join(timeout=10.0)
 
 
-def open_stream(backend: Any, wake: threading.Event, window: int | None = None, batch: int | None = None) -> Stream:
-    """The stream for ``backend``: its own if it has one (a board), else inline (window 1) or threaded."""
+def open_stream(backend: Any, wake: threading.Event, window: int | None = None,
+                batch: int | None = None) -> Stream:
+    """The stream for ``backend``: its own if it has one (a board), else a :class:`HostStream`."""
     if hasattr(backend, "stream"):
         return backend.stream(wake, window, batch)
     if batch not in (None, 1):
         from foldwise.core.errors import InputError
 
         raise InputError(f"the {backend.name} backend infers one frame per request (batch {batch} is for boards)")
-    window = HOST_WINDOW if window is None else int(window)
-    return InlineStream(backend) if window <= 1 else ThreadedStream(backend, wake, window)
+    return HostStream(backend, wake, HOST_WINDOW if window is None else int(window))
 
 
-class BatchTuner:
-    """Frames per request, chosen by measurement on the running backend.
+class SizeTuner:
+    """A size chosen by measurement on the running backend: a board's frames per request, a host's window.
 
-    From ``start``, requests alternate between the current size b and 2b (alternating, so a change in the
-    machine's load hits both alike) until ``probe`` answers of each are timed; 2b is kept if its median time
-    per frame is at least ``gain`` (10 %) lower, and then 2b is tried against 4b, and so on up to ``most``;
-    otherwise b is kept for the rest of the run. Only full requests count: a partial one (sent because the
-    backend was idle) says nothing about the size being tried.
+    From ``start``, the size alternates between the current b and 2b (per request, or per chunk of frames:
+    alternating, so a change in the machine's load hits both alike) until ``probe`` timings of each are in;
+    2b is kept if its median time per frame is at least ``gain`` (10 %) lower, and then 2b is tried against
+    4b, and so on up to ``most``; otherwise b is kept for the rest of the run. Only samples of the size tried
+    count: a partial request (sent because the backend was idle) says nothing about it.
     """
 
     def __init__(self, start: int = 1, most: int = 8, probe: int = 3, gain: float = 0.10) -> None:
