@@ -108,6 +108,7 @@ def summary(result: object) -> str:
                                                "with a known part" if accuracy is not None else ""),
         f"keeps up? {s['verdict']} (all figures measured)",
     ]
+    lines += [f"note: {note}" for note in result.extra.get("notes", [])]  # type: ignore[attr-defined]
     if result.recording:  # type: ignore[attr-defined]
         lines.append(f"recorded: {result.recording['video']}, {result.recording['csv']}")  # type: ignore[attr-defined]
     return "\n".join(lines)

@@ -268,12 +268,30 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
             if recorder is not None:  # also on Ctrl+C or an error: the recording so far stays playable
                 recorder.close({"reason": reason or "interrupted", **final})
     ctx.progress(1.0, f"{reason}: {final['verdict']}")
+    notes = [note] if (note := roi_fit_note(box, backend.shape)) else []
     return DemoResult(final, reason, {"name": source.name, "fps": source.fps, "size": list(source.size)},
                       {"name": backend.name, "label": backend.label, "window": stream.window,
                        "batch": stream.batch, "max_requests_in_flight": most_pending,
                        **(stream.report() if hasattr(stream, "report") else {}), **_window_report(tuner)},
                       roi.to_list(),
-                      recorder.paths() if recorder is not None else None)
+                      recorder.paths() if recorder is not None else None, {"notes": notes})
+
+
+def roi_fit_note(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> str:
+    """A line when the ROI does not fit the network's input: stretched to another aspect, or enlarged.
+
+    The crop is always resized to the input (as the image-folder loader does for training), so a mismatch runs;
+    but a part squashed or blown up is not what the network was trained on, and its verdicts suffer."""
+    _x, _y, w, h = box
+    height, width = int(shape[-2]), int(shape[-1])
+    roi_aspect, net_aspect = w / h, width / height
+    if max(roi_aspect, net_aspect) / min(roi_aspect, net_aspect) > 1.25:
+        return (f"the ROI ({w}×{h} px, aspect {roi_aspect:.2f}) is stretched to the network's {width}×{height} "
+                f"input (aspect {net_aspect:.2f}): parts look squashed; draw it closer to the input's shape")
+    if w < width or h < height:
+        return (f"the ROI ({w}×{h} px) is enlarged to the network's {width}×{height} input: draw it larger, "
+                "or the parts look blurred to the network")
+    return ""
 
 
 def _window_report(tuner: SizeTuner | None) -> dict[str, Any]:

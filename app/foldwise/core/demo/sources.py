@@ -92,6 +92,7 @@ class Source:
     def _wait_due(self) -> None:
         """Sleep until the next frame is due at this source's rate (paced sources)."""
         now = time.perf_counter()
+        self.start_clock(now)  # the first frame is due now, not a moment later (no sleep for it)
         due = self.due_time(self._count)
         if due > now:
             time.sleep(due - now)
@@ -199,6 +200,8 @@ class VideoSource(Source):
         self._first: np.ndarray | None = first
         self._paced = paced
         self._live = not paced
+        stated = self._cap.get(cv2.CAP_PROP_FRAME_COUNT) if paced else 0
+        self._stated = int(stated) if 0 < stated < 1e9 else 0  # frames the file says it holds (0: unknown)
 
     def read(self) -> Frame | None:
         import cv2
@@ -221,6 +224,9 @@ class VideoSource(Source):
                 if self._live:
                     raise SourceLost(f"{self.name} stopped delivering frames (unplugged or closed?)")
                 self.end_reason = f"end of {self.name} after {self._count} frames"
+                if self._stated > self._count:
+                    self.end_reason += (f" of the {self._stated} it states: the file is truncated or damaged "
+                                        "(the frames before the damage were shown)")
                 return None
         return self._frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), started)
 
