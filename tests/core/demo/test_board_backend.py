@@ -10,7 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from foldwise.core.board.profiles import save_board
@@ -18,6 +17,7 @@ from foldwise.core.demo.backends import open_backend
 from foldwise.core.demo.pipeline import DemoSpec, run_demo
 from foldwise.core.jobs import JobContext
 from foldwise.core.project import Project
+from tests.core.demo._helpers import video_frames
 from tests.pynq_board import profile_for
 
 
@@ -96,8 +96,5 @@ def test_demo_on_the_board_stops_cleanly_when_the_board_process_dies(estimated_d
     assert result.recording and all(Path(p).is_file() for p in result.recording.values())
     assert result.backend["batch"] == 4 and result.backend["max_requests_in_flight"] == 2  # killed mid-batch
     rows = list(csv.DictReader(Path(result.recording["csv"]).read_text(encoding="utf-8").splitlines()))
-    video = cv2.VideoCapture(result.recording["video"])
-    count = 0
-    while video.read()[0]:
-        count += 1
+    count = video_frames(result.recording["video"])
     assert len(rows) == count == result.stats["frames_processed"]["value"]  # the recording so far plays

@@ -18,6 +18,7 @@ from foldwise.core.demo.board_backend import BackendLost, BoardBackend
 from foldwise.core.demo.pipeline import DemoSpec, run_pipeline
 from foldwise.core.demo.record import Recorder
 from foldwise.core.demo.roi import Roi
+from tests.core.demo._helpers import video_frames
 from tests.core.demo.test_stream import Stripes
 
 SHAPE = (3, 4, 4)
@@ -133,8 +134,6 @@ def test_an_answer_out_of_order_ends_the_run() -> None:
 
 
 def test_a_board_lost_mid_batch_stops_the_demo_cleanly_and_keeps_the_recording(tmp_path: Path) -> None:
-    import cv2
-
     board = ScriptedBoard(die_after=3)
     recorder = Recorder(tmp_path / "rec", 25.0, (8, 8))
     backend = BoardBackend(None, "", SHAPE, "board:scripted", emulated=True, channel=Channel(board.host))
@@ -151,8 +150,5 @@ def test_a_board_lost_mid_batch_stops_the_demo_cleanly_and_keeps_the_recording(t
     assert result.backend["batch"] == 4 and result.backend["batch_rule"] == "fixed"
     rows = list(csv.DictReader((tmp_path / "rec" / "frames.csv").open()))
     assert len(rows) == processed
-    video = cv2.VideoCapture(result.recording["video"])
-    count = 0
-    while video.read()[0]:
-        count += 1
+    count = video_frames(result.recording["video"])
     assert count == processed

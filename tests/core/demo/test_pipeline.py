@@ -15,7 +15,7 @@ from foldwise.core.demo.record import COLUMNS, Recorder
 from foldwise.core.demo.roi import Roi
 from foldwise.core.demo.sources import ConveyorSource, Frame, open_source
 from foldwise.core.jobs import JobContext
-from tests.core.demo._helpers import FailingSource, FakeBackend, write_video
+from tests.core.demo._helpers import FailingSource, FakeBackend, video_frames, write_video
 
 
 def test_mailbox_keeps_only_the_latest_frame_and_counts_the_replaced_one() -> None:
@@ -65,11 +65,15 @@ def test_a_fast_backend_below_its_capacity_drops_nothing() -> None:
     assert result.stats["keeps_up"] is True and result.stats["verdict"].startswith("keeps up")
 
 
-def test_a_source_lost_mid_run_ends_cleanly_with_stats_and_reason() -> None:
+def test_a_source_lost_mid_run_ends_cleanly_with_stats_reason_and_a_playable_recording(tmp_path: Path) -> None:
     source = FailingSource(good=8)
-    result = run_pipeline(source, FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(seconds=10), 200.0)
+    recorder = Recorder(tmp_path / "rec", 25.0, source.size)
+    result = run_pipeline(source, FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(seconds=10), 200.0, recorder=recorder)
     assert result.reason == "flaky camera stopped delivering frames (unplugged?)"
-    assert 1 <= result.stats["frames_processed"]["value"] <= 8 and source.closed
+    processed = result.stats["frames_processed"]["value"]
+    assert 1 <= processed <= 8 and source.closed
+    count = video_frames(result.recording["video"])
+    assert count == processed == len((tmp_path / "rec" / "frames.csv").read_text().splitlines()) - 1
 
 
 def test_a_video_file_that_ends_ends_the_run_and_keeps_a_playable_recording(tmp_path: Path) -> None:
@@ -82,10 +86,7 @@ def test_a_video_file_that_ends_ends_the_run_and_keeps_a_playable_recording(tmp_
     rows = list(csv.DictReader((tmp_path / "rec" / "frames.csv").open()))
     assert len(rows) == processed and tuple(rows[0]) == COLUMNS
     assert {r["label"] for r in rows} <= {"OK", "DEFECT"} and float(rows[-1]["latency_ms"]) > 0
-    video = cv2.VideoCapture(result.recording["video"])
-    count = 0
-    while video.read()[0]:
-        count += 1
+    count = video_frames(result.recording["video"])
     assert count == processed
     assert (tmp_path / "rec" / "stats.json").is_file()
 
@@ -142,10 +143,7 @@ def test_a_truncated_video_plays_what_is_intact_then_stops_with_a_message_and_a_
     assert "of the 30 it states: the file is truncated or damaged" in result.reason
     processed = result.stats["frames_processed"]["value"]
     assert 1 <= processed < 30
-    video = cv2.VideoCapture(result.recording["video"])
-    count = 0
-    while video.read()[0]:
-        count += 1
+    count = video_frames(result.recording["video"])
     assert count == processed == len((tmp_path / "rec" / "frames.csv").read_text().splitlines()) - 1
 
 
