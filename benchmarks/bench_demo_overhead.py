@@ -1,9 +1,17 @@
 """Demo pipeline overhead and drops, host-quantized DefectNet on 640×480 conveyor frames, side by side in one run.
 
-1. The bare backend: 500 pre-cut crops through ``HostQuantizedBackend.infer`` one at a time (frames/s).
-2. The full pipeline (capture → ROI → resize → infer → annotate) fed as fast as the conveyor draws, for
-   ``FRAMES`` processed frames: processed FPS, its ratio to (1), and the ms per frame outside inference.
+1. The bare backend: 500 pre-cut conveyor crops through ``HostQuantizedBackend.infer`` one at a time (frames/s).
+2. The full pipeline (capture → ROI → resize → infer → annotate) on the conveyor at 1e6 FPS (always a frame
+   due: the pipeline runs as fast as it can), ``FRAMES`` processed frames, with one request in flight
+   (``window`` 1: infer, then annotate), with two (the next frame is inferred on a worker thread while this one
+   is annotated) and as by default (the pipeline times chunks of frames at 1 and 2 and keeps the faster):
+   processed FPS, its ratio to (1), and the ms per frame outside inference (capture, cut and resize, annotate,
+   output; a pulled conveyor frame is drawn in the pipeline's thread, so capture counts).
 3. The conveyor paced at 120 FPS (below the backend's throughput) for 2,000 processed frames: frames dropped.
+
+(1) and (2) are measured as ``ROUNDS`` adjacent rounds (bare, window 1, 2, default, bare) and the ratios are of
+each round's own bare figure (the mean of the two around it): the machine is shared, and its load moves within
+seconds, so a bare figure taken a minute earlier is another machine. The reported ratio is the median round.
 
 Goals (issue #12): the pipeline reaches >= 90 % of the bare backend (<= 1.5 ms per frame outside inference);
 processed FPS of host-quantized >= 240; 0 frames dropped over 2,000 frames at 120 FPS. Speed does not depend on
@@ -13,19 +21,25 @@ the weights, so the network is DefectNet as built (untrained), W4A4 PTQ on 64 ge
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from _common import report
 
-FRAMES = int(os.environ.get("FOLDWISE_BENCH_OVERHEAD_FRAMES", 1500))
+FRAMES = int(os.environ.get("FOLDWISE_BENCH_OVERHEAD_FRAMES", 1000))
+ROUNDS = int(os.environ.get("FOLDWISE_BENCH_OVERHEAD_ROUNDS", 5))
 PACED_FRAMES = 2000
 PACED_FPS = 120.0
+WINDOWS = (1, 2, None)  # None: the default, the pipeline measures which of 1 and 2 is faster
+
+
+def name(window: int | None) -> str:
+    return "measured" if window is None else str(window)
 
 
 def main() -> None:
-
     from foldwise.core.data.defects import generate_defect_set
     from foldwise.core.demo.backends import HostQuantizedBackend
     from foldwise.core.demo.pipeline import DemoSpec, preprocess, run_pipeline
@@ -37,45 +51,90 @@ def main() -> None:
 
     spec = get_entry("defectnet").spec
     data = generate_defect_set(64, seed=3)
-    network = quantize_network(build("defectnet"), data.images, QuantConfig(weight_bits=4, act_bits=4,
-                                                                             calib_images=64),
-                               spec=spec, collect_stats=False).network
+    network = quantize_network(
+        build("defectnet"),
+        data.images,
+        QuantConfig(weight_bits=4, act_bits=4, calib_images=64),
+        spec=spec,
+        collect_stats=False,
+    ).network
     with tempfile.TemporaryDirectory(prefix="foldwise-bench-overhead-") as tmp:
         path = export_qcdq_file(network, Path(tmp) / "defectnet.qcdq.onnx")
         source = ConveyorSource(fps=1e6, speed=13e6)
         box = Roi.default(*source.size).pixels(*source.size)
         crops = [preprocess(source.read().image, box, spec.shape) for _ in range(500)]
         source.close()
-        backend = HostQuantizedBackend(path, spec.shape)
-        for crop in crops[:20]:
-            backend.infer(crop)
-        started = time.perf_counter()
-        for crop in crops:
-            backend.infer(crop)
-        bare_fps = len(crops) / (time.perf_counter() - started)
+        bare_backend = HostQuantizedBackend(path, spec.shape)
+        for crop in crops[:50]:
+            bare_backend.infer(crop)
 
-        fast = run_pipeline(ConveyorSource(fps=1e6), backend, Roi.default(640, 480), DemoSpec(frames=FRAMES),
-                            target_fps=PACED_FPS)
-        backend = HostQuantizedBackend(path, spec.shape)
-        paced = run_pipeline(ConveyorSource(fps=PACED_FPS), backend, Roi.default(640, 480),
-                             DemoSpec(frames=PACED_FRAMES, seconds=PACED_FRAMES / PACED_FPS * 3), PACED_FPS)
-    s, p = fast.stats, paced.stats
-    processed = s["processed_fps"]["value"]
-    inference_ms = s["stage_ms"]["inference"]["value"]
-    outside_ms = sum(v["value"] for k, v in s["stage_ms"].items() if k not in ("inference", "capture"))
-    ratio = processed / bare_fps if bare_fps else 0.0
-    dropped = p["frames_dropped"]["value"]
-    passed = ratio >= 0.9 and outside_ms <= 1.5 and processed >= 240 and dropped == 0
+        def bare() -> float:
+            started = time.perf_counter()
+            for crop in crops:
+                bare_backend.infer(crop)
+            return len(crops) / (time.perf_counter() - started)
+
+        def pipeline(window: int) -> dict:
+            result = run_pipeline(
+                ConveyorSource(fps=1e6),
+                HostQuantizedBackend(path, spec.shape),
+                Roi.default(640, 480),
+                DemoSpec(frames=FRAMES, window=window),
+                PACED_FPS,
+            )
+            s = result.stats
+            stage_ms = {k: v["value"] for k, v in s["stage_ms"].items()}
+            return {
+                "window": result.backend["window"],
+                "fps": s["processed_fps"]["value"],
+                "stage_ms": stage_ms,
+                "outside_ms": round(sum(v for k, v in stage_ms.items() if k != "inference"), 3),
+                "frames": s["frames_processed"]["value"],
+            }
+
+        rounds = []
+        for _ in range(ROUNDS):
+            before = bare()
+            runs = {w: pipeline(w) for w in WINDOWS}
+            after = bare()
+            base = (before + after) / 2
+            rounds.append(
+                {
+                    "bare_fps": round(base, 1),
+                    "load_avg_1min": round(os.getloadavg()[0], 2),
+                    **{f"window_{name(w)}": {**r, "vs_bare": round(r["fps"] / base, 3)} for w, r in runs.items()},
+                }
+            )
+        paced = run_pipeline(
+            ConveyorSource(fps=PACED_FPS),
+            HostQuantizedBackend(path, spec.shape),
+            Roi.default(640, 480),
+            DemoSpec(frames=PACED_FRAMES, seconds=PACED_FRAMES / PACED_FPS * 3),
+            PACED_FPS,
+        ).stats
+
+    def median(key: str, window: int | None) -> float:
+        return statistics.median(r[f"window_{name(window)}"][key] for r in rounds)
+
+    by_window = {name(w): {"vs_bare": round(median("vs_bare", w), 3), "ms_outside_inference":
+                           round(median("outside_ms", w), 3), "processed_fps": round(median("fps", w), 1)}
+                 for w in WINDOWS}
+    default = by_window["measured"]
+    dropped = paced["frames_dropped"]["value"]
+    passed = (default["vs_bare"] >= 0.9 and default["ms_outside_inference"] <= 1.5
+              and default["processed_fps"] >= 240 and dropped == 0)
     report("demo pipeline overhead (host-quantized DefectNet, 640×480 conveyor) and drops at 120 FPS",
-           {"pipeline_vs_bare": round(ratio, 3), "ms_outside_inference": round(outside_ms, 3),
-            "processed_fps": processed, "dropped_at_120fps": dropped},
-           ">= 0.90 of bare, <= 1.5 ms outside inference, >= 240 FPS processed, 0 dropped of 2,000 at 120 FPS",
-           passed, bare_backend_fps=round(bare_fps, 1), inference_ms=inference_ms,
-           stage_ms={k: v["value"] for k, v in s["stage_ms"].items()}, fast_frames=s["frames_processed"]["value"],
-           paced={"frames_processed": p["frames_processed"]["value"], "frames_captured": p["frames_captured"]["value"],
-                  "processed_fps": p["processed_fps"]["value"], "verdict": p["verdict"]},
-           note="capture runs on its own thread and is not counted outside inference; measured on 2 shared cores",
-           load_avg_1min=round(os.getloadavg()[0], 2), source="measured")
+           {"pipeline_vs_bare": default["vs_bare"], "ms_outside_inference": default["ms_outside_inference"],
+            "processed_fps": default["processed_fps"], "dropped_at_120fps": dropped},
+           ">= 0.90 of bare, <= 1.5 ms outside inference, >= 240 FPS processed, 0 dropped of 2,000 at 120 FPS "
+           "(the default: the window the pipeline measures faster)", passed,
+           by_window=by_window, windows_chosen=[r["window_measured"]["window"] for r in rounds],
+           bare_backend_fps=statistics.median(r["bare_fps"] for r in rounds), rounds=rounds,
+           paced={"frames_processed": paced["frames_processed"]["value"],
+                  "frames_captured": paced["frames_captured"]["value"],
+                  "processed_fps": paced["processed_fps"]["value"], "verdict": paced["verdict"]},
+           note="medians of adjacent rounds; measured on 2 cores shared with other work (load in each round)",
+           source="measured")
 
 
 if __name__ == "__main__":

@@ -425,6 +425,8 @@ CASES = [
     Case("demo-board-unknown", "quantized", ["demo", "{p}", "--backend", "board:nope"], 1, r"no board named 'nope'"),
     Case("demo-no-network-yet", "empty", ["demo", "{p}"], 1, r"has no trained network yet"),
     Case("demo-frames-0", "trained", ["demo", "{p}", "--frames", "0"], 1, r"--frames must be at least 1"),
+    Case("demo-window-0", "trained", ["demo", "{p}", "--window", "0"], 1, r"window must be at least 1"),
+    Case("demo-batch-on-host", "trained", ["demo", "{p}", "--batch", "4"], 1, r"infers one frame per request"),
     Case("demo-seconds-negative", "trained", ["demo", "{p}", "--seconds", "-1"], 1, r"--seconds must be positive"),
     Case("demo-fps-negative", "trained", ["demo", "{p}", "--fps", "-5"], 1, r"target FPS must be positive"),
     Case("demo-unknown-iteration", "trained", ["demo", "{p}", "--iteration", "0099"], 1, r"no iteration '0099'"),

@@ -67,6 +67,11 @@ class JobContext:
             self._on_partial(value)
 
     @property
+    def wants_partials(self) -> bool:
+        """Whether anyone listens to :meth:`partial` (a live view): skip making partial results otherwise."""
+        return self._on_partial is not None
+
+    @property
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 

@@ -11,6 +11,16 @@ import numpy as np
 from foldwise.core.demo.sources import Frame, Source, SourceLost
 
 
+def video_frames(path: str | Path) -> int:
+    """How many frames OpenCV reads from a video file (a recording is playable to its end)."""
+    video = cv2.VideoCapture(str(path))
+    count = 0
+    while video.read()[0]:
+        count += 1
+    video.release()
+    return count
+
+
 def write_video(path: Path, frames: int, fps: float = 50.0, size: tuple[int, int] = (160, 120)) -> Path:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
     for i in range(frames):

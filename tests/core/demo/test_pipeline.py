@@ -15,7 +15,7 @@ from foldwise.core.demo.record import COLUMNS, Recorder
 from foldwise.core.demo.roi import Roi
 from foldwise.core.demo.sources import ConveyorSource, Frame, open_source
 from foldwise.core.jobs import JobContext
-from tests.core.demo._helpers import FailingSource, FakeBackend, write_video
+from tests.core.demo._helpers import FailingSource, FakeBackend, video_frames, write_video
 
 
 def test_mailbox_keeps_only_the_latest_frame_and_counts_the_replaced_one() -> None:
@@ -65,11 +65,15 @@ def test_a_fast_backend_below_its_capacity_drops_nothing() -> None:
     assert result.stats["keeps_up"] is True and result.stats["verdict"].startswith("keeps up")
 
 
-def test_a_source_lost_mid_run_ends_cleanly_with_stats_and_reason() -> None:
+def test_a_source_lost_mid_run_ends_cleanly_with_stats_reason_and_a_playable_recording(tmp_path: Path) -> None:
     source = FailingSource(good=8)
-    result = run_pipeline(source, FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(seconds=10), 200.0)
+    recorder = Recorder(tmp_path / "rec", 25.0, source.size)
+    result = run_pipeline(source, FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(seconds=10), 200.0, recorder=recorder)
     assert result.reason == "flaky camera stopped delivering frames (unplugged?)"
-    assert 1 <= result.stats["frames_processed"]["value"] <= 8 and source.closed
+    processed = result.stats["frames_processed"]["value"]
+    assert 1 <= processed <= 8 and source.closed
+    count = video_frames(result.recording["video"])
+    assert count == processed == len((tmp_path / "rec" / "frames.csv").read_text().splitlines()) - 1
 
 
 def test_a_video_file_that_ends_ends_the_run_and_keeps_a_playable_recording(tmp_path: Path) -> None:
@@ -82,10 +86,7 @@ def test_a_video_file_that_ends_ends_the_run_and_keeps_a_playable_recording(tmp_
     rows = list(csv.DictReader((tmp_path / "rec" / "frames.csv").open()))
     assert len(rows) == processed and tuple(rows[0]) == COLUMNS
     assert {r["label"] for r in rows} <= {"OK", "DEFECT"} and float(rows[-1]["latency_ms"]) > 0
-    video = cv2.VideoCapture(result.recording["video"])
-    count = 0
-    while video.read()[0]:
-        count += 1
+    count = video_frames(result.recording["video"])
     assert count == processed
     assert (tmp_path / "rec" / "stats.json").is_file()
 
@@ -128,3 +129,39 @@ def test_a_stream_that_stalls_ends_the_run_after_its_timeout_with_a_message() ->
     assert "stalled: no frame for 1 s" in result.reason
     assert time.perf_counter() - started < 10 and result.stats["frames_processed"]["value"] == 5
     assert source.released.is_set()  # closed: the blocked read is released
+
+
+def test_a_truncated_video_plays_what_is_intact_then_stops_with_a_message_and_a_playable_recording(
+        tmp_path: Path) -> None:
+    whole = write_video(tmp_path / "whole.avi", 30, fps=100)
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.55)])
+    source = open_source(f"file:{cut}")
+    recorder = Recorder(tmp_path / "rec", source.fps, source.size)
+    result = run_pipeline(source, FakeBackend(), Roi(0.25, 0.25, 0.5, 0.5), DemoSpec(seconds=30), 100.0,
+                          recorder=recorder)
+    assert "of the 30 it states: the file is truncated or damaged" in result.reason
+    processed = result.stats["frames_processed"]["value"]
+    assert 1 <= processed < 30
+    count = video_frames(result.recording["video"])
+    assert count == processed == len((tmp_path / "rec" / "frames.csv").read_text().splitlines()) - 1
+
+
+@pytest.mark.parametrize(("roi", "note"), [
+    (Roi(0.0, 0.4, 0.9, 0.2), "is stretched to the network's 16×16 input"),  # 288×48 px: aspect 6
+    (Roi(0.5, 0.5, 0.03, 0.04), "is enlarged to the network's 16×16 input"),  # 10×10 px
+    (Roi(0.25, 0.2, 0.5, 0.6), None),  # 160×144 px: close enough to square, larger than the input
+])
+def test_a_roi_that_does_not_fit_the_network_input_runs_resized_with_a_note(roi: Roi, note: str | None) -> None:
+    seen: list[tuple[int, ...]] = []
+
+    class Recording(FakeBackend):
+        def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            seen.append(batch.shape)
+            return super().infer(batch)
+
+    source = ConveyorSource(fps=200, size=(320, 240), parts=4)
+    result = run_pipeline(source, Recording(), roi, DemoSpec(frames=5), 200.0)
+    assert result.reason == "5 frames processed" and set(seen) == {(1, 3, 16, 16)}
+    notes = result.extra["notes"]
+    assert (notes == []) if note is None else (len(notes) == 1 and note in notes[0])

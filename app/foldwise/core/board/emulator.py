@@ -119,7 +119,11 @@ def _read_exactly(stream: Any, size: int) -> bytes:
 
 
 def serve(model: DataflowModel, stream: Any = None) -> None:
-    """Answer batches from ``stream`` (stdin) until it closes: the live demo's persistent board process."""
+    """Answer requests from ``stream`` (stdin) until it closes: the live demo's persistent board process.
+
+    Each request is a line ``{"n": N, "id": K}`` and N crops; each answer a ``scores`` event with the same id,
+    in the order the requests came (the host sends ahead: the next request waits in the pipe while this one
+    is computed). ``board_ms`` is the time from the request's last byte to its answer."""
     stream = stream or sys.stdin.buffer
     shape = model.input_shape[1:]
     size = int(np.prod(shape))
@@ -128,12 +132,13 @@ def serve(model: DataflowModel, stream: Any = None) -> None:
         line = stream.readline()
         if not line.strip():
             return
-        count = int(json.loads(line)["n"])
+        request = json.loads(line)
+        count = int(request["n"])
         batch = np.frombuffer(_read_exactly(stream, count * size), dtype=np.uint8).reshape(count, *shape)
         times = _zero_times()
         started = time.perf_counter()
         scores = [model.run(image, times).reshape(-1).tolist() for image in batch]
-        emit("scores", scores=scores, compute_ms=1000.0 * times["compute"],
+        emit("scores", id=request.get("id"), scores=scores, compute_ms=1000.0 * times["compute"],
              board_ms=1000.0 * (time.perf_counter() - started))
 
 

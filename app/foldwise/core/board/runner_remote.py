@@ -13,8 +13,9 @@ JSON-lines events on stdout: ``progress`` (fraction, message), ``result`` and ``
   runner kills it and says so). Not run on hardware here (no Vivado to make a bitfile); the emulated path is.
 
 ``python3 foldwise_runner.py check|throughput|validate|serve [--batch N ...] [--images N] [--timeout S]``.
-``serve`` (the live demo) reads batches from stdin — a JSON line ``{"n": N}`` then N×C×H×W uint8 bytes — and
-answers each with a ``scores`` event.
+``serve`` (the live demo) reads requests from stdin — a JSON line ``{"n": N, "id": K}`` then N×C×H×W uint8
+bytes — and answers each, in order, with a ``scores`` event carrying the same id (the host keeps several
+requests in flight).
 Foldwise's emulator imports this module for the event format, so both print the same events.
 """
 

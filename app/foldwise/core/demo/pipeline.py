@@ -1,15 +1,18 @@
 """The demo pipeline: capture → region of interest → resize as trained → backend → annotate → output.
 
-Capture runs on its own thread and hands frames over through a one-slot :class:`Mailbox`: a frame that arrives
-while the previous one is still unread replaces it and is counted as dropped, so nothing queues without bound
-and the drop count says whether the pipeline keeps up. Processing runs in the caller (a job thread in the GUI,
-the main thread in the CLI). ``ctx.partial`` gets a :class:`DemoUpdate` (the annotated frame and live figures)
-at most ``display_fps`` times a second. The run ends on a frame or time limit, on cancel (Stop: the run
-returns its figures, reason "stopped"), or when the source ends or fails (its one-line reason).
+Frames come through a feed (:mod:`.feed`: a capture thread and a one-slot mailbox for devices, streams and
+files; made on demand for the conveyor and folders) and go to the backend through a stream (:mod:`.stream`)
+that keeps up to ``window`` requests of ``batch`` frames in flight, so the backend works on one frame while
+the pipeline cuts the next and annotates the last. A frame that comes while there is no room is dropped and
+counted, never queued without bound. Processing runs in the caller (a job thread in the GUI, the main thread
+in the CLI). ``ctx.partial`` gets a :class:`DemoUpdate` (the annotated frame and live figures) at most
+``display_fps`` times a second. The run ends on a frame or time limit, on cancel (Stop: the run returns its
+figures, reason "stopped"), when the source ends or fails (its one-line reason), or when the backend is lost.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,9 +22,11 @@ import numpy as np
 
 from foldwise.core.demo.backends import Backend, open_backend
 from foldwise.core.demo.board_backend import BackendLost
+from foldwise.core.demo.feed import Mailbox, open_feed
 from foldwise.core.demo.roi import Roi, load_roi
 from foldwise.core.demo.sources import Frame, Source, open_source
 from foldwise.core.demo.stats import DEFAULT_TARGET_FPS, FrameTiming, RunStats
+from foldwise.core.demo.stream import Done, HostStream, SizeTuner, open_stream
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Project
@@ -29,38 +34,12 @@ from foldwise.core.project import Project
 if TYPE_CHECKING:  # OpenCV loads with the first run, not with the GUI
     from foldwise.core.demo.record import Recorder
 
+__all__ = ["DemoResult", "DemoSpec", "DemoUpdate", "Mailbox", "preprocess", "run_demo", "run_pipeline"]
+
 LIVE_WINDOW = 512  # frames the live figures are computed over
-
-
-class Mailbox:
-    """A one-slot, latest-frame hand-over between the capture thread and the pipeline."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._item: Frame | None = None
-        self.closed = False
-        self.reason = ""
-
-    def put(self, item: Frame) -> bool:
-        """Leave ``item`` for the reader; True when it replaced a frame nobody read (a dropped frame)."""
-        with self._cond:
-            replaced = self._item is not None
-            self._item = item
-            self._cond.notify()
-            return replaced
-
-    def get(self, timeout: float) -> Frame | None:
-        """The latest frame, waiting up to ``timeout`` s; None if none came (or the box is closed and empty)."""
-        with self._cond:
-            if self._item is None and not self.closed:
-                self._cond.wait(timeout)
-            item, self._item = self._item, None
-            return item
-
-    def close(self, reason: str) -> None:
-        with self._cond:
-            self.closed, self.reason = True, reason
-            self._cond.notify()
+IDLE_WAIT = 0.1  # s: the longest the loop sleeps before it looks at limits, cancel and stalls again
+WINDOW_CHUNK = 64  # frames timed per sample when the pipeline measures a host backend's window
+WINDOW_SETTLE = 8  # frames after a change of window that are not timed (the requests in flight drain or fill)
 
 
 @dataclass
@@ -84,6 +63,10 @@ class DemoSpec:
     iteration: str | None = None
     #: a source that delivers no frame for this long (a stalled stream, a frozen camera) ends the run
     stall_timeout: float = 5.0
+    #: requests in flight at the backend (None: a board's 2; on the host 1 or 2, whichever the run measures
+    #: faster) and frames per request (None: the backend's choice; a board measures it, ``stream.SizeTuner``)
+    window: int | None = None
+    batch: int | None = None
     password: str | None = field(default=None, repr=False)  # for a board backend that logs in by password
 
 
@@ -147,97 +130,175 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
         raise InputError(f"--frames must be at least 1, got {spec.frames}")
     if spec.seconds is not None and not spec.seconds > 0:
         raise InputError(f"--seconds must be positive, got {spec.seconds}")
+    for name in ("window", "batch"):
+        if getattr(spec, name) is not None and getattr(spec, name) < 1:
+            raise InputError(f"{name} must be at least 1, got {getattr(spec, name)}")
     width, height = source.size
     box = roi.pixels(width, height)
     stats = RunStats(float(target_fps), backend.label)
-    mailbox = Mailbox()
-    stop = threading.Event()
-
-    def capture() -> None:
-        try:
-            while not stop.is_set():
-                frame = source.read()
-                if frame is None:
-                    mailbox.close(source.end_reason or f"{source.name} ended")
-                    return
-                stats.captured_frame(frame.timestamp, mailbox.put(frame))
-        except Exception as exc:  # the source failing mid-run ends the run with its reason, never a crash
-            mailbox.close(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-
+    wake = threading.Event()
+    feed = open_feed(source, stats, wake)
     # Warm-up: first calls import and allocate; that is start-up, not the run's figures.
     blank = np.zeros((height, width, 3), np.uint8)
-    backend.infer(preprocess(blank, box, backend.shape))
+    try:
+        backend.infer(preprocess(blank, box, backend.shape))
+        stream = open_stream(backend, wake, spec.window, spec.batch)
+    except BaseException:
+        source.close()
+        backend.close()
+        raise
     annotate(blank, box, False, 1.0, 0)
-    thread = threading.Thread(target=capture, name="demo-capture", daemon=True)
+    live = ctx.wants_partials
     reason, last_live, last_progress = "", 0.0, 0.0
+    gathered: list[tuple[Frame, np.ndarray, float]] = []  # cut, waiting to fill a request
+    in_flight = 0  # frames sent and not answered
+    most_pending = 0  # the most requests in flight at once
+    # On the host, one request in flight or two, whichever this run measures faster (while it is the
+    # bottleneck: chunks in which it waited for the source say nothing), alternating chunks of frames.
+    tuner = SizeTuner(1, stream.window, probe=5, gain=0.05) if spec.window is None \
+        and isinstance(stream, HostStream) and stream.window > 1 else None
+    chunk = {"start": 0.0, "frames": -WINDOW_SETTLE, "waited": False}
+    if tuner is not None:
+        stream.window = tuner.batch
+
+    def timed_chunk(end: float) -> None:
+        chunk["frames"] += 1
+        if chunk["frames"] == 0:  # settled: the timing starts here
+            chunk.update(start=end, waited=False)
+        if tuner is None or chunk["frames"] < WINDOW_CHUNK:
+            return
+        if not chunk["waited"]:
+            tuner.observe(stream.window, (end - chunk["start"]) / chunk["frames"])
+            tuner.submitted(stream.window)
+        settle = WINDOW_SETTLE if tuner.batch != stream.window else 0
+        stream.window = tuner.batch
+        chunk.update(start=end, frames=-settle, waited=False)
+
+    def finish(done: Done) -> None:
+        nonlocal last_live
+        for (frame, _crop, cut_s), label, p in zip(done.tags, done.labels, done.confidences, strict=True):
+            t2 = time.perf_counter()
+            defect, confidence = _decision(int(label), float(p), spec.threshold, defect_class)
+            truth = truth_in_roi(frame, box)
+            annotate(frame.image, box, defect, confidence, stats.result(defect, truth))
+            t3 = time.perf_counter()
+            stages = {"capture": frame.capture_s, "preprocess": cut_s, **done.stages, "annotate": t3 - t2}
+            if recorder is not None:
+                t4 = time.perf_counter()
+                recorder.write(frame.image, _row(frame, defect, confidence, truth, t4 - frame.timestamp,
+                                                 {**stages, "output": t4 - t3}))
+            if live and t3 - last_live >= 1.0 / spec.display_fps:
+                last_live = t3
+                ctx.partial(DemoUpdate(frame.image, frame.index, defect, confidence,
+                                       stats.snapshot(t3, LIVE_WINDOW)))
+            end = time.perf_counter()
+            stats.timed(FrameTiming(frame.timestamp, {**stages, "output": end - t3}, end))
+            timed_chunk(end)
+
     started = time.perf_counter()
-    thread.start()
+    chunk["start"] = started
+    feed.start(started)
     try:
         while True:
-            elapsed = time.perf_counter() - started
+            wake.clear()  # before looking: whatever comes after this wakes the wait below
+            now = time.perf_counter()
+            elapsed = now - started
+            processed = len(stats.timings)
             if ctx.cancelled:
                 reason = "stopped"
                 break
-            if spec.frames is not None and len(stats.timings) >= spec.frames:
+            if spec.frames is not None and processed >= spec.frames:
                 reason = f"{spec.frames} frames processed"
                 break
             if spec.seconds is not None and elapsed >= spec.seconds:
                 reason = f"{spec.seconds:g} s elapsed"
                 break
-            frame = mailbox.get(0.1)
-            if frame is None:
-                if mailbox.closed:
-                    reason = mailbox.reason
-                    break
-                waited = time.perf_counter() - (stats.last_capture or started)
-                if waited > spec.stall_timeout:
-                    reason = (f"{source.name} stalled: no frame for {spec.stall_timeout:g} s (a stream that stopped "
-                              "sending, or a frozen camera)")
-                    break
-                continue
-            t0 = time.perf_counter()
-            batch = preprocess(frame.image, box, backend.shape)
-            t1 = time.perf_counter()
-            try:
-                labels, confidences = backend.infer(batch)
-            except BackendLost as exc:  # a clean stop with the reason; the recording so far stays
-                reason = str(exc)
-                break
-            t2 = time.perf_counter()
-            defect, confidence = _decision(int(labels[0]), float(confidences[0]), spec.threshold, defect_class)
-            truth = truth_in_roi(frame, box)
-            annotate(frame.image, box, defect, confidence, stats.result(defect, truth))
-            t3 = time.perf_counter()
-            split = getattr(backend, "last_stages", None) or {}  # a board backend splits off the transfer
-            if recorder is not None:
-                t4 = time.perf_counter()
-                recorder.write(frame.image, _row(frame, defect, confidence, truth, t4 - frame.timestamp, {
-                    "capture": frame.capture_s, "preprocess": t1 - t0, "inference": t2 - t1, "annotate": t3 - t2,
-                    "output": t4 - t3, **split}))
-            now = time.perf_counter()
-            if now - last_live >= 1.0 / spec.display_fps:
-                last_live = now
-                ctx.partial(DemoUpdate(frame.image, frame.index, defect, confidence,
-                                       stats.snapshot(now, LIVE_WINDOW)))
-            done = time.perf_counter()
-            stats.timed(FrameTiming(frame.timestamp, {
-                "capture": frame.capture_s, "preprocess": t1 - t0, "inference": t2 - t1, "annotate": t3 - t2,
-                "output": done - t3, **split}, done))
             if now - last_progress >= 0.25:
                 last_progress = now
                 _progress(ctx, spec, stats, elapsed)
+            try:
+                done = stream.poll()
+            except BackendLost as exc:  # a clean stop with the reason; the recording so far stays
+                reason = str(exc)
+                break
+            if done is not None:
+                in_flight -= len(done.tags)
+                finish(done)
+                continue
+            wanted = (spec.frames - processed - in_flight - len(gathered)) if spec.frames else math.inf
+            room = stream.pending < stream.window
+            while room and wanted > 0 and len(gathered) < stream.batch:
+                frame = feed.poll()
+                if frame is None:
+                    chunk["waited"] = True
+                    break
+                t0 = time.perf_counter()
+                crop = preprocess(frame.image, box, backend.shape)
+                gathered.append((frame, crop, time.perf_counter() - t0))
+                wanted -= 1
+            # A full request goes out, and a partial one rather than leave the backend idle or the run unfinished.
+            if gathered and room and (len(gathered) >= stream.batch or stream.pending == 0 or wanted <= 0
+                                      or feed.closed):
+                try:
+                    stream.submit(np.concatenate([crop for _f, crop, _s in gathered]), gathered)
+                except BackendLost as exc:
+                    reason = str(exc)
+                    break
+                in_flight += len(gathered)
+                most_pending = max(most_pending, stream.pending)
+                gathered = []
+                continue
+            if feed.closed and not gathered and stream.pending == 0:
+                reason = feed.reason
+                break
+            if stream.pending == 0 and feed.stalled(now, spec.stall_timeout):
+                reason = (f"{source.name} stalled: no frame for {spec.stall_timeout:g} s (a stream that stopped "
+                          "sending, or a frozen camera)")
+                break
+            wait = feed.due_in(now) if room and wanted > 0 else math.inf
+            wake.wait(min(wait, IDLE_WAIT))
     finally:
-        stop.set()
-        thread.join(timeout=2.0)
+        feed.stop()
         source.close()
-        backend.close()
-        final = stats.snapshot()
-        if recorder is not None:  # also on Ctrl+C or an error: the recording so far stays playable
-            recorder.close({"reason": reason or "interrupted", **final})
+        try:
+            stream.close()
+        finally:
+            backend.close()
+            final = stats.snapshot()
+            if recorder is not None:  # also on Ctrl+C or an error: the recording so far stays playable
+                recorder.close({"reason": reason or "interrupted", **final})
     ctx.progress(1.0, f"{reason}: {final['verdict']}")
+    notes = [note] if (note := roi_fit_note(box, backend.shape)) else []
     return DemoResult(final, reason, {"name": source.name, "fps": source.fps, "size": list(source.size)},
-                      {"name": backend.name, "label": backend.label}, roi.to_list(),
-                      recorder.paths() if recorder is not None else None)
+                      {"name": backend.name, "label": backend.label, "window": stream.window,
+                       "batch": stream.batch, "max_requests_in_flight": most_pending,
+                       **(stream.report() if hasattr(stream, "report") else {}), **_window_report(tuner)},
+                      roi.to_list(),
+                      recorder.paths() if recorder is not None else None, {"notes": notes})
+
+
+def roi_fit_note(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> str:
+    """A line when the ROI does not fit the network's input: stretched to another aspect, or enlarged.
+
+    The crop is always resized to the input (as the image-folder loader does for training), so a mismatch runs;
+    but a part squashed or blown up is not what the network was trained on, and its verdicts suffer."""
+    _x, _y, w, h = box
+    height, width = int(shape[-2]), int(shape[-1])
+    roi_aspect, net_aspect = w / h, width / height
+    if max(roi_aspect, net_aspect) / min(roi_aspect, net_aspect) > 1.25:
+        return (f"the ROI ({w}×{h} px, aspect {roi_aspect:.2f}) is stretched to the network's {width}×{height} "
+                f"input (aspect {net_aspect:.2f}): parts look squashed; draw it closer to the input's shape")
+    if w < width or h < height:
+        return (f"the ROI ({w}×{h} px) is enlarged to the network's {width}×{height} input: draw it larger, "
+                "or the parts look blurred to the network")
+    return ""
+
+
+def _window_report(tuner: SizeTuner | None) -> dict[str, Any]:
+    if tuner is None:
+        return {}
+    return {"window_rule": "measured", "ms_per_frame_by_window": {str(w): round(s * 1000, 4)
+                                                                   for w, s in tuner.measured.items()}}
 
 
 def _decision(label: int, confidence: float, threshold: float, defect_class: int) -> tuple[bool, float]:

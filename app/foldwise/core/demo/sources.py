@@ -9,6 +9,7 @@ camera would; cameras and streams deliver as fast as the device does. ``read()``
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -58,12 +59,41 @@ class Source:
     def close(self) -> None:
         """Release the device or file (safe to call twice)."""
 
+    #: frames are made when asked for (the conveyor, a folder): the pipeline pulls the newest due frame and
+    #: skips the rest unmade (``feed.PullFeed``); otherwise a capture thread reads as the device delivers
+    on_demand = False
+
+    def start_clock(self, now: float | None = None) -> None:
+        """Frame k is due at ``now + k / fps`` (the first call fixes the clock; reading starts it too)."""
+        if self._start is None:
+            self._start = time.perf_counter() if now is None else now
+
+    def due_time(self, index: int) -> float:
+        self.start_clock()
+        return self._start + index / self.fps  # type: ignore[operator]
+
+    def due_index(self, now: float) -> int:
+        """The newest frame due at ``now`` (-1 before the first)."""
+        self.start_clock(now)
+        return math.floor((now - self._start) * self.fps)  # type: ignore[operator]
+
+    @property
+    def next_index(self) -> int:
+        """The index the next frame read (or skipped) gets."""
+        return self._count
+
+    def skip(self, count: int) -> int:
+        """Pass over ``count`` due frames without delivering them; returns how many were passed over."""
+        done = 0
+        while done < count and self.read() is not None:
+            done += 1
+        return done
+
     def _wait_due(self) -> None:
         """Sleep until the next frame is due at this source's rate (paced sources)."""
         now = time.perf_counter()
-        if self._start is None:
-            self._start = now
-        due = self._start + self._count / self.fps
+        self.start_clock(now)  # the first frame is due now, not a moment later (no sleep for it)
+        due = self.due_time(self._count)
         if due > now:
             time.sleep(due - now)
 
@@ -82,6 +112,8 @@ class ConveyorSource(Source):
     costs a copy. About ``defect_rate`` of the parts are defective, and each frame knows which parts it shows.
     """
 
+    on_demand = True
+
     def __init__(self, fps: float = 120.0, size: tuple[int, int] = DEFAULT_SIZE, speed: float = 480.0,
                  parts: int = 12, defect_rate: float = 0.4, seed: int = 0, scale: int = 2) -> None:
         super().__init__("synthetic conveyor", float(fps), (int(size[0]), int(size[1])))
@@ -92,6 +124,10 @@ class ConveyorSource(Source):
             raise InputError(f"conveyor frames {width}×{height} are too small for {self.tile}-px parts")
         self._belt, self._centres, self._labels = _draw_belt(parts, defect_rate, seed, width, height, scale)
         self.length = self._belt.shape[1] - width
+
+    def skip(self, count: int) -> int:
+        self._count += max(0, count)  # a frame is a window into the belt: nothing to make for a skipped one
+        return max(0, count)
 
     def read(self) -> Frame | None:
         self._wait_due()
@@ -164,6 +200,8 @@ class VideoSource(Source):
         self._first: np.ndarray | None = first
         self._paced = paced
         self._live = not paced
+        stated = self._cap.get(cv2.CAP_PROP_FRAME_COUNT) if paced else 0
+        self._stated = int(stated) if 0 < stated < 1e9 else 0  # frames the file says it holds (0: unknown)
 
     def read(self) -> Frame | None:
         import cv2
@@ -186,6 +224,9 @@ class VideoSource(Source):
                 if self._live:
                     raise SourceLost(f"{self.name} stopped delivering frames (unplugged or closed?)")
                 self.end_reason = f"end of {self.name} after {self._count} frames"
+                if self._stated > self._count:
+                    self.end_reason += (f" of the {self._stated} it states: the file is truncated or damaged "
+                                        "(the frames before the damage were shown)")
                 return None
         return self._frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), started)
 
@@ -197,6 +238,8 @@ class VideoSource(Source):
 
 class FolderSource(Source):
     """The images of a folder (sorted by name), played once at ``fps``; unreadable files are skipped."""
+
+    on_demand = True
 
     def __init__(self, folder: Path, fps: float) -> None:
         from foldwise.core.data.folders import IMAGE_EXTENSIONS
@@ -212,6 +255,12 @@ class FolderSource(Source):
         super().__init__(f"image folder {folder.name}", float(fps), (first.shape[1], first.shape[0]))
         self.skipped = 0
         self._next = 0
+
+    def skip(self, count: int) -> int:
+        count = max(0, min(count, len(self._files) - self._next))  # skipped images are not even read
+        self._next += count
+        self._count += count
+        return count
 
     def _load(self, i: int) -> np.ndarray | None:
         import cv2

@@ -46,9 +46,10 @@ class RunStats:
     defects: int = 0  # parts judged defective: runs of consecutive DEFECT frames
     _last_defect: bool = False
 
-    def captured_frame(self, timestamp: float, replaced_unread: bool) -> None:
-        self.captured += 1
-        self.dropped += int(replaced_unread)
+    def captured_frame(self, timestamp: float, dropped: int = 0, count: int = 1) -> None:
+        """``count`` frames captured up to ``timestamp``, ``dropped`` of them never processed."""
+        self.captured += count
+        self.dropped += int(dropped)
         self.first_capture = timestamp if self.first_capture is None else self.first_capture
         self.last_capture = timestamp
 

@@ -235,7 +235,9 @@ class DemoPanel(StagePanel):
         self.cards.show_stats(result.stats)
         self.budget_bars.show_live(result.stats)
         recorded = f"; recorded into {result.recording['video']}" if result.recording else ""
-        self.status.setText(f"Ended: {result.reason} ({result.source['name']}, {result.backend['name']}){recorded}")
+        notes = "".join(f"\nNote: {note}" for note in result.extra.get("notes", []))
+        self.status.setText(f"Ended: {result.reason} ({result.source['name']}, {result.backend['name']}){recorded}"
+                            f"{notes}")
 
     def _save_roi(self, roi: Roi | None) -> None:
         self.preview.set_roi(roi)
