@@ -20,26 +20,30 @@ from foldwise import __version__
 from foldwise.core.errors import Cancelled, FoldwiseError, os_error_message
 
 
-def _verb_modules() -> dict[str, object]:
+def verb_names() -> dict[str, str]:
+    """Each verb and the module that holds it, found without importing any verb."""
     import foldwise.verbs as verbs_pkg
 
-    modules = {}
+    names = {}
     for info in sorted(pkgutil.iter_modules(verbs_pkg.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        verb = info.name.rstrip("_").replace("_", "-")  # import_ (a keyword) is the verb `import`
-        modules[verb] = importlib.import_module(f"foldwise.verbs.{info.name}")
-    return modules
+        if not info.name.startswith("_"):
+            names[info.name.rstrip("_").replace("_", "-")] = info.name  # import_ (a keyword) is `import`
+    return names
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every verb, or only of verb ``only``: importing every verb module pulls in most of the core
+    (paramiko, the FINN stage: about 1 s), which the GUI's start and a single verb do not need."""
     parser = argparse.ArgumentParser(
         prog="foldwise",
         description="Prototype deep-learning networks on FPGAs. Without a verb, opens the GUI.",
     )
     parser.add_argument("--version", action="version", version=f"foldwise {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for name, module in _verb_modules().items():
+    for name, module_name in verb_names().items():
+        if only is not None and name != only:
+            continue
+        module = importlib.import_module(f"foldwise.verbs.{module_name}")
         verb_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(verb_parser)
         verb_parser.set_defaults(_run=module.run)
@@ -54,10 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    # A known verb first needs only its own parser; anything else (--help, a typo) gets them all.
+    only = argv[0] if argv[0] in verb_names() else None
+    args = build_parser(only).parse_args(argv)
     if args.verb is None:
-        parser.print_help()
+        build_parser().print_help()
         return 2
     from foldwise.verbs import open_progress
 

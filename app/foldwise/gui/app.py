@@ -62,8 +62,8 @@ def run_gui(project: str | None, quit_after_shown: bool = False) -> int:
 
     def on_shown() -> None:
         print(f"foldwise: window shown after {time.perf_counter() - started:.3f} s", flush=True)
-        if quit_after_shown:
-            QTimer.singleShot(0, window.close)
+        if quit_after_shown:  # a start-up check: nobody is there to answer "cancel the running jobs?"
+            QTimer.singleShot(0, lambda: window.close_project(ask=False) and window.close())
 
     window.shown.connect(on_shown)
     window.show()

@@ -275,12 +275,13 @@ class MainWindow(QMainWindow):
         project.close()
         return self.open_project(path)
 
-    def close_project(self) -> bool:
-        """Close the open project (cancelling its running jobs after asking). False if the user declined."""
+    def close_project(self, ask: bool = True) -> bool:
+        """Close the open project (cancelling its running jobs, after asking unless ``ask`` is False). False if
+        the user declined."""
         if self.project is None:
             return True
         running = self.jobs.running
-        if running:
+        if running and ask:
             answer = QMessageBox.question(
                 self,
                 "Jobs are running",
@@ -288,6 +289,7 @@ class MainWindow(QMainWindow):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return False
+        if running:
             self.jobs.cancel_all()
             for job in running:
                 job.wait(10)

@@ -168,6 +168,7 @@ def test_a_cancelled_fine_tune_keeps_the_curves_on_screen(main_window: MainWindo
     main_window.open_project(trained_lenet)
     panel = network_panel(main_window)
     assert main_window.project.current_id == "0002"
+    qtbot.waitUntil(lambda: panel._curves is not None, timeout=10_000)  # drawn once the window is up
     history = list(panel._curves.records)
     assert len(history) == 3 and panel._curves.source == "iteration 0001 trained-3ep"
     assert "0001" in panel._curves.loss_plot.plotItem.titleLabel.text

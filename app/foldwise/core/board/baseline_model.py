@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from foldwise.core.errors import FoldwiseError, InputError
 from foldwise.core.iterations import is_quantized, load_network, load_splits
 from foldwise.core.jobs import JobContext, null_context
+from foldwise.core.lazy_import import lazy_module
 from foldwise.core.project import Iteration, Project
+
+np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 MODEL_FILE = "model.onnx"
 INPUTS_FILE = "inputs.npy"

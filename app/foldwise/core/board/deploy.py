@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from foldwise.core.board.package import NO_BITFILE_REASON, accelerator_of, make_package
 from foldwise.core.board.probe import PROFILE_SCRIPTS, PYNQ_VENV
 from foldwise.core.board.profiles import get_board
@@ -30,9 +28,12 @@ from foldwise.core.board.runs import Figure, RunRecord, new_run_dir, save_run
 from foldwise.core.errors import Cancelled, InputError
 from foldwise.core.finn.stage import BuildRecord, list_builds
 from foldwise.core.jobs import JobContext, null_context
+from foldwise.core.lazy_import import lazy_module
 from foldwise.core.project import Iteration, Project
 from foldwise.core.protocol import REPORT
 from foldwise.core.remote.ssh import SshError, SshSession
+
+np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 DEFAULT_BATCHES = (1, 10, 100)
 _GROUP_SAFE = re.compile(r"[^A-Za-z0-9._-]+")

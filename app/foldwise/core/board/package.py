@@ -22,8 +22,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from foldwise.core.board import runner_remote
 from foldwise.core.board.manifest import sha256_file
 from foldwise.core.errors import InputError
@@ -31,6 +29,9 @@ from foldwise.core.finn.kinds import DATAFLOW_PARENT, DATAFLOW_PARTITION, EMULAT
 from foldwise.core.finn.reports import read_build_reports
 from foldwise.core.finn.stage import BuildRecord
 from foldwise.core.jobs import JobContext, null_context
+from foldwise.core.lazy_import import lazy_module
+
+np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 PACKAGE_DIR = "package"
 RUNNER_NAME = "foldwise_runner.py"

@@ -13,11 +13,12 @@ import os
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from foldwise.core.errors import InputError
 from foldwise.core.iterations import float_source, is_quantized, load_network
+from foldwise.core.lazy_import import lazy_module
 from foldwise.core.project import Iteration, Project
+
+np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 BACKENDS = ("host-float", "host-quantized", "board:NAME")
 QCDQ_FOLDER = "demo"

@@ -23,11 +23,12 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from foldwise.core.errors import FoldwiseError
 from foldwise.core.jobs import JobContext, null_context
+from foldwise.core.lazy_import import lazy_module
 from foldwise.core.project import Iteration, Project
+
+np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 READY_TIMEOUT = 180.0  # the board process imports FINN before it answers
 BATCH_TIMEOUT = 60.0  # the longest an answer may take once its request is the board's next

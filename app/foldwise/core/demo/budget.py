@@ -20,12 +20,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from foldwise.core.demo.stats import DEFAULT_TARGET_FPS
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
+from foldwise.core.lazy_import import lazy_module
 from foldwise.core.project import Iteration, Project
+
+np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 SOURCES = ("estimate", "host-float", "host-quantized", "board:NAME")
 TIMED_FRAMES = 30

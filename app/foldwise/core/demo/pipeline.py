@@ -18,8 +18,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from foldwise.core.demo.backends import Backend, open_backend
 from foldwise.core.demo.board_backend import BackendLost
 from foldwise.core.demo.feed import Mailbox, open_feed
@@ -29,7 +27,10 @@ from foldwise.core.demo.stats import DEFAULT_TARGET_FPS, FrameTiming, RunStats
 from foldwise.core.demo.stream import Done, HostStream, SizeTuner, open_stream
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
+from foldwise.core.lazy_import import lazy_module
 from foldwise.core.project import Project
+
+np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 if TYPE_CHECKING:  # OpenCV loads with the first run, not with the GUI
     from foldwise.core.demo.record import Recorder

@@ -16,9 +16,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from foldwise.core.errors import FoldwiseError, InputError
+from foldwise.core.lazy_import import lazy_module
+
+np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 DEFAULT_SIZE = (640, 480)
 SOURCE_FORMS = "synthetic, camera:N, camera:/dev/videoN, file:PATH, folder:PATH or an rtsp:// / http(s):// URL"

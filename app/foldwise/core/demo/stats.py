@@ -11,9 +11,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from foldwise.core.lazy_import import lazy_module
 from foldwise.core.project import figure
+
+np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 STAGES = ("capture", "preprocess", "transfer", "inference", "annotate", "output")  # transfer: board backends
 TARGET_SHARE = 0.95  # the processed rate must reach 95 % of the target to keep up

@@ -9,10 +9,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-import paramiko
-
 from foldwise.core.jobs import JobContext, null_context
+from foldwise.core.lazy_import import lazy_module
 from foldwise.core.remote.target import ExecResult, SshError, SshTarget, TransferStats
+
+paramiko = lazy_module("paramiko")  # imported on first use: 0.4 s the GUI's start does not need
 
 
 class SftpMixin:

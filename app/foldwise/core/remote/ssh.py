@@ -26,10 +26,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import paramiko
-
 from foldwise.core.errors import Cancelled, InputError
 from foldwise.core.jobs import JobContext, null_context
+from foldwise.core.lazy_import import lazy_module
 from foldwise.core.remote._sftp import ResumableMixin, SftpMixin
 from foldwise.core.remote.target import (
     DEFAULT_PORT,
@@ -48,6 +47,8 @@ from foldwise.core.remote.target import (
     fingerprint,
 )
 
+paramiko = lazy_module("paramiko")  # imported on first use: 0.4 s the GUI's start does not need
+
 # paramiko logs handshake failures at ERROR level; Foldwise reports them as typed errors instead
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
@@ -59,8 +60,11 @@ __all__ = [
 LineCallback = Callable[[str], None]
 
 
-class _ExplicitTrust(paramiko.MissingHostKeyPolicy):
-    """Unknown host key: accept (and save) only the fingerprint the user confirmed; else report it."""
+class _ExplicitTrust:
+    """Unknown host key: accept (and save) only the fingerprint the user confirmed; else report it.
+
+    A paramiko ``MissingHostKeyPolicy`` by shape (paramiko only calls ``missing_host_key``), not by
+    inheritance: subclassing would import paramiko whenever this module is imported."""
 
     def __init__(self, target: SshTarget, trust_fingerprint: str | None, known_hosts: Path) -> None:
         self.target = target

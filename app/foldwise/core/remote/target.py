@@ -6,12 +6,13 @@ import getpass
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import paramiko
+from typing import TYPE_CHECKING, Any
 
 from foldwise.core.errors import InputError, SshError
 from foldwise.core.user_config import config_dir
+
+if TYPE_CHECKING:  # only an annotation here; paramiko costs 0.4 s of start-up
+    import paramiko
 
 DEFAULT_PORT = 22
 _SPEC_RE = re.compile(r"^(?:(?P<user>[^@\s]+)@)?(?P<host>\[[^\]]+\]|[^:@\s]+)(?::(?P<port>\d+))?$")

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import pyqtgraph as pg
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,34 +38,6 @@ from foldwise.gui.panels.base import StagePanel
 # (title, work(board, password, ctx), on_done, again(trust fingerprint)) -> the job it started, as BoardPanel._start
 StartOnBoard = Callable[..., Job | None]
 BARS = {"torch": "#8e9aaf", "onnxruntime": "#4a7ab5", "numpy": "#d08c2e"}
-
-
-class BarChart(pg.PlotWidget):
-    """One value per row as a labelled bar (``set_bars(labels, values, colours)``); None leaves a gap."""
-
-    def __init__(self, title: str, name: str) -> None:
-        pg.setConfigOptions(antialias=True, background="w", foreground="k")
-        super().__init__()
-        self.setObjectName(name)
-        self.setMenuEnabled(False)
-        self.hideButtons()
-        self.setMouseEnabled(x=False, y=False)
-        self.setTitle(title)
-        self.values: list[float | None] = []
-
-    def set_bars(self, labels: list[str], values: list[float | None], colours: list[str]) -> None:
-        self.clear()
-        self.values = values
-        shown = [(i, v, c) for i, (v, c) in enumerate(zip(values, colours, strict=True)) if v is not None]
-        if shown:
-            self.addItem(pg.BarGraphItem(x=[i for i, _v, _c in shown], height=[v for _i, v, _c in shown], width=0.6,
-                                         brushes=[c for _i, _v, c in shown]))
-            for i, value, _c in shown:
-                text = pg.TextItem(f"{value:.3g}", anchor=(0.5, 1.0), color="k")
-                text.setPos(i, value)
-                self.addItem(text)
-        self.getAxis("bottom").setTicks([list(enumerate(labels))])
-        self.setXRange(-0.6, max(len(labels), 1) - 0.4, padding=0)
 
 
 class BaselinesView(QWidget):
@@ -102,19 +73,17 @@ class BaselinesView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.time_chart = BarChart("time per inference (ms, measured)", "baselineTimeChart")
-        self.energy_chart = BarChart("energy per inference (mJ)", "baselineEnergyChart")
+        self.time_chart: Any = None  # BarCharts, made when there is a first bar (pyqtgraph loads then)
+        self.energy_chart: Any = None
         controls = QHBoxLayout()
         for widget in (self.host_button, self.board_button, self.runtime, self.runs, self.power):
             controls.addWidget(widget)
-        charts = QHBoxLayout()
-        charts.addWidget(self.time_chart)
-        charts.addWidget(self.energy_chart)
+        self.charts = QHBoxLayout()
         layout = QVBoxLayout(self)
         layout.addWidget(with_messages(controls, self.runs, self.power))
         layout.addWidget(self.note)
         layout.addWidget(self.table, 1)
-        layout.addLayout(charts, 1)
+        layout.addLayout(self.charts, 1)
         self.host_button.clicked.connect(lambda: self.run_on_host())
         self.board_button.clicked.connect(lambda: self.run_on_board())
         self.refresh()
@@ -188,9 +157,11 @@ class BaselinesView(QWidget):
                 self.table.setItem(r, c, cell)
         labels = [f"{row.device}\n{row.runtime.split()[0]}" for row in self.rows]
         colours = [BARS.get(row.runtime.split()[0], "#777777") for row in self.rows]
-        self.time_chart.set_bars(labels, [row.time_ms.value for row in self.rows], colours)
-        self.energy_chart.set_bars(labels, [row.energy_mj.value if row.energy_mj else None for row in self.rows],
-                                   colours)
+        if self.rows or self.time_chart is not None:
+            self._ensure_charts()
+            self.time_chart.set_bars(labels, [row.time_ms.value for row in self.rows], colours)
+            self.energy_chart.set_bars(labels, [row.energy_mj.value if row.energy_mj else None for row in self.rows],
+                                       colours)
         if iteration is None:
             self.note.setText("No iteration to time yet.")
         elif not self.rows:
@@ -201,6 +172,15 @@ class BaselinesView(QWidget):
             self.note.setText(html.escape(
                 f"{iteration.label}: {len(self.rows)} baseline(s), batch 1, medians of the timed runs. "
                 + (f"No power for {', '.join(missing)} (no sensor, none entered)." if missing else "")))
+
+    def _ensure_charts(self) -> None:
+        if self.time_chart is None:
+            from foldwise.gui.board.bar_chart import BarChart
+
+            self.time_chart = BarChart("time per inference (ms, measured)", "baselineTimeChart")
+            self.energy_chart = BarChart("energy per inference (mJ)", "baselineEnergyChart")
+            self.charts.addWidget(self.time_chart)
+            self.charts.addWidget(self.energy_chart)
 
     def cells(self) -> list[list[str]]:
         return [[self.table.item(r, c).text() for c in range(self.table.columnCount())]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from foldwise.core.demo.roi import Roi
 from foldwise.core.errors import InputError
+from foldwise.core.lazy_import import lazy_module
+
+np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 
 def frame_image(frame: np.ndarray) -> QImage:

@@ -8,6 +8,8 @@ only while it is shown: reading every build's reports is not for a panel nobody 
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -25,7 +27,6 @@ from foldwise.core.compare import Row, compare_table
 from foldwise.core.errors import FoldwiseError
 from foldwise.core.finn.target import project_target_fps
 from foldwise.core.project import Project
-from foldwise.gui.compare.charts import AccuracyFpsScatter, MetricBars
 from foldwise.gui.compare.diff_view import DiffView
 from foldwise.gui.compare.story_view import StoryView
 from foldwise.gui.compare.table import CompareTable
@@ -52,17 +53,13 @@ class ComparePanel(StagePanel):
         self.tree.currentItemChanged.connect(self._tree_selected)
         self.table = CompareTable()
         self.table.iteration_selected.connect(self.select)
-        self.bars = MetricBars()
-        self.bars.iteration_clicked.connect(self.select)
-        self.scatter = AccuracyFpsScatter()
-        self.scatter.iteration_clicked.connect(self.select)
+        self.bars: Any = None  # MetricBars and AccuracyFpsScatter: made when first shown (pyqtgraph loads then)
+        self.scatter: Any = None
         self.diff_view = DiffView()
         self.story_view = StoryView()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("compareTabs")
         self.tabs.addTab(self.table, "Table")
-        self.tabs.addTab(self.bars, "Bars")
-        self.tabs.addTab(self.scatter, "Accuracy vs FPS")
         self.tabs.addTab(self.diff_view, "Diff")
         self.tabs.addTab(self.story_view, "Story")
         self.status = QLabel()
@@ -105,6 +102,7 @@ class ComparePanel(StagePanel):
         """Read the project again; while the panel is hidden this waits for it to be shown (showEvent)."""
         if not self.isVisible():
             return
+        self._ensure_charts()
         project = self.project
         try:
             self.rows = compare_table(project) if project is not None else []
@@ -129,6 +127,18 @@ class ComparePanel(StagePanel):
         self.diff_view.set_rows(project, self.rows)
         self.story_view.set_project(project)
         self._show_selection(pair=self.diff_view.result is None)
+
+    def _ensure_charts(self) -> None:
+        if self.bars is not None:
+            return
+        from foldwise.gui.compare.charts import AccuracyFpsScatter, MetricBars
+
+        self.bars = MetricBars()
+        self.bars.iteration_clicked.connect(self.select)
+        self.scatter = AccuracyFpsScatter()
+        self.scatter.iteration_clicked.connect(self.select)
+        self.tabs.insertTab(1, self.bars, "Bars")
+        self.tabs.insertTab(2, self.scatter, "Accuracy vs FPS")
 
     def _fill_tree(self) -> None:
         self.tree.blockSignals(True)
@@ -159,7 +169,8 @@ class ComparePanel(StagePanel):
         if iteration_id == self.selected_id:
             return
         self.selected_id = iteration_id
-        self.scatter.set_rows(self.rows, project_target_fps(self.project), iteration_id)
+        if self.scatter is not None:
+            self.scatter.set_rows(self.rows, project_target_fps(self.project), iteration_id)
         self._show_selection(pair=True)
 
     def _show_selection(self, pair: bool) -> None:

@@ -41,6 +41,7 @@ class NetworkPanel(StagePanel):
         self._curves = None
         self._planned: tuple[Any, list[dict[str, Any]], dict[str, Any]] | None = None  # (project, rows, figures)
         self._activity = ""  # what the running job does, for the notice (training, importing)
+        self._opened = False  # set once the window is up after opening a project (see _after_open)
 
         self.heading = QLabel()
         self.heading.setObjectName("networkHeading")
@@ -166,6 +167,8 @@ class NetworkPanel(StagePanel):
         for shown in reversed(project.lineage(current)) if current is not None else ():
             path = shown.folder / HISTORY_FILE
             if path.exists():
+                if self._curves is None and not self._opened:
+                    return  # pyqtgraph (0.45 s) loads after the window is shown: _after_open draws them
                 records = json.loads(path.read_text())["history"]
                 self._ensure_curves().set_history(records, "" if shown is current else f"iteration {shown.label}")
                 return
@@ -206,6 +209,7 @@ class NetworkPanel(StagePanel):
     def set_project(self, project, relay=None) -> None:
         self.stop_netron()
         self.offer.withdraw()
+        self._opened = False
         super().set_project(project, relay)
         if project is not None:
             # Both need torch (a 1.5 s import): after the window is up, not before it is shown.
@@ -214,6 +218,7 @@ class NetworkPanel(StagePanel):
     def _after_open(self, project: Any) -> None:
         if project is not self.project:
             return
+        self._opened = True
         self._show_recommended_settings()
         self.project_changed()  # torch is loaded now: an untrained network's layers can be shown
         if self.services.auto_prepare and not project.iterations and project.settings.get("example"):
