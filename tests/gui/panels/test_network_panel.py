@@ -14,7 +14,7 @@ def network_panel(window: MainWindow) -> NetworkPanel:
     return panel
 
 
-def test_layers_and_figures_of_the_current_iteration(main_window: MainWindow, trained_lenet: Path) -> None:
+def test_layers_and_figures_of_the_current_iteration(main_window: MainWindow, trained_lenet: Path, qtbot) -> None:
     assert main_window.open_project(trained_lenet)
     panel = network_panel(main_window)
     rows = panel.table.layer_model.rows
@@ -24,7 +24,8 @@ def test_layers_and_figures_of_the_current_iteration(main_window: MainWindow, tr
     assert panel.figures.cards["accuracy"].source.text() == f"measured · test, {test_images:,} images"
     assert "%" in panel.figures.cards["accuracy"].value.text()
     assert len(panel.graph.boxes) == len(rows)
-    assert panel._curves is not None and len(panel._curves.records) == 3  # the stored history
+    qtbot.waitUntil(lambda: panel._curves is not None, timeout=10_000)  # drawn once the window is up
+    assert len(panel._curves.records) == 3  # the stored history
 
 
 def test_table_and_graph_select_together(main_window: MainWindow, trained_lenet: Path, qtbot) -> None:

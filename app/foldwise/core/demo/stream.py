@@ -25,7 +25,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
+from foldwise.core.lazy_import import lazy_module
+
+np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 #: requests in flight on a host backend at most: two, so one frame is inferred while the next is cut and the
 #: last annotated; the pipeline measures whether that beats one at a time on this machine (``SizeTuner``)
