@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from foldwise.core.errors import InputError
+from foldwise.core.hashing import sha256_file
 from foldwise.core.jobs import JobContext, null_context
 
 MANIFEST_NAME = "foldwise-push.json"  # written into every deployment on the board
@@ -19,14 +20,6 @@ class FileEntry:
     path: str  # relative, POSIX
     size: int
     sha256: str
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def folder_manifest(folder: Path, ctx: JobContext | None = None) -> list[FileEntry]:

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.core.board import runner_remote
-from foldwise.core.board.manifest import sha256_file
 from foldwise.core.errors import InputError
 from foldwise.core.finn.kinds import DATAFLOW_PARENT, DATAFLOW_PARTITION, EMULATION_DIR
 from foldwise.core.finn.reports import read_build_reports
 from foldwise.core.finn.stage import BuildRecord
+from foldwise.core.hashing import sha256_file
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.lazy_import import lazy_module
 

@@ -19,21 +19,14 @@ from typing import Any
 from foldwise.core.atomic import atomic_write_json
 from foldwise.core.finn.boards import get_board
 from foldwise.core.finn.tools import finn_version
+from foldwise.core.hashing import sha256_file
 
 FORMAT = 2  # 2: option tables carry node_cycles and keep a node's own "auto" style
 LIMIT = 24
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def answer_key(kind: str, model: str | Path, board: str, **extra: Any) -> str:
-    parts = {"kind": kind, "model": _sha256(Path(model)), "part": get_board(board).part,
+    parts = {"kind": kind, "model": sha256_file(Path(model)), "part": get_board(board).part,
              "finn": finn_version(), "format": FORMAT, **extra}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 

@@ -553,7 +553,6 @@ class BuildPanel(StagePanel):
     def _load_tables(self, model: Path, board: str, hw: build.HwNodes) -> None:
         """Every legal choice per node with FINN's estimates, in the background, so folding edits get figures at
         once (``core.finn.instant``); FINN's re-estimate still confirms each edit."""
-        self.instant = None
         worker, cache = self.worker, self._answers_folder()
         defaults = {n["name"]: n["attrs"] for n in hw.nodes}
 
