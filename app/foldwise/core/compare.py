@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.core.board.runs import RunRecord, list_runs
+from foldwise.core.demo.results import newest_demo
 from foldwise.core.errors import FoldwiseError, InputError
 from foldwise.core.finn.reports import BuildReport, read_build_reports
 from foldwise.core.finn.stage import BuildRecord, list_builds
@@ -44,6 +45,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("board_fps", "Board FPS", "frames/s"),
     Column("board_accuracy", "Board acc."),
     Column("energy_mj", "Energy/inf.", "mJ"),
+    Column("demo_fps", "Demo FPS", "frames/s"),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 #: keys :meth:`Row.value` also answers: the iteration's own accuracy and its most trusted FPS
@@ -80,6 +82,8 @@ class Row:
     cells: dict[str, Cell | None]
     verdict: dict[str, Any] | None = None
     build: str | None = None  # the build folder the FINN figures come from
+    #: the newest demo run's own verdict: ``keeps_up``, ``text``, ``backend``, ``source`` (None: never run)
+    demo: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -110,7 +114,7 @@ class Row:
         return {"id": self.id, "name": self.name, "label": self.label, "kind": self.kind, "parent": self.parent,
                 "created": self.created, "change": self.change, "current": self.current, "build": self.build,
                 "figures": {k: (c.to_dict() if c else None) for k, c in self.cells.items()},
-                "verdict": self.verdict, "warnings": list(self.warnings)}
+                "verdict": self.verdict, "demo": self.demo, "warnings": list(self.warnings)}
 
 
 # ---------------------------------------------------------------------------------------------- change text
@@ -239,11 +243,24 @@ def _run_cells(iteration: Iteration) -> dict[str, Cell | None]:
     return cells
 
 
+def _demo(iteration: Iteration) -> tuple[Cell | None, dict[str, Any] | None]:
+    """The newest demo run's processed FPS and its own verdict (drops included), or (None, None)."""
+    run = newest_demo(iteration)
+    if run is None:
+        return None, None
+    fig = run.figures["processed_fps"]
+    note = f"{run.info.get('backend')} on {run.info.get('source')}, {run.created}: {run.info.get('verdict')}"
+    verdict = {"keeps_up": bool(run.info.get("keeps_up")), "text": str(run.info.get("verdict") or ""),
+               "backend": run.info.get("backend"), "source": fig.source, "run": run.folder.name if run.folder else ""}
+    return Cell(fig.value, fig.source, "frames/s", note), verdict
+
+
 def iteration_row(project: Project, iteration: Iteration, target_fps: float | None = None) -> Row:
     """The table row of one iteration (``target_fps`` None: the project's)."""
     warnings: list[str] = [iteration.missing] if iteration.missing else []
     float_acc, quant_acc = _accuracy_cells(iteration)
     found = newest_report(iteration, warnings)
+    demo_cell, demo = _demo(iteration)
     cells: dict[str, Cell | None] = {
         "params": _metric(iteration, "params"),
         "weight_mb": _metric(iteration, "weight_mb", "MB"),
@@ -251,10 +268,11 @@ def iteration_row(project: Project, iteration: Iteration, target_fps: float | No
         "quant_accuracy": quant_acc,
         **_build_cells(found),
         **_run_cells(iteration),
+        "demo_fps": demo_cell,
     }
     row = Row(iteration.id, iteration.name, iteration.kind, iteration.parent, iteration.created,
               describe_change(iteration), iteration.id == project.current_id, {k: cells[k] for k in COLUMN_KEYS},
-              build=found[0].name if found else None, warnings=warnings)
+              build=found[0].name if found else None, demo=demo, warnings=warnings)
     target = target_fps if target_fps is not None else project_target_fps(project)
     fps = row.cell("fps")
     verdict = target_verdict(fps.value, target, fps.source) if fps is not None else None

@@ -64,7 +64,7 @@ def csv_header() -> list[str]:
     header = ["id", "name", "kind", "parent", "created", "change", "current"]
     for column in COLUMNS:
         header += [column.key, f"{column.key}_source"]
-    return [*header, "keeps_up", "margin", "verdict_source", "build"]
+    return [*header, "keeps_up", "margin", "verdict_source", "build", "demo_keeps_up", "demo_verdict"]
 
 
 def csv_values(row: Row) -> list[Any]:
@@ -72,8 +72,9 @@ def csv_values(row: Row) -> list[Any]:
     for column in COLUMNS:
         cell = row.cells[column.key]
         values += ["", ""] if cell is None else [cell.value, cell.source]
-    verdict = row.verdict or {}
-    return [*values, verdict.get("keeps_up", ""), verdict.get("margin", ""), verdict.get("source", ""), row.build or ""]
+    verdict, demo = row.verdict or {}, row.demo or {}
+    return [*values, verdict.get("keeps_up", ""), verdict.get("margin", ""), verdict.get("source", ""), row.build or "",
+            demo.get("keeps_up", ""), demo.get("text", "")]
 
 
 def write_csv(rows: list[Row], out: Path) -> None:
@@ -105,4 +106,6 @@ def _as_text(project: Project, rows: list[Row]) -> str:
         if row.verdict:
             lines.append(f"      {row.verdict['text']} against {row.verdict['target_fps']:g} FPS "
                          f"({row.verdict['source']} {row.verdict['fps']:,.0f} FPS)")
+        if row.demo:
+            lines.append(f"      demo ({row.demo['backend']}, {row.demo['source']}): {row.demo['text']}")
     return "\n".join(lines)

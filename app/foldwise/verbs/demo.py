@@ -119,6 +119,8 @@ def summary(result: object) -> str:
         f"keeps up? {s['verdict']} (all figures {s['processed_fps']['source']})",
     ]
     lines += [f"note: {note}" for note in result.extra.get("notes", [])]  # type: ignore[attr-defined]
+    if result.extra.get("run"):  # type: ignore[attr-defined]
+        lines.append(f"saved in the project: {result.extra['run']}")  # type: ignore[attr-defined]
     if result.recording:  # type: ignore[attr-defined]
         lines.append(f"recorded: {result.recording['video']}, {result.recording['csv']}")  # type: ignore[attr-defined]
     return "\n".join(lines)

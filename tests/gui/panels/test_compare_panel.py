@@ -128,3 +128,17 @@ def test_the_story_and_refreshing_on_new_runs_and_iterations(panel: ComparePanel
         pass
     qtbot.waitUntil(lambda: panel.table.rowCount() == 3, timeout=2000)
     assert panel.tree.topLevelItem(0).childCount() == 2
+
+
+def test_a_demo_run_shows_its_fps_and_verdict(panel: ComparePanel) -> None:
+    column = 1 + COLUMN_KEYS.index("demo_fps")
+    assert panel.table.item(1, column).text() == "–"
+    it = panel.project.get("0002")
+    verdict = "drops about 40 % of the 120 FPS target: fix the inference stage"
+    save_run(new_run_dir(it, "host", "demo"),
+             RunRecord("demo", "host", "host", {"processed_fps": Figure(72.0, "FPS", "measured")},
+                       info={"backend": "host-quantized", "source": "synthetic conveyor", "verdict": verdict,
+                             "keeps_up": False}))
+    panel.refresh()
+    item = panel.table.item(1, column)
+    assert item.text() == "72 meas" and verdict in item.toolTip() and "host-quantized" in item.toolTip()

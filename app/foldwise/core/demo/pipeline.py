@@ -25,10 +25,10 @@ from foldwise.core.demo.roi import Roi, load_roi
 from foldwise.core.demo.sources import Frame, Source, open_source
 from foldwise.core.demo.stats import DEFAULT_TARGET_FPS, FrameTiming, RunStats
 from foldwise.core.demo.stream import Done, HostStream, SizeTuner, open_stream
-from foldwise.core.errors import InputError
+from foldwise.core.errors import FoldwiseError, InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.lazy_import import lazy_module
-from foldwise.core.project import Project
+from foldwise.core.project import Iteration, Project
 
 np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
@@ -69,6 +69,8 @@ class DemoSpec:
     window: int | None = None
     batch: int | None = None
     password: str | None = field(default=None, repr=False)  # for a board backend that logs in by password
+    #: keep the finished run as a demo run record of its iteration (Compare shows its FPS and verdict)
+    save: bool = True
 
 
 @dataclass
@@ -372,5 +374,22 @@ def run_demo(project: Project, spec: DemoSpec, ctx: JobContext | None = None) ->
     except BaseException:
         source.close()
         raise
-    return run_pipeline(source, backend, roi or Roi.default(*source.size), spec, target, ctx, recorder,
-                        defect_class_of(project))
+    result = run_pipeline(source, backend, roi or Roi.default(*source.size), spec, target, ctx, recorder,
+                          defect_class_of(project))
+    if spec.save and result.stats["frames_processed"]["value"]:
+        _save(iteration or project.current, result)
+    return result
+
+
+def _save(iteration: Iteration | None, result: DemoResult) -> None:
+    """Keep the run in the project; a project on read-only media or a full disk only loses this record."""
+    from foldwise.core.demo.results import save_demo_run
+
+    if iteration is None:
+        return
+    try:
+        record = save_demo_run(iteration, result)
+    except (OSError, FoldwiseError) as exc:
+        result.extra["notes"].append(f"the run was not saved in the project: {exc}")
+        return
+    result.extra["run"] = str(record.folder)
