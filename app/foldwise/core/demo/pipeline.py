@@ -158,7 +158,7 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
     most_pending = 0  # the most requests in flight at once
     # On the host, one request in flight or two, whichever this run measures faster (while it is the
     # bottleneck: chunks in which it waited for the source say nothing), alternating chunks of frames.
-    tuner = SizeTuner(1, stream.window, probe=5, gain=0.05) if spec.window is None \
+    tuner = SizeTuner(1, stream.window, probe=3, gain=0.05) if spec.window is None \
         and isinstance(stream, HostStream) and stream.window > 1 else None
     chunk = {"start": 0.0, "frames": -WINDOW_SETTLE, "waited": False}
     if tuner is not None:
