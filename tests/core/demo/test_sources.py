@@ -46,6 +46,18 @@ def test_video_file_plays_at_its_own_rate_then_ends(tmp_path: Path) -> None:
     source.close()
 
 
+def test_the_issues_spellings_a_bare_video_path_and_conveyor(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "clip.avi", 3, fps=25)
+    source = open_source(str(video), fps=120)  # FILE without file:
+    assert isinstance(source, VideoSource) and source.name == "video file clip.avi" and source.fps == pytest.approx(25)
+    source.close()
+    assert isinstance(open_source("conveyor", fps=60), ConveyorSource)
+    with pytest.raises(InputError, match=r"video file .*missing\.mp4 does not exist"):
+        open_source(str(tmp_path / "missing.mp4"))
+    with pytest.raises(InputError, match="unknown source"):
+        open_source(str(tmp_path))  # a folder is folder:DIR
+
+
 def test_stream_form_is_live_video_capture(tmp_path: Path) -> None:
     # A stream URL opens through the same VideoCapture path, unpaced; a local file stands in for the network.
     video = write_video(tmp_path / "s.avi", 5)

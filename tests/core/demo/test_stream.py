@@ -171,3 +171,14 @@ def test_the_pipeline_measures_whether_two_in_flight_beat_one_on_this_machine() 
     # A source slower than the backend: the pipeline waits for frames, measures nothing, keeps one in flight.
     paced = run_pipeline(Stripes(fps=100), FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(frames=150), 100.0)
     assert paced.backend["window"] == 1 and paced.backend["ms_per_frame_by_window"] == {}
+
+
+def test_the_threshold_decides_defect_and_is_checked() -> None:
+    # The fake backend gives bright frames the defect class at 0.9: DEFECT at 0.5, OK at 0.95.
+    def defects(threshold: float) -> int:
+        spec = DemoSpec(frames=20, threshold=threshold, save=False)
+        return run_pipeline(Stripes(), FakeBackend(), Roi(0, 0, 1, 1), spec, 2000.0).stats["defects"]["value"]
+
+    assert defects(0.5) > 0 and defects(0.95) == 0
+    with pytest.raises(Exception, match="threshold must lie between 0 and 1"):
+        run_pipeline(Stripes(), FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(frames=5, threshold=1.5), 2000.0)

@@ -133,6 +133,8 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
         raise InputError(f"--frames must be at least 1, got {spec.frames}")
     if spec.seconds is not None and not spec.seconds > 0:
         raise InputError(f"--seconds must be positive, got {spec.seconds}")
+    if not 0 < spec.threshold < 1:
+        raise InputError(f"the defect threshold must lie between 0 and 1, got {spec.threshold:g}")
     for name in ("window", "batch"):
         if getattr(spec, name) is not None and getattr(spec, name) < 1:
             raise InputError(f"{name} must be at least 1, got {getattr(spec, name)}")
