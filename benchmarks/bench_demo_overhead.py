@@ -6,8 +6,9 @@
    with one request in flight (``window`` 1: infer, then annotate, all in one thread), with two (the backend's
    ``run`` on a worker thread while the pipeline's thread captures, cuts and ``prepare``s the next frame and
    annotates the last) and as by default (the pipeline times chunks of frames at 1 and 2 and keeps the faster;
-   those probe chunks are in the figure): processed FPS, its ratio to (1), and the ms per frame outside
-   inference (capture, cut and resize, annotate, output).
+   those probe chunks are in the figure), with the float network classifying a frame every 0.5 s beside it
+   for the agreement figure, as ``run_demo`` does: processed FPS, its ratio to (1), and the ms per frame
+   outside inference (capture, cut and resize, annotate, output).
 3. The conveyor paced at 120 FPS (below the backend's throughput) for 2,000 processed frames: frames dropped.
 
 Same work on both sides: one ONNX Runtime session per side with one intra-op thread (the backend's default),
@@ -50,7 +51,7 @@ def name(window: int | None) -> str:
 
 def main() -> None:
     from foldwise.core.data.defects import generate_defect_set
-    from foldwise.core.demo.backends import DEFAULT_THREADS, HostQuantizedBackend
+    from foldwise.core.demo.backends import DEFAULT_THREADS, HostFloatBackend, HostQuantizedBackend
     from foldwise.core.demo.pipeline import DemoSpec, preprocess, run_pipeline
     from foldwise.core.demo.roi import Roi
     from foldwise.core.demo.sources import ConveyorSource
@@ -60,6 +61,7 @@ def main() -> None:
 
     spec = get_entry("defectnet").spec
     data = generate_defect_set(64, seed=3)
+    float_model = build("defectnet")
     network = quantize_network(
         build("defectnet"),
         data.images,
@@ -90,6 +92,7 @@ def main() -> None:
                 Roi.default(640, 480),
                 DemoSpec(frames=FRAMES, window=window),
                 PACED_FPS,
+                reference=HostFloatBackend(float_model, spec),  # run_demo's agreement check, as in any run
             )
             s = result.stats
             stage_ms = {k: v["value"] for k, v in s["stage_ms"].items()}
@@ -99,6 +102,7 @@ def main() -> None:
                 "stage_ms": stage_ms,
                 "outside_ms": round(sum(v for k, v in stage_ms.items() if k != "inference"), 3),
                 "frames": s["frames_processed"]["value"],
+                "agreement_frames": s["agreement"]["frames"],
             }
 
         rounds = []

@@ -19,6 +19,7 @@ def test_demo_json_on_the_synthetic_conveyor(defect_project: Path, tmp_path: Pat
     stats = out["stats"]
     assert stats["frames_processed"]["value"] == 40 and stats["target_fps"]["value"] == 90
     assert {"p50", "p95", "p99"} == set(stats["latency_ms"]) and isinstance(stats["keeps_up"], bool)
+    assert stats["agreement"]["frames"] >= 1 and 0 <= stats["agreement"]["value"] <= 1  # float vs quantized
     assert Path(out["recording"]["video"]).stat().st_size > 0
     assert len((tmp_path / "rec" / "frames.csv").read_text().splitlines()) == 41
 

@@ -124,6 +124,10 @@ def summary(result: object) -> str:
                                                "with a known part" if accuracy is not None else ""),
         f"keeps up? {s['verdict']} (all figures {s['processed_fps']['source']})",
     ]
+    agreement = s.get("agreement", {})
+    if agreement.get("value") is not None:
+        lines.insert(-1, f"agreement with the float model: {agreement['value']:.1%} on {agreement['frames']} "
+                         "sampled frames")
     lines += [f"note: {note}" for note in result.extra.get("notes", [])]  # type: ignore[attr-defined]
     if result.extra.get("run"):  # type: ignore[attr-defined]
         lines.append(f"saved in the project: {result.extra['run']}")  # type: ignore[attr-defined]

@@ -182,3 +182,23 @@ def test_the_threshold_decides_defect_and_is_checked() -> None:
     assert defects(0.5) > 0 and defects(0.95) == 0
     with pytest.raises(Exception, match="threshold must lie between 0 and 1"):
         run_pipeline(Stripes(), FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(frames=5, threshold=1.5), 2000.0)
+
+
+class SaysOk(FakeBackend):
+    """A reference that calls every crop class 0 (it agrees with the fake device on dark frames only)."""
+
+    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        time.sleep(0.002)
+        return np.zeros(len(batch), np.int64), np.full(len(batch), 0.9, np.float32)
+
+
+def test_the_float_reference_is_sampled_for_agreement_beside_the_run() -> None:
+    same = run_pipeline(Stripes(fps=200), FakeBackend(), Roi(0, 0, 1, 1),
+                        DemoSpec(frames=60, agreement_every=0.02), 200.0, reference=FakeBackend()).stats
+    assert same["agreement"]["value"] == 1.0 and 5 <= same["agreement"]["frames"] <= 30  # 1 in 4 frames at most
+    assert same["agreement"]["source"] == "measured"
+    half = run_pipeline(Stripes(fps=200), FakeBackend(), Roi(0, 0, 1, 1),
+                        DemoSpec(frames=100, agreement_every=0.01), 200.0, reference=SaysOk()).stats
+    assert 0.2 < half["agreement"]["value"] < 0.8  # dark and bright frames both sampled
+    none = run_pipeline(Stripes(fps=200), FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(frames=10), 200.0).stats
+    assert none["agreement"]["value"] is None and none["agreement"]["frames"] == 0
