@@ -65,6 +65,34 @@ def test_stream_form_is_live_video_capture(tmp_path: Path) -> None:
     assert source.read() is not None
 
 
+def test_an_http_stream_on_localhost_plays_and_its_end_is_a_lost_source(tmp_path: Path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    from foldwise.core.demo.pipeline import DemoSpec, run_pipeline
+    from foldwise.core.demo.roi import Roi
+    from tests.core.demo._helpers import FakeBackend
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    write_video(tmp_path / "line.avi", 20, fps=50)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/line.avi"
+        source = open_source(url)
+        assert isinstance(source, VideoSource) and source.name == f"stream {url}" and source.size == (160, 120)
+        result = run_pipeline(source, FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(seconds=20, save=False), 50.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.stats["frames_captured"]["value"] == 20
+    assert "stopped delivering frames" in result.reason  # a live stream that ends is a lost stream
+
+
 def test_folder_plays_images_and_skips_unreadable(tmp_path: Path) -> None:
     for i in range(3):
         cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((40, 50, 3), 60 * i, np.uint8))
