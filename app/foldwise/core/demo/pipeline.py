@@ -135,15 +135,7 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
     from foldwise.core.demo.annotate import annotate
 
     ctx = ctx or null_context()
-    if spec.frames is not None and spec.frames < 1:
-        raise InputError(f"--frames must be at least 1, got {spec.frames}")
-    if spec.seconds is not None and not spec.seconds > 0:
-        raise InputError(f"--seconds must be positive, got {spec.seconds}")
-    if not 0 < spec.threshold < 1:
-        raise InputError(f"the defect threshold must lie between 0 and 1, got {spec.threshold:g}")
-    for name in ("window", "batch"):
-        if getattr(spec, name) is not None and getattr(spec, name) < 1:
-            raise InputError(f"{name} must be at least 1, got {getattr(spec, name)}")
+    check_spec(spec)
     width, height = source.size
     box = roi.pixels(width, height)
     stats = RunStats(float(target_fps), backend.label)
@@ -300,6 +292,19 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
                       recorder.paths() if recorder is not None else None, {"notes": notes})
 
 
+def check_spec(spec: DemoSpec) -> None:
+    """Refuse limits and settings no run can have, with the line the CLI and the panel show."""
+    if spec.frames is not None and spec.frames < 1:
+        raise InputError(f"--frames must be at least 1, got {spec.frames}")
+    if spec.seconds is not None and not spec.seconds > 0:
+        raise InputError(f"--seconds must be positive, got {spec.seconds}")
+    if not 0 < spec.threshold < 1:
+        raise InputError(f"the defect threshold must lie between 0 and 1, got {spec.threshold:g}")
+    for name in ("window", "batch"):
+        if getattr(spec, name) is not None and getattr(spec, name) < 1:
+            raise InputError(f"{name} must be at least 1, got {getattr(spec, name)}")
+
+
 def roi_fit_note(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> str:
     """A line when the ROI does not fit the network's input: stretched to another aspect, or enlarged.
 
@@ -376,6 +381,7 @@ def target_rate(project: Project, spec: DemoSpec) -> float:
 def run_demo(project: Project, spec: DemoSpec, ctx: JobContext | None = None) -> DemoResult:
     """The demo stage: open the source and backend ``spec`` names on ``project`` and run the pipeline."""
     ctx = ctx or null_context()
+    check_spec(spec)  # before a camera, a board or a model is opened
     target = target_rate(project, spec)
     if spec.source_fps is not None and not spec.source_fps > 0:
         raise InputError(f"source FPS must be positive, got {spec.source_fps:g}")
