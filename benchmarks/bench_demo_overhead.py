@@ -17,6 +17,9 @@ copied out of it (a camera's frames arrive by DMA without host CPU; here the cop
 so what is timed is the pipeline, not the drawing of synthetic parts. Frames that come due while the
 pipeline is busy are dropped and counted as in any run; nothing queues.
 
+Each round also reports how many cores other processes kept busy meanwhile (``/proc/stat`` less this
+process's own CPU time): the overlap needs the second core.
+
 (1) and (2) are measured as ``ROUNDS`` adjacent rounds (bare, window 1, 2, default, bare) and the ratios are of
 each round's own bare figure (the mean of the two around it): the machine is shared, and its load moves within
 seconds, so a bare figure taken a minute earlier is another machine. The reported ratio is the median round.
@@ -43,6 +46,21 @@ ROUNDS = int(os.environ.get("FOLDWISE_BENCH_OVERHEAD_ROUNDS", 5))
 PACED_FRAMES = 2000
 PACED_FPS = 120.0
 WINDOWS = (1, 2, None)  # None: the default, the pipeline measures which of 1 and 2 is faster
+
+
+def cpu_counters() -> tuple[float, float, float]:
+    """(CPU seconds the whole machine spent busy, this process's CPU seconds, wall seconds) so far."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    busy = sum(fields[:3]) + sum(fields[5:8])  # user nice system, irq softirq steal (not idle, iowait)
+    own = os.times()
+    return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system, time.perf_counter()
+
+
+def others_cores(start: tuple[float, float, float], end: tuple[float, float, float]) -> float:
+    """Cores other processes kept busy on average between two :func:`cpu_counters` (0: the machine was ours)."""
+    wall = end[2] - start[2]
+    return round(max(0.0, (end[0] - start[0]) - (end[1] - start[1])) / wall, 2) if wall > 0 else 0.0
 
 
 def name(window: int | None) -> str:
@@ -107,6 +125,7 @@ def main() -> None:
 
         rounds = []
         for _ in range(ROUNDS):
+            start = cpu_counters()
             before = bare()
             runs = {w: pipeline(w) for w in WINDOWS}
             after = bare()
@@ -115,6 +134,7 @@ def main() -> None:
                 {
                     "bare_fps": round(base, 1),
                     "load_avg_1min": round(os.getloadavg()[0], 2),
+                    "other_processes_cores": others_cores(start, cpu_counters()),
                     **{f"window_{name(w)}": {**r, "vs_bare": round(r["fps"] / base, 3)} for w, r in runs.items()},
                 }
             )
