@@ -154,6 +154,8 @@ def test_threshold_field_and_keyboard_shortcuts(window: MainWindow, defect_proje
     panel.shortcuts["Ctrl+Return"].activated.emit()
     qtbot.waitUntil(lambda: panel.updates >= 2, timeout=60_000)
     assert panel.busy and not panel.threshold.isEnabled()
+    assert "(live)" in panel.budget_bars.title.text()  # the budget bars follow the run
+    assert "(measured)" in panel.budget_bars.findChild(type(panel.status), "budget_inference").text()
     panel.shortcuts["Esc"].activated.emit()
     qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
     assert panel.result is not None and panel.result.reason == "stopped"
