@@ -9,7 +9,8 @@
    those probe chunks are in the figure), with the float network classifying a frame every 0.5 s beside it
    for the agreement figure, as ``run_demo`` does: processed FPS, its ratio to (1), and the ms per frame
    outside inference (capture, cut and resize, annotate, output).
-3. The conveyor paced at 120 FPS (below the backend's throughput) for 2,000 processed frames: frames dropped.
+3. The conveyor paced at 120 FPS (below the backend's throughput) for 2,000 processed frames, the agreement
+   check beside it as in (2): frames dropped.
 
 Same work on both sides: one ONNX Runtime session per side with one intra-op thread (the backend's default),
 the same QCDQ file, the same crop size. The conveyor's belt is drawn once before the run; a frame is a window
@@ -144,6 +145,7 @@ def main() -> None:
             Roi.default(640, 480),
             DemoSpec(frames=PACED_FRAMES, seconds=PACED_FRAMES / PACED_FPS * 3),
             PACED_FPS,
+            reference=HostFloatBackend(float_model, spec),
         ).stats
 
     def median(key: str, window: int | None) -> float:
@@ -166,7 +168,8 @@ def main() -> None:
            onnxruntime_intra_op_threads=DEFAULT_THREADS, rounds=rounds,
            paced={"frames_processed": paced["frames_processed"]["value"],
                   "frames_captured": paced["frames_captured"]["value"],
-                  "processed_fps": paced["processed_fps"]["value"], "verdict": paced["verdict"]},
+                  "processed_fps": paced["processed_fps"]["value"], "verdict": paced["verdict"],
+                  "agreement_frames": paced["agreement"]["frames"]},
            note="medians of adjacent rounds; measured on 2 cores shared with other work (load in each round)",
            source="measured")
 
