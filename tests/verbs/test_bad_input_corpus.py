@@ -429,6 +429,10 @@ CASES = [
     Case("demo-batch-on-host", "trained", ["demo", "{p}", "--batch", "4"], 1, r"infers one frame per request"),
     Case("demo-seconds-negative", "trained", ["demo", "{p}", "--seconds", "-1"], 1, r"--seconds must be positive"),
     Case("demo-fps-negative", "trained", ["demo", "{p}", "--fps", "-5"], 1, r"target FPS must be positive"),
+    Case("demo-threshold-above-1", "trained", ["demo", "{p}", "--threshold", "1.5"], 1,
+         r"defect threshold must lie between 0 and 1, got 1.5"),
+    Case("demo-bare-file-missing", "trained", ["demo", "{p}", "--source", "{w}/none.mp4"], 1,
+         r"video file .*none.mp4 does not exist"),
     Case("demo-unknown-iteration", "trained", ["demo", "{p}", "--iteration", "0099"], 1, r"no iteration '0099'"),
     # compare
     Case("compare-not-a-project", None, ["compare", "{w}"], 1, r"is not a Foldwise project"),

@@ -19,8 +19,31 @@ def test_demo_json_on_the_synthetic_conveyor(defect_project: Path, tmp_path: Pat
     stats = out["stats"]
     assert stats["frames_processed"]["value"] == 40 and stats["target_fps"]["value"] == 90
     assert {"p50", "p95", "p99"} == set(stats["latency_ms"]) and isinstance(stats["keeps_up"], bool)
+    assert stats["agreement"]["frames"] >= 1 and 0 <= stats["agreement"]["value"] <= 1  # float vs quantized
     assert Path(out["recording"]["video"]).stat().st_size > 0
     assert len((tmp_path / "rec" / "frames.csv").read_text().splitlines()) == 41
+
+
+def test_demo_takes_the_issues_spellings(defect_project: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import cv2
+    import numpy as np
+
+    video = tmp_path / "line.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 60.0, (640, 480))
+    for i in range(8):
+        writer.write(np.full((480, 640, 3), 30 * i, np.uint8))
+    writer.release()
+    for source, backend, want in ((str(video), "host-quant", "video file line.avi"),
+                                  ("conveyor", "host", "synthetic conveyor")):
+        code = main(["demo", str(defect_project), "--source", source, "--backend", backend, "--frames", "6",
+                     "--fps", "60", "--json"])
+        out = json.loads(capsys.readouterr().out)
+        assert code == 0 and out["source"]["name"] == want and out["stats"]["frames_processed"]["value"] == 6
+        assert out["backend"]["name"] == {"host": "host-float", "host-quant": "host-quantized"}[backend]
+    with pytest.raises(SystemExit):
+        main(["demo", str(defect_project), "--backend", "gpu"])
+    assert "unknown backend 'gpu'" in capsys.readouterr().err
 
 
 def test_demo_text_on_a_lenet_project_and_a_folder(trained_lenet: Path, tmp_path: Path,

@@ -1,5 +1,5 @@
-"""``foldwise demo PATH [--source S] [--backend B] [--seconds S | --frames N] [--fps 120] [--record DIR]
-[--window N] [--batch N] [--json]``.
+"""``foldwise demo PATH [--source camera:0|FILE|URL|folder:DIR|conveyor] [--backend host|host-quant|board:NAME]
+[--seconds S | --frames N] [--fps 120] [--record DIR] [--threshold 0.5] [--window N] [--batch N] [--json]``.
 
 Runs the live defect-detection demo headless and prints its figures (measured; emulated on an emulated board):
 source and processed FPS, latency percentiles, frames dropped, the per-stage breakdown and whether it keeps up
@@ -19,15 +19,17 @@ if TYPE_CHECKING:
 
 HELP = "run the live defect-detection demo headless (camera, file, folder, stream or synthetic conveyor)"
 DEFAULT_SECONDS = 10.0
+BACKEND_ALIASES = {"host": "host-float", "host-quant": "host-quantized"}  # the issue's short spellings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="project folder")
     parser.add_argument("--source", default="synthetic",
-                        help="synthetic (default), camera:N, camera:/dev/videoN, file:PATH, folder:PATH or a URL")
+                        help="synthetic or conveyor (default: the built-in conveyor), camera:N, camera:/dev/videoN, "
+                             "a video file (PATH or file:PATH), folder:DIR or an rtsp:// / http(s):// URL")
     parser.add_argument("--backend", default="host-float", type=backend_name, metavar="BACKEND",
-                        help="where the network runs: host-float (default), host-quantized (or host-quant), "
-                             "board:NAME (a saved board; an emulated one runs FINN's dataflow model)")
+                        help="where the network runs: host-float (or host; the default), host-quantized (or "
+                             "host-quant), board:NAME (a saved board; an emulated one runs FINN's dataflow model)")
     parser.add_argument("--ask-password", action="store_true",
                         help="prompt for a board backend's SSH password (or set $FOLDWISE_SSH_PASSWORD)")
     limit = parser.add_mutually_exclusive_group()
@@ -35,6 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     limit.add_argument("--frames", type=int, help="stop after this many processed frames")
     parser.add_argument("--fps", type=float, help="target rate (default: the project's target_fps, else 120)")
     parser.add_argument("--record", metavar="OUT_DIR", help="write the annotated video and a per-frame CSV here")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="DEFECT when the defect class has at least this probability (default 0.5)")
     parser.add_argument("--window", type=int, metavar="N",
                         help="requests in flight at the backend (default: a board 2; the host 1 or 2, whichever "
                              "the run measures faster)")
@@ -44,16 +48,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iteration", help="iteration to run (default: the current one)")
     parser.add_argument("--budget", nargs="?", const="", metavar="FROM",
                         help="only print the frame budget (does it keep up?) with inference from FROM: estimate "
-                             "(FINN's), host-float, host-quantized or board:NAME (its newest run); default: "
-                             "--backend's")
+                             "(FINN's), host-float (host), host-quantized (host-quant) or board:NAME (its newest "
+                             "run); default: --backend's")
     add_json_flag(parser)
 
 
 def backend_name(text: str) -> str:
-    name = {"host-quant": "host-quantized"}.get(text, text)
+    name = BACKEND_ALIASES.get(text, text)
     if name in ("host-float", "host-quantized") or (name.startswith("board:") and len(name) > len("board:")):
         return name
-    raise argparse.ArgumentTypeError(f"unknown backend {text!r}: use host-float, host-quantized or board:NAME")
+    raise argparse.ArgumentTypeError(f"unknown backend {text!r}: use host-float (host), host-quantized "
+                                     "(host-quant) or board:NAME")
 
 
 def budget_text(budget: FrameBudget) -> str:
@@ -72,7 +77,8 @@ def _budget(args: argparse.Namespace) -> int:
 
     with Project.open(args.path, read_only=True) as project:
         iteration = project.get(args.iteration) if args.iteration else None
-        budget = frame_budget(project, args.budget or args.backend, iteration, args.fps, console_context(args))
+        source = BACKEND_ALIASES.get(args.budget, args.budget) or args.backend
+        budget = frame_budget(project, source, iteration, args.fps, console_context(args))
     emit(budget.to_dict(), args, text=budget_text(budget))
     return 0
 
@@ -91,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         password = board_password(get_board(args.backend[len("board:"):]), args)
     spec = DemoSpec(source=args.source, backend=args.backend, seconds=seconds, frames=args.frames,
                     target_fps=args.fps, record=args.record, iteration=args.iteration, password=password,
-                    window=args.window, batch=args.batch)
+                    window=args.window, batch=args.batch, threshold=args.threshold)
     with Project.open(args.path, read_only=True) as project:
         result = run_demo(project, spec, console_context(args))
     emit(result.to_dict(), args, text=summary(result))
@@ -118,6 +124,10 @@ def summary(result: object) -> str:
                                                "with a known part" if accuracy is not None else ""),
         f"keeps up? {s['verdict']} (all figures {s['processed_fps']['source']})",
     ]
+    agreement = s.get("agreement", {})
+    if agreement.get("value") is not None:
+        lines.insert(-1, f"agreement with the float model: {agreement['value']:.1%} on {agreement['frames']} "
+                         "sampled frames")
     lines += [f"note: {note}" for note in result.extra.get("notes", [])]  # type: ignore[attr-defined]
     if result.extra.get("run"):  # type: ignore[attr-defined]
         lines.append(f"saved in the project: {result.extra['run']}")  # type: ignore[attr-defined]

@@ -120,15 +120,33 @@ def test_limits_are_checked() -> None:
         run_pipeline(FailingSource(1), FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(frames=0), 120.0)
 
 
-def test_a_stream_that_stalls_ends_the_run_after_its_timeout_with_a_message() -> None:
+def test_a_stream_that_stalls_ends_the_run_after_its_timeout_with_a_message(tmp_path: Path) -> None:
     from tests.core.demo._helpers import StallingSource
 
     source = StallingSource(good=5)
     started = time.perf_counter()
-    result = run_pipeline(source, FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(seconds=30, stall_timeout=1.0), 100.0)
+    result = run_pipeline(source, FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(seconds=30, stall_timeout=1.0), 100.0,
+                          recorder=Recorder(tmp_path / "rec", source.fps, source.size))
     assert "stalled: no frame for 1 s" in result.reason
     assert time.perf_counter() - started < 10 and result.stats["frames_processed"]["value"] == 5
+    assert video_frames(result.recording["video"]) == 5  # the recording so far, playable
+    assert len(Path(result.recording["csv"]).read_text().splitlines()) == 1 + 5
     assert source.released.is_set()  # closed: the blocked read is released
+
+
+def test_annotation_draws_the_verdict_in_its_colour_with_the_running_count() -> None:
+    from foldwise.core.demo.annotate import DEFECT_COLOUR, OK_COLOUR, annotate
+
+    box = (100, 60, 120, 120)
+    images = {key: np.zeros((240, 320, 3), np.uint8) for key in ("defect", "ok", "count")}
+    annotate(images["defect"], box, True, 0.9, 3)
+    annotate(images["ok"], box, False, 0.9, 3)
+    annotate(images["count"], box, True, 0.9, 4)
+    assert tuple(images["defect"][120, 100]) == DEFECT_COLOUR and tuple(images["ok"][120, 100]) == OK_COLOUR
+    status = slice(200, 240), slice(0, 160)  # "defects: N" at the bottom left
+    assert images["defect"][status].any() and not np.array_equal(images["defect"][status], images["count"][status])
+    label = slice(0, 60), slice(100, 220)  # "DEFECT 90%" above the box, in a filled colour tag
+    assert not np.array_equal(images["defect"][label], images["ok"][label])
 
 
 def test_a_truncated_video_plays_what_is_intact_then_stops_with_a_message_and_a_playable_recording(

@@ -46,11 +46,51 @@ def test_video_file_plays_at_its_own_rate_then_ends(tmp_path: Path) -> None:
     source.close()
 
 
+def test_the_issues_spellings_a_bare_video_path_and_conveyor(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "clip.avi", 3, fps=25)
+    source = open_source(str(video), fps=120)  # FILE without file:
+    assert isinstance(source, VideoSource) and source.name == "video file clip.avi" and source.fps == pytest.approx(25)
+    source.close()
+    assert isinstance(open_source("conveyor", fps=60), ConveyorSource)
+    with pytest.raises(InputError, match=r"video file .*missing\.mp4 does not exist"):
+        open_source(str(tmp_path / "missing.mp4"))
+    with pytest.raises(InputError, match="unknown source"):
+        open_source(str(tmp_path))  # a folder is folder:DIR
+
+
 def test_stream_form_is_live_video_capture(tmp_path: Path) -> None:
     # A stream URL opens through the same VideoCapture path, unpaced; a local file stands in for the network.
     video = write_video(tmp_path / "s.avi", 5)
     source = VideoSource(str(video), "stream test", paced=False, fallback_fps=30)
     assert source.read() is not None
+
+
+def test_an_http_stream_on_localhost_plays_and_its_end_is_a_lost_source(tmp_path: Path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    from foldwise.core.demo.pipeline import DemoSpec, run_pipeline
+    from foldwise.core.demo.roi import Roi
+    from tests.core.demo._helpers import FakeBackend
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    write_video(tmp_path / "line.avi", 20, fps=50)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/line.avi"
+        source = open_source(url)
+        assert isinstance(source, VideoSource) and source.name == f"stream {url}" and source.size == (160, 120)
+        result = run_pipeline(source, FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(seconds=20, save=False), 50.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.stats["frames_captured"]["value"] == 20
+    assert "stopped delivering frames" in result.reason  # a live stream that ends is a lost stream
 
 
 def test_folder_plays_images_and_skips_unreadable(tmp_path: Path) -> None:

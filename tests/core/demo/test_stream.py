@@ -43,6 +43,17 @@ def test_the_tuner_stays_at_one_when_batching_does_not_pay_and_ignores_partial_r
     assert tuner.settled and tuner.batch == 1 and tuner.measured == {1: 1.0, 2: 0.97}
 
 
+def answers_of(stream: HostStream, wake: threading.Event, count: int) -> list:
+    """The stream's next ``count`` answers, waiting on ``wake`` as the pipeline does."""
+    answers = []
+    while len(answers) < count:
+        wake.wait(1.0)
+        wake.clear()
+        while (done := stream.poll()) is not None:
+            answers.append(done)
+    return answers
+
+
 def test_the_threaded_stream_keeps_two_requests_in_flight_and_answers_in_order() -> None:
     wake = threading.Event()
     stream = HostStream(FakeBackend(delay=0.05), wake, window=2)
@@ -53,16 +64,58 @@ def test_the_threaded_stream_keeps_two_requests_in_flight_and_answers_in_order()
         assert stream.pending == 2
         with pytest.raises(RuntimeError):
             stream.submit(crops[0], ["third"])  # never more than the window
-        answers = []
-        while len(answers) < 2:
-            wake.wait(1.0)
-            wake.clear()
-            while (done := stream.poll()) is not None:
-                answers.append(done)
+        answers = answers_of(stream, wake, 2)
         assert [(d.tags[0], int(d.labels[0])) for d in answers] == [("dark", 0), ("bright", 1)]
         assert all(d.stages["inference"] >= 0.04 for d in answers) and stream.pending == 0
     finally:
         stream.close()
+
+
+class SplitBackend(FakeBackend):
+    """A host backend in two halves, noting the thread each ran on (``delay`` s in each half)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__(delay)
+        self.threads: dict[str, set[int]] = {"prepare": set(), "run": set()}
+
+    def prepare(self, batch: np.ndarray) -> np.ndarray:
+        self.threads["prepare"].add(threading.get_ident())
+        time.sleep(self.delay)
+        return batch.astype(np.float32)
+
+    def run(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.threads["run"].add(threading.get_ident())
+        assert tensor.dtype == np.float32  # prepared before it got here
+        return FakeBackend.infer(self, tensor)
+
+
+def test_the_stream_prepares_in_the_callers_thread_and_runs_on_the_worker() -> None:
+    wake, backend = threading.Event(), SplitBackend(delay=0.02)
+    stream = HostStream(backend, wake, window=2)
+    try:
+        for value, tag in ((0, "dark"), (255, "bright")):
+            stream.submit(np.full((1, *SHAPE), value, np.uint8), [tag])
+        answers = answers_of(stream, wake, 2)
+    finally:
+        stream.close()
+    assert backend.threads["prepare"] == {threading.get_ident()}
+    assert backend.threads["run"] and threading.get_ident() not in backend.threads["run"]
+    assert [(d.tags[0], int(d.labels[0])) for d in answers] == [("dark", 0), ("bright", 1)]
+    assert all(d.stages["inference"] >= 0.04 for d in answers)  # both halves are the backend's time
+
+
+def test_the_host_backends_infer_is_prepare_then_run(defect_project: Path) -> None:
+    from foldwise.core.demo.backends import open_backend
+    from foldwise.core.project import Project
+
+    crops = np.random.default_rng(0).integers(0, 256, (4, 3, 64, 64), dtype=np.uint8)
+    with Project.open(defect_project, read_only=True) as project:
+        for name in ("host-float", "host-quantized"):
+            backend = open_backend(project, name)
+            labels, confidences = backend.infer(crops)
+            split_labels, split_confidences = backend.run(backend.prepare(crops))
+            backend.close()
+            assert np.array_equal(labels, split_labels) and np.allclose(confidences, split_confidences), name
 
 
 def test_a_host_backend_refuses_a_batch() -> None:
@@ -118,3 +171,34 @@ def test_the_pipeline_measures_whether_two_in_flight_beat_one_on_this_machine() 
     # A source slower than the backend: the pipeline waits for frames, measures nothing, keeps one in flight.
     paced = run_pipeline(Stripes(fps=100), FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(frames=150), 100.0)
     assert paced.backend["window"] == 1 and paced.backend["ms_per_frame_by_window"] == {}
+
+
+def test_the_threshold_decides_defect_and_is_checked() -> None:
+    # The fake backend gives bright frames the defect class at 0.9: DEFECT at 0.5, OK at 0.95.
+    def defects(threshold: float) -> int:
+        spec = DemoSpec(frames=20, threshold=threshold, save=False)
+        return run_pipeline(Stripes(), FakeBackend(), Roi(0, 0, 1, 1), spec, 2000.0).stats["defects"]["value"]
+
+    assert defects(0.5) > 0 and defects(0.95) == 0
+    with pytest.raises(Exception, match="threshold must lie between 0 and 1"):
+        run_pipeline(Stripes(), FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(frames=5, threshold=1.5), 2000.0)
+
+
+class SaysOk(FakeBackend):
+    """A reference that calls every crop class 0 (it agrees with the fake device on dark frames only)."""
+
+    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        time.sleep(0.002)
+        return np.zeros(len(batch), np.int64), np.full(len(batch), 0.9, np.float32)
+
+
+def test_the_float_reference_is_sampled_for_agreement_beside_the_run() -> None:
+    same = run_pipeline(Stripes(fps=200), FakeBackend(), Roi(0, 0, 1, 1),
+                        DemoSpec(frames=60, agreement_every=0.02), 200.0, reference=FakeBackend()).stats
+    assert same["agreement"]["value"] == 1.0 and 5 <= same["agreement"]["frames"] <= 30  # 1 in 4 frames at most
+    assert same["agreement"]["source"] == "measured"
+    half = run_pipeline(Stripes(fps=200), FakeBackend(), Roi(0, 0, 1, 1),
+                        DemoSpec(frames=100, agreement_every=0.01), 200.0, reference=SaysOk()).stats
+    assert 0.2 < half["agreement"]["value"] < 0.8  # dark and bright frames both sampled
+    none = run_pipeline(Stripes(fps=200), FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(frames=10), 200.0).stats
+    assert none["agreement"]["value"] is None and none["agreement"]["frames"] == 0

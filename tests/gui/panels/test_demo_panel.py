@@ -136,3 +136,26 @@ def test_a_board_backend_that_logs_in_by_password_asks_for_it_once_and_never_sav
     qtbot.waitUntil(lambda: not panel.busy, timeout=60_000)  # the run fails: nothing listens on port 1
     assert panel.spec().password == "secret-pw"
     assert "secret-pw" not in boards_path().read_text()
+
+
+def test_threshold_field_and_keyboard_shortcuts(window: MainWindow, defect_project: Path, qtbot) -> None:
+    from foldwise.core.demo.roi import Roi
+
+    panel = open_panel(window, defect_project)
+    panel.threshold.setValue(0.8)
+    assert panel.spec().threshold == pytest.approx(0.8)
+    assert set(panel.shortcuts) == {"Ctrl+Return", "Esc", "Ctrl+0"}
+    assert "Ctrl+Return" in panel.start_button.toolTip() and "Esc" in panel.stop_button.toolTip()
+    panel._save_roi(Roi(0.1, 0.1, 0.5, 0.5))
+    panel.shortcuts["Ctrl+0"].activated.emit()
+    assert load_roi(panel.project) is None and panel.preview.roi is None
+    panel.source.setCurrentText("synthetic")
+    panel.backend.setCurrentText("host-float")
+    panel.shortcuts["Ctrl+Return"].activated.emit()
+    qtbot.waitUntil(lambda: panel.updates >= 2, timeout=60_000)
+    assert panel.busy and not panel.threshold.isEnabled()
+    assert "(live)" in panel.budget_bars.title.text()  # the budget bars follow the run
+    assert "(measured)" in panel.budget_bars.findChild(type(panel.status), "budget_inference").text()
+    panel.shortcuts["Esc"].activated.emit()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
+    assert panel.result is not None and panel.result.reason == "stopped"

@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from foldwise.core.demo.agreement import DEFAULT_INTERVAL, AgreementCheck
 from foldwise.core.demo.backends import Backend, open_backend
 from foldwise.core.demo.board_backend import BackendLost
 from foldwise.core.demo.feed import Mailbox, open_feed
@@ -71,6 +72,9 @@ class DemoSpec:
     password: str | None = field(default=None, repr=False)  # for a board backend that logs in by password
     #: keep the finished run as a demo run record of its iteration (Compare shows its FPS and verdict)
     save: bool = True
+    #: seconds between frames the float model also classifies, for the agreement figure (None or 0: none;
+    #: a host-float run has nothing to compare)
+    agreement_every: float | None = DEFAULT_INTERVAL
 
 
 @dataclass
@@ -121,24 +125,24 @@ def truth_in_roi(frame: Frame, roi: tuple[int, int, int, int]) -> int | None:
 
 def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, target_fps: float,
                  ctx: JobContext | None = None, recorder: Recorder | None = None,
-                 defect_class: int = 1) -> DemoResult:
-    """Run ``source`` through ``backend`` until a limit, a cancel or the source's end; closes source and recorder.
+                 defect_class: int = 1, reference: Backend | None = None) -> DemoResult:
+    """Run ``source`` through ``backend`` until a limit, a cancel or the source's end; closes source, recorder
+    and ``reference``.
 
-    ``defect_class`` is the network's class index meaning DEFECT (see :func:`defect_class_of`).
+    ``defect_class`` is the network's class index meaning DEFECT (see :func:`defect_class_of`); ``reference``
+    (the float network) classifies a frame every ``spec.agreement_every`` s for the agreement figure.
     """
     from foldwise.core.demo.annotate import annotate
 
     ctx = ctx or null_context()
-    if spec.frames is not None and spec.frames < 1:
-        raise InputError(f"--frames must be at least 1, got {spec.frames}")
-    if spec.seconds is not None and not spec.seconds > 0:
-        raise InputError(f"--seconds must be positive, got {spec.seconds}")
-    for name in ("window", "batch"):
-        if getattr(spec, name) is not None and getattr(spec, name) < 1:
-            raise InputError(f"{name} must be at least 1, got {getattr(spec, name)}")
+    check_spec(spec)
     width, height = source.size
     box = roi.pixels(width, height)
     stats = RunStats(float(target_fps), backend.label)
+    check = AgreementCheck(reference, stats, spec.agreement_every) if reference is not None \
+        and spec.agreement_every else None
+    if check is None and reference is not None:
+        reference.close()
     wake = threading.Event()
     feed = open_feed(source, stats, wake)
     # Warm-up: first calls import and allocate; that is start-up, not the run's figures.
@@ -149,6 +153,8 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
     except BaseException:
         source.close()
         backend.close()
+        if check is not None:
+            check.close()
         raise
     annotate(blank, box, False, 1.0, 0)
     live = ctx.wants_partials
@@ -158,7 +164,7 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
     most_pending = 0  # the most requests in flight at once
     # On the host, one request in flight or two, whichever this run measures faster (while it is the
     # bottleneck: chunks in which it waited for the source say nothing), alternating chunks of frames.
-    tuner = SizeTuner(1, stream.window, probe=5, gain=0.05) if spec.window is None \
+    tuner = SizeTuner(1, stream.window, probe=3, gain=0.05) if spec.window is None \
         and isinstance(stream, HostStream) and stream.window > 1 else None
     chunk = {"start": 0.0, "frames": -WINDOW_SETTLE, "waited": False}
     if tuner is not None:
@@ -179,8 +185,10 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
 
     def finish(done: Done) -> None:
         nonlocal last_live
-        for (frame, _crop, cut_s), label, p in zip(done.tags, done.labels, done.confidences, strict=True):
+        for (frame, crop, cut_s), label, p in zip(done.tags, done.labels, done.confidences, strict=True):
             t2 = time.perf_counter()
+            if check is not None:
+                check.offer(t2, crop, int(label))
             defect, confidence = _decision(int(label), float(p), spec.threshold, defect_class)
             truth = truth_in_roi(frame, box)
             annotate(frame.image, box, defect, confidence, stats.result(defect, truth))
@@ -267,17 +275,34 @@ def run_pipeline(source: Source, backend: Backend, roi: Roi, spec: DemoSpec, tar
             stream.close()
         finally:
             backend.close()
+            if check is not None:
+                check.close()  # the frame being checked counts
             final = stats.snapshot()
             if recorder is not None:  # also on Ctrl+C or an error: the recording so far stays playable
                 recorder.close({"reason": reason or "interrupted", **final})
     ctx.progress(1.0, f"{reason}: {final['verdict']}")
     notes = [note] if (note := roi_fit_note(box, backend.shape)) else []
+    if check is not None and check.error:
+        notes.append(check.error)
     return DemoResult(final, reason, {"name": source.name, "fps": source.fps, "size": list(source.size)},
                       {"name": backend.name, "label": backend.label, "window": stream.window,
                        "batch": stream.batch, "max_requests_in_flight": most_pending,
                        **(stream.report() if hasattr(stream, "report") else {}), **_window_report(tuner)},
                       roi.to_list(),
                       recorder.paths() if recorder is not None else None, {"notes": notes})
+
+
+def check_spec(spec: DemoSpec) -> None:
+    """Refuse limits and settings no run can have, with the line the CLI and the panel show."""
+    if spec.frames is not None and spec.frames < 1:
+        raise InputError(f"--frames must be at least 1, got {spec.frames}")
+    if spec.seconds is not None and not spec.seconds > 0:
+        raise InputError(f"--seconds must be positive, got {spec.seconds}")
+    if not 0 < spec.threshold < 1:
+        raise InputError(f"the defect threshold must lie between 0 and 1, got {spec.threshold:g}")
+    for name in ("window", "batch"):
+        if getattr(spec, name) is not None and getattr(spec, name) < 1:
+            raise InputError(f"{name} must be at least 1, got {getattr(spec, name)}")
 
 
 def roi_fit_note(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> str:
@@ -356,6 +381,7 @@ def target_rate(project: Project, spec: DemoSpec) -> float:
 def run_demo(project: Project, spec: DemoSpec, ctx: JobContext | None = None) -> DemoResult:
     """The demo stage: open the source and backend ``spec`` names on ``project`` and run the pipeline."""
     ctx = ctx or null_context()
+    check_spec(spec)  # before a camera, a board or a model is opened
     target = target_rate(project, spec)
     if spec.source_fps is not None and not spec.source_fps > 0:
         raise InputError(f"source FPS must be positive, got {spec.source_fps:g}")
@@ -363,22 +389,38 @@ def run_demo(project: Project, spec: DemoSpec, ctx: JobContext | None = None) ->
     roi = spec.roi or load_roi(project)
     ctx.progress(0.0, "opening the source")
     source = open_source(spec.source, fps=spec.source_fps or target)
-    recorder = None
+    recorder = backend = reference = None
     try:
         ctx.progress(0.0, f"loading the {spec.backend} backend")
         backend = open_backend(project, spec.backend, iteration, password=spec.password)
+        reference, note = _reference(project, spec, iteration)
         if spec.record:
             from foldwise.core.demo.record import Recorder
 
             recorder = Recorder(spec.record, source.fps, source.size)
     except BaseException:
         source.close()
+        for opened in (backend, reference):
+            if opened is not None:
+                opened.close()
         raise
     result = run_pipeline(source, backend, roi or Roi.default(*source.size), spec, target, ctx, recorder,
-                          defect_class_of(project))
+                          defect_class_of(project), reference)
+    if note:
+        result.extra["notes"].append(note)
     if spec.save and result.stats["frames_processed"]["value"]:
         _save(iteration or project.current, result)
     return result
+
+
+def _reference(project: Project, spec: DemoSpec, iteration: Iteration | None) -> tuple[Backend | None, str]:
+    """The float network to sample agreement against, or None and why not (a host-float run needs none)."""
+    if not spec.agreement_every or spec.backend == "host-float":
+        return None, ""
+    try:
+        return open_backend(project, "host-float", iteration), ""
+    except FoldwiseError as exc:
+        return None, f"no agreement with the float model: {exc}"
 
 
 def _save(iteration: Iteration | None, result: DemoResult) -> None:

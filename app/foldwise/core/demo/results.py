@@ -20,7 +20,7 @@ KIND = "demo"
 HOST = "host"
 #: figures copied from the run's stats into the record, under the same names
 FIGURES = ("processed_fps", "source_fps", "target_fps", "frames_processed", "frames_dropped", "drop_rate",
-           "capacity_fps")
+           "capacity_fps", "agreement")
 
 
 def demo_device(backend: str) -> str:

@@ -1,7 +1,8 @@
 """Where demo frames come from. Every source states its frame rate and timestamps each frame it delivers.
 
-``open_source(text)`` parses what the CLI and the panel accept: ``synthetic`` (the built-in conveyor),
-``camera:N`` or ``camera:/dev/videoN``, ``file:PATH``, ``folder:PATH`` and ``rtsp://…``/``http(s)://…`` URLs.
+``open_source(text)`` parses what the CLI and the panel accept: ``synthetic`` or ``conveyor`` (the built-in
+conveyor), ``camera:N`` or ``camera:/dev/videoN``, a video file (``PATH`` or ``file:PATH``), ``folder:PATH``
+and ``rtsp://…``/``http(s)://…`` URLs.
 Files, folders and the conveyor play at their own rate (a frame is not delivered before it is due), like a
 camera would; cameras and streams deliver as fast as the device does. ``read()`` returns None at the end (its
 ``end_reason`` says why) and raises :class:`SourceLost` when the device goes away.
@@ -22,7 +23,8 @@ from foldwise.core.lazy_import import lazy_module
 np = lazy_module("numpy")  # the GUI imports this module for its panels; numpy loads on first use
 
 DEFAULT_SIZE = (640, 480)
-SOURCE_FORMS = "synthetic, camera:N, camera:/dev/videoN, file:PATH, folder:PATH or an rtsp:// / http(s):// URL"
+SOURCE_FORMS = ("synthetic (or conveyor), camera:N, camera:/dev/videoN, a video file (PATH or file:PATH), "
+                "folder:PATH or an rtsp:// / http(s):// URL")
 
 
 class SourceLost(FoldwiseError):
@@ -302,15 +304,21 @@ def open_source(text: str, fps: float = 120.0, size: tuple[int, int] = DEFAULT_S
     if kind == "camera" and rest:
         return _camera(rest, fps)
     if kind == "file" and rest:
-        path = Path(rest).expanduser()
-        if not path.is_file():
-            raise InputError(f"video file {path} does not exist or is not a file")
-        if path.stat().st_size == 0:
-            raise InputError(f"video file {path} is empty (0 bytes)")
-        return VideoSource(str(path), f"video file {path.name}", paced=True, fallback_fps=fps)
+        return _video_file(Path(rest).expanduser(), fps)
     if kind == "folder" and rest:
         return FolderSource(Path(rest).expanduser(), fps)
+    path = Path(text).expanduser()
+    if path.is_file() or (path.suffix and not path.is_dir()):  # a bare PATH is a video file
+        return _video_file(path, fps)
     raise InputError(f"unknown source {text!r}: use {SOURCE_FORMS}")
+
+
+def _video_file(path: Path, fps: float) -> Source:
+    if not path.is_file():
+        raise InputError(f"video file {path} does not exist or is not a file")
+    if path.stat().st_size == 0:
+        raise InputError(f"video file {path} is empty (0 bytes)")
+    return VideoSource(str(path), f"video file {path.name}", paced=True, fallback_fps=fps)
 
 
 def _camera(rest: str, fps: float) -> Source:

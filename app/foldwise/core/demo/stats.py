@@ -1,8 +1,9 @@
 """Demo figures, live and at the end: rates, latency percentiles, drops, per-stage times and the verdict.
 
-All figures are ``measured`` (on the host, by this run). "Keeps up" means the processed rate reaches the
-target (within 5 %) with no frame dropped; otherwise the verdict names the slowest stage against the frame
-budget (1000 / target ms).
+The figures carry the backend's label: ``measured`` by this run (on the host or a real board), ``emulated`` on
+the emulated board. "Keeps up" means the processed rate reaches the target (within 5 %) with no frame
+dropped; otherwise the verdict names the slowest stage against the frame budget (1000 / target ms).
+``agreement`` is the share of sampled frames on which the float model gave the device's class.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class RunStats:
     last_capture: float | None = None
     timings: list[FrameTiming] = field(default_factory=list)
     scored: int = 0
+    agreement_checked: int = 0  # sampled frames the float model also classified (``agreement.AgreementCheck``)
+    agreement_same: int = 0  # of them, those where it gave the device's class
     correct: int = 0
     defects: int = 0  # parts judged defective: runs of consecutive DEFECT frames
     _last_defect: bool = False
@@ -107,6 +110,8 @@ class RunStats:
             "defects": figure(self.defects, m, unit="parts"),
             "accuracy": figure(round(self.correct / self.scored, 4) if self.scored else None, m,
                                frames=self.scored),
+            "agreement": figure(round(self.agreement_same / self.agreement_checked, 4)
+                                if self.agreement_checked else None, m, frames=self.agreement_checked),
             "seconds": figure(round(now - self.started, 3), m, unit="s"),
             "keeps_up": keeps_up,
         }

@@ -7,9 +7,11 @@ the order sent), so a host backend's inference overlaps the pipeline's own work 
 overlaps its compute. Nothing queues without bound: with the window full the pipeline takes no frame, and
 the source's next frames are dropped and counted.
 
-- :class:`HostStream`: with window 1 the backend's ``infer`` runs in the caller; with 2 on one worker thread
-  (ONNX Runtime and PyTorch release the GIL while they compute, so it runs beside the pipeline's resize and
-  annotate; on a busy machine the hand-overs can cost more than the overlap gains, so the pipeline measures).
+- :class:`HostStream`: with window 1 the backend's ``infer`` runs in the caller; with 2 its ``run`` on one
+  worker thread (ONNX Runtime and PyTorch release the GIL while they compute, so it runs beside the pipeline's
+  capture, resize and annotate, and its ``prepare`` in the caller, see ``backends``); with another process on
+  the second core the two threads share one and the hand-overs can cost more than the overlap gains, so the
+  pipeline measures).
 - A board backend streams over its one SSH channel itself (``board_backend.BoardBackend``).
 
 :class:`SizeTuner` is the measured rule for the batch: it doubles it while that lowers the backend's
@@ -64,8 +66,9 @@ class Stream(Protocol):
 
 
 class HostStream:
-    """Requests to a host backend's ``infer``: inline in the caller while the window is 1 (nothing else to
-    overlap, no hand-over), on one worker thread when it is larger. The window may change between requests
+    """Requests to a host backend: inline in the caller while the window is 1 (nothing else to overlap, no
+    hand-over), on one worker thread when it is larger (the backend's ``prepare`` still in the caller, its
+    ``run`` on the worker; a backend without them is ``infer``'d there). The window may change between requests
     (the pipeline measures which one is faster, see :class:`SizeTuner`); answers stay in the order sent."""
 
     batch = 1
@@ -75,18 +78,22 @@ class HostStream:
         self.pending = 0
         self._backend = backend
         self._wake = wake
-        self._jobs: deque[tuple[np.ndarray, list[Any]] | None] = deque()
+        # A host backend's prepare runs here in the caller, its run on the worker (see backends.py, why).
+        self._prepare = getattr(backend, "prepare", None)
+        self._run = backend.run if self._prepare is not None else backend.infer
+        self._jobs: deque[tuple[Any, list[Any], float] | None] = deque()
         self._ready = threading.Condition()
         self._done: deque[Done | BaseException] = deque()  # appended by the worker, popped by the pipeline
         self._thread: threading.Thread | None = None
 
-    def _infer(self, crops: np.ndarray, tags: list[Any]) -> Done | BaseException:
+    def _infer(self, tensor: Any, tags: list[Any], prepared_s: float) -> Done | BaseException:
         started = time.perf_counter()
         try:
-            labels, confidences = self._backend.infer(crops)
+            labels, confidences = self._run(tensor)
         except BaseException as exc:  # handed to the pipeline, which stops with it
             return exc
-        return Done(tags, labels, confidences, {"inference": (time.perf_counter() - started) / len(tags)})
+        seconds = prepared_s + time.perf_counter() - started  # the backend's whole work, as infer() would be
+        return Done(tags, labels, confidences, {"inference": seconds / len(tags)})
 
     def _work(self) -> None:
         while True:
@@ -102,15 +109,18 @@ class HostStream:
     def submit(self, crops: np.ndarray, tags: list[Any]) -> None:
         if self.pending >= self.window:
             raise RuntimeError(f"{self.window} requests already in flight")
+        started = time.perf_counter()
+        tensor = crops if self._prepare is None else self._prepare(crops)
+        prepared_s = time.perf_counter() - started
         self.pending += 1
         if self.window == 1 and self.pending == 1:  # nothing in flight: inline, in order by construction
-            self._done.append(self._infer(crops, tags))
+            self._done.append(self._infer(tensor, tags, prepared_s))
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="demo-inference", daemon=True)
             self._thread.start()
         with self._ready:
-            self._jobs.append((crops, tags))
+            self._jobs.append((tensor, tags, prepared_s))
             self._ready.notify()
 
     def poll(self) -> Done | None:

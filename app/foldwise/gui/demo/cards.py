@@ -15,6 +15,7 @@ CARDS = (
     ("frames_dropped", "Dropped"),
     ("defects", "Defects"),
     ("accuracy", "Accuracy"),
+    ("agreement", "Agrees with float"),
 )
 
 
@@ -25,6 +26,7 @@ class StatsCards(QWidget):
         super().__init__(parent)
         grid = QGridLayout()
         self.values: dict[str, QLabel] = {}
+        self.captions: dict[str, tuple[QLabel, str]] = {}  # the title under a value, with its figures' source
         for i, (key, title) in enumerate(CARDS):
             card = QFrame()
             card.setFrameShape(QFrame.Shape.StyledPanel)
@@ -33,9 +35,11 @@ class StatsCards(QWidget):
             value.setObjectName(f"card_{key}")
             value.setStyleSheet("font-size: 16pt; font-weight: bold")
             inner.addWidget(value)
-            inner.addWidget(QLabel(f"{title} <span style='color:gray'>(measured)</span>"))
+            caption = QLabel(f"{title} <span style='color:gray'>(measured)</span>")
+            inner.addWidget(caption)
             grid.addWidget(card, i // 4, i % 4)
             self.values[key] = value
+            self.captions[key] = (caption, title)
         self.stages = QLabel("")
         self.stages.setObjectName("demoStages")
         self.stages.setWordWrap(True)
@@ -59,9 +63,15 @@ class StatsCards(QWidget):
         self.values["defects"].setText(str(v["defects"]))
         accuracy = stats["accuracy"]["value"]
         self.values["accuracy"].setText("–" if accuracy is None else f"{accuracy:.0%}")
+        agreement = stats.get("agreement", {"value": None})
+        self.values["agreement"].setText("–" if agreement["value"] is None else
+                                         f"{agreement['value']:.0%} of {agreement['frames']}")
+        label = stats["processed_fps"]["source"]  # emulated on the emulated board
+        for caption, title in self.captions.values():
+            caption.setText(f"{title} <span style='color:gray'>({label})</span>")
         budget = stats["budget_ms"]["value"]
         parts = ", ".join(f"{name} {f['value']:.2f}" for name, f in stats["stage_ms"].items())
-        self.stages.setText(f"Per stage (ms, measured): {parts} — budget {budget:.2f} ms per frame at "
+        self.stages.setText(f"Per stage (ms, {label}): {parts} — budget {budget:.2f} ms per frame at "
                             f"{stats['target_fps']['value']:g} FPS")
         colour = "#2e7d32" if stats["keeps_up"] else "#c62828"
         self.verdict.setText(f"<b style='color:{colour}'>Keeps up? {'yes' if stats['keeps_up'] else 'no'}</b>"

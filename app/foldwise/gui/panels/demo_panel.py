@@ -1,8 +1,9 @@
 """The Demo panel: the live defect-detection demo on the open project.
 
-Pick a source and a backend, Start runs ``core.demo.pipeline.run_demo`` as this panel's job (frames and live
-figures arrive through ``on_partial``), Stop cancels it and the final figures stay on the cards. Dragging on
-the preview sets the region of interest, saved in the project (it applies from the next Start).
+Pick a source, a backend, the target rate and the defect threshold; Start (Ctrl+Return) runs
+``core.demo.pipeline.run_demo`` as this panel's job (frames and live figures arrive through ``on_partial``),
+Stop (Esc) cancels it and the final figures stay on the cards. Dragging on the preview sets the region of
+interest, saved in the project (it applies from the next Start); Reset ROI (Ctrl+0) goes back to the default.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from foldwise.gui.panels.base import AppServices, StagePanel
 
 SOURCES = ("synthetic", "camera:0", "file:", "folder:", "rtsp://")
 HOST_BACKENDS = ("host-float", "host-quantized")
+START_KEYS, STOP_KEYS, RESET_ROI_KEYS = "Ctrl+Return", "Esc", "Ctrl+0"
 
 
 class DemoPanel(StagePanel):
@@ -70,15 +72,23 @@ class DemoPanel(StagePanel):
         self.target.setRange(1, 10_000)
         self.target.setDecimals(0)
         self.target.setSuffix(" FPS target")
+        self.threshold = NumberField(0.01, 0.99, 0.5, decimals=2, step=0.05, suffix=" defect threshold")
+        self.threshold.setObjectName("demoThreshold")
+        self.threshold.setToolTip("DEFECT when the network gives the defect class at least this probability")
+        self.fields.add(self.threshold)
         self.record = QLineEdit()
         self.record.setPlaceholderText("record into folder (optional)")
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("demoStart")
+        self.start_button.setToolTip(f"Start the demo ({START_KEYS})")
         self.start_button.clicked.connect(lambda: self.start())
         self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("demoStop")
+        self.stop_button.setToolTip(f"Stop the demo; its figures stay ({STOP_KEYS})")
         self.stop_button.clicked.connect(self.stop)
         self.reset_roi = QPushButton("Reset ROI")
+        self.reset_roi.setToolTip(f"Back to the default inspection window; drag on the preview to draw one "
+                                  f"({RESET_ROI_KEYS})")
         self.reset_roi.clicked.connect(lambda: self._save_roi(None))
         self.preview = PreviewView()
         self.preview.roi_drawn.connect(self._save_roi)
@@ -91,6 +101,7 @@ class DemoPanel(StagePanel):
             controls.addWidget(QLabel(label))
             controls.addWidget(widget, 1)
         controls.addWidget(self.target)
+        controls.addWidget(self.threshold)
         controls.addWidget(self.record, 1)
         for button in (self.start_button, self.stop_button, self.reset_roi):
             controls.addWidget(button)
@@ -98,6 +109,7 @@ class DemoPanel(StagePanel):
         layout.addWidget(QLabel(f"<h2>{self.title}</h2>"))
         layout.addLayout(controls)
         layout.addWidget(self.target.message)
+        layout.addWidget(self.threshold.message)
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.cards)
         budget_row = QHBoxLayout()
@@ -107,8 +119,9 @@ class DemoPanel(StagePanel):
         layout.addLayout(budget_row)
         layout.addWidget(self.budget_bars)
         layout.addWidget(self.status)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=lambda: self.start())
-        QShortcut(QKeySequence("Escape"), self, activated=self.stop)
+        self.shortcuts = {keys: QShortcut(QKeySequence(keys), self, activated=action) for keys, action in (
+            (START_KEYS, lambda: self.start()), (STOP_KEYS, self.stop),
+            (RESET_ROI_KEYS, lambda: self._save_roi(None)))}
         self.updates = 0
         self._passwords: dict[str, str] = {}  # board backend → password, this session only, never saved
         self.result: DemoResult | None = None
@@ -163,14 +176,15 @@ class DemoPanel(StagePanel):
                                      and self.fields.ok)
         self.stop_button.setEnabled(busy)
         self.budget_button.setEnabled(not busy and self.project is not None and self.project.current is not None)
-        for widget in (self.source, self.backend, self.target, self.record, self.budget_from):
+        for widget in (self.source, self.backend, self.target, self.threshold, self.record, self.budget_from):
             widget.setEnabled(not busy)
 
     def spec(self) -> DemoSpec:
         backend = self.backend.currentText()
         return DemoSpec(source=self.source.currentText().strip(), backend=backend,
                         target_fps=self.target.value(), record=self.record.text().strip() or None,
-                        roi=self.preview.roi, password=self._passwords.get(backend))
+                        roi=self.preview.roi, threshold=float(self.threshold.value()),
+                        password=self._passwords.get(backend))
 
     def _board_needing_password(self) -> str | None:
         """The board backend's name when its board logs in by password not yet given this session."""
