@@ -13,8 +13,8 @@ from foldwise.core.finn import hosts
 from foldwise.core.finn.build_config import BuildConfig
 from foldwise.core.finn.hosts import RemoteBuildHost
 from foldwise.core.finn.kinds import BuildKind
-from foldwise.core.finn.stage import BuildRecord, build_folder, builds_for, list_builds
-from foldwise.core.project import Project
+from foldwise.core.finn.stage import BuildRecord, build_folder, builds_for, list_builds, new_build_dir
+from foldwise.core.project import IterationKind, Project
 
 
 def test_one_name_per_kind_and_the_old_names_are_read() -> None:
@@ -128,3 +128,23 @@ def test_a_local_build_records_its_config_and_resumes_through_the_same_call(finn
     resumed = build(tfc_model, again.with_(start_step="step_generate_estimate_reports"))
     assert resumed.fps.value == pytest.approx(report.fps.value)
     assert "step_generate_estimate_reports" in (tmp_path / "b" / "resume_build.log").read_text()
+
+
+def test_builds_started_in_the_same_second_get_folders_of_their_own(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two estimates (two processes, or the GUI and the CLI) started in one second never share a build folder:
+    each gets its own, made atomically (issue #15, reproduction 2)."""
+    import multiprocessing
+    import time
+
+    with Project.create(tmp_path / "p") as project, project.new_iteration(IterationKind.QUANTIZED, "w4a4"):
+        pass
+    with Project.open(tmp_path / "p", read_only=True) as project:
+        iteration = project.current
+    assert iteration is not None
+    monkeypatch.setattr(time, "strftime", lambda _fmt: "20261201-210643")
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        folders = pool.starmap(new_build_dir, [(iteration, "estimate", "Pynq-Z2", 100.0)] * 8)
+    assert len(set(folders)) == 8 and all(Path(f).is_dir() for f in folders)
+    assert sorted(Path(f).name for f in folders)[:2] == ["20261201-210643-estimate-Pynq-Z2-100MHz",
+                                                          "20261201-210643-estimate-Pynq-Z2-100MHz-2"]
