@@ -16,7 +16,7 @@ import pytest
 from foldwise.core import project as project_mod
 from foldwise.core.project import MANIFEST_NAME, IterationKind, Project
 from tests.core.test_project import snapshot
-from tests.faults import Cli, fill_disk, run_cli
+from tests.faults import fill_disk, run_cli, sigkill_once
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -145,16 +145,7 @@ def test_sigkill_mid_training_leaves_only_a_draft_the_next_command_sweeps(traine
     """`foldwise train` killed with SIGKILL mid-epoch: no iteration, no manifest change, no lock held; at most a
     `.draft-*` is left, which the next command sweeps (the project is then byte for byte as before), and the next
     train works."""
-    before = snapshot(trained_lenet)
-    cli = Cli("train", str(trained_lenet), "--epochs", "500", "--patience", "0")
-    cli.wait_for("epoch ")
-    cli.proc.kill()
-    cli.finish(30)
-    had = {Path(name).parts[1] for name in before if name.startswith("iterations/")}
-    leftovers = {p.name for p in (trained_lenet / "iterations").iterdir()} - had
-    assert all(name.startswith(".draft-") for name in leftovers), leftovers
-    Project.open(trained_lenet).close()  # the lock went with the process; the draft is swept
-    assert snapshot(trained_lenet) == before
+    sigkill_once(trained_lenet, "train", str(trained_lenet), "--epochs", "500", "--patience", "0", after="epoch ")
     again = run_cli("train", str(trained_lenet), "--epochs", "1")
     assert again.returncode == 0, again.stderr
     with Project.open(trained_lenet, read_only=True) as project:
