@@ -148,3 +148,28 @@ def test_builds_started_in_the_same_second_get_folders_of_their_own(tmp_path: Pa
     assert len(set(folders)) == 8 and all(Path(f).is_dir() for f in folders)
     assert sorted(Path(f).name for f in folders)[:2] == ["20261201-210643-estimate-Pynq-Z2-100MHz",
                                                           "20261201-210643-estimate-Pynq-Z2-100MHz-2"]
+
+
+@pytest.mark.parametrize(("files", "exc", "kept"), [
+    (["foldwise_config.json"], RuntimeError("worker did not start"), False),  # FINN never started
+    (["foldwise_config.json", "build_dataflow.log"], KeyboardInterrupt(), False),  # stopped, nothing to resume
+    (["foldwise_config.json", "intermediate_models/step_tidy_up.onnx"], OSError(28, "No space left on device"),
+     False),  # a full disk: the space is worth more than half a build
+    (["foldwise_config.json", "intermediate_models/step_tidy_up.onnx"], RuntimeError("FINN failed"), True),
+])
+def test_a_failed_build_leaves_its_folder_only_when_it_holds_something_to_read_or_resume(
+        tmp_path: Path, files: list[str], exc: BaseException, kept: bool) -> None:
+    """A fresh build that fails (issue #15: 'a failed estimate leaves a partial build folder') is removed unless
+    FINN kept a model to resume from and the failure was not a full disk; a kept one says failed and why."""
+    from foldwise.core.finn.stage import FAILURE_RECORD, record_failure
+
+    folder = tmp_path / "b"
+    for name in files:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("x")
+    record_failure(folder, exc, remove_if_empty=True)
+    assert folder.exists() is kept
+    if kept:
+        record = json.loads((folder / FAILURE_RECORD).read_text())
+        assert record["status"] == "failed" and record["error"] == "FINN failed"
+        assert BuildRecord.read(folder).status == "failed"
