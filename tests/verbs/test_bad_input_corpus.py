@@ -94,6 +94,23 @@ def _image_folder(classes: dict[str, int]) -> Prep:
     return prep
 
 
+def _folder_project(then: str) -> Prep:
+    """A LeNet5 project on an image folder ``{w}/d`` (two classes of 12), whose images are then all made
+    unreadable (``then="corrupt"``) or whose folder is removed (``then="remove"``)."""
+
+    def prep(p: Path, w: Path) -> None:
+        _image_folder({"a": 12, "b": 12})(p, w)
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            assert main(["new", str(p), "--arch", "lenet5", "--data-folder", str(w / "d")]) == 0
+        if then == "remove":
+            shutil.rmtree(w / "d")
+        else:
+            for image in (w / "d").rglob("*.png"):
+                image.write_bytes(b"not a png")
+
+    return prep
+
+
 def _state_dict(name: str) -> Prep:
     def prep(_p: Path, w: Path) -> None:
         import torch
@@ -278,6 +295,12 @@ CASES = [
          r"iteration 0001 .*folder .*is missing", [_delete_first_iteration]),
     Case("train-folder-outside-project", "trained", ["train", "{p}", "--epochs", "1"], 1, r"outside the project",
          [_folder("folder", "../../victim/iterations/0001-trained-2ep")]),
+    Case("train-diverges", "trained", ["train", "{p}", "--epochs", "1", "--lr", "1e30"], 1,
+         r"training diverged \(loss is (nan|inf) .*smaller learning rate.*no iteration was made"),
+    Case("train-data-folder-all-corrupt", None, ["train", "{p}", "--epochs", "1"], 1,
+         r"no class folder has readable images", [_folder_project("corrupt")]),
+    Case("train-data-folder-gone", None, ["train", "{p}", "--epochs", "1"], 1,
+         r"image folder .*d does not exist or is not a folder", [_folder_project("remove")]),
     Case("train-locked", "trained", ["train", "{p}", "--epochs", "1"], 1, r"is open in another Foldwise instance"),
     # import
     Case("import-missing-file", "trained", ["import", "{p}", "{w}/nofile.onnx"], 1, r"does not exist or is not a file"),
@@ -740,7 +763,7 @@ def test_bad_input(case: Case, templates: dict[str, Path], tmp_path: Path, capsy
     for name, value in case.env.items():
         monkeypatch.setenv(name, value.format(w=tmp_path))
     before = snapshot(project)
-    opened_before = case.project is not None and manifest_ok(project)
+    opened_before = (project / MANIFEST_NAME).is_file() and manifest_ok(project)
     argv = [a.format(p=project, w=tmp_path) for a in case.argv]
     if case.process:
         code, hung, err = _run_process(case, argv)
