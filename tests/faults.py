@@ -98,6 +98,24 @@ def snapshot(folder: Path, *, skip: Path | None = None) -> dict[str, bytes]:
             if p.is_file() and p.name != LOCK_NAME and (skip is None or not p.is_relative_to(skip))}
 
 
+def sigkill_once(project: Path, *args: str, after: str) -> None:
+    """Run `foldwise ARGS` on ``project``, SIGKILL it once a stderr line holds ``after``; then check it left at
+    most `.draft-*` folders in ``iterations/`` and that the next open sweeps them: the project is then byte for
+    byte as before."""
+    from foldwise.core.project import Project
+
+    before = snapshot(project)
+    cli = Cli(*args)
+    cli.wait_for(after)
+    cli.proc.kill()
+    cli.finish(30)
+    had = {Path(name).parts[1] for name in before if name.startswith("iterations/")}
+    leftovers = {p.name for p in (project / "iterations").iterdir()} - had
+    assert all(name.startswith(".draft-") for name in leftovers), leftovers
+    Project.open(project).close()  # the lock went with the process; the draft is swept
+    assert snapshot(project) == before
+
+
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs mounted by the test (CI runs as root), unmounted after it."""

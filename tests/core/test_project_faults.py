@@ -1,5 +1,6 @@
 """The promise of a project write: a stage's iteration appears whole with its manifest entry, or not at all —
-on a full disk, a failed manifest write, SIGTERM or SIGKILL — and the next command needs no manual clean-up."""
+on a full disk, a failed manifest write, SIGTERM or SIGKILL (mid-training and mid-save) — and the next command
+needs no manual clean-up. Each fault test states the promise it checks."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from foldwise.core import project as project_mod
 from foldwise.core.project import MANIFEST_NAME, IterationKind, Project
 from tests.core.test_project import snapshot
-from tests.faults import fill_disk
+from tests.faults import fill_disk, run_cli, sigkill_once
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -138,3 +139,81 @@ def test_the_cli_turns_a_full_disk_into_one_line(tiny_disk: Path) -> None:
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.startswith("foldwise: error: ") and "disk is full" in result.stderr
     assert not (tiny_disk / "p").exists()  # `new` leaves no folder without a manifest
+
+
+def test_sigkill_mid_training_leaves_only_a_draft_the_next_command_sweeps(trained_lenet: Path) -> None:
+    """`foldwise train` killed with SIGKILL mid-epoch: no iteration, no manifest change, no lock held; at most a
+    `.draft-*` is left, which the next command sweeps (the project is then byte for byte as before), and the next
+    train works."""
+    sigkill_once(trained_lenet, "train", str(trained_lenet), "--epochs", "500", "--patience", "0", after="epoch ")
+    again = run_cli("train", str(trained_lenet), "--epochs", "1")
+    assert again.returncode == 0, again.stderr
+    with Project.open(trained_lenet, read_only=True) as project:
+        assert [it.id for it in project.iterations] == ["0001", "0002"]
+
+
+# `foldwise train` whose commit pauses inside the real atomic manifest write: the temp file is written and
+# fsynced, the iteration's folder already renamed into place, the rename over manifest.json not yet done.
+_TRAIN_PAUSED_IN_SAVE = """
+import os, sys, time
+from pathlib import Path
+import foldwise.core.atomic as atomic
+from foldwise.cli import main
+
+class PausingReplace:
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def replace(self, src, dst):
+        if Path(dst).name == "manifest.json" and list((Path(dst).parent / "iterations").glob(".commit-*")):
+            print("saving", flush=True)
+            time.sleep(60)
+        return os.replace(src, dst)
+
+atomic.os = PausingReplace()
+sys.exit(main(["train", sys.argv[1], "--epochs", "1"]))
+"""
+
+
+def _train_paused_in_save(path: Path) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-c", _TRAIN_PAUSED_IN_SAVE, str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "app")})
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "saving", proc.communicate(timeout=60)[1]
+    return proc
+
+
+def test_sigkill_mid_save_leaves_the_old_manifest_and_the_next_open_removes_the_unrecorded_iteration(
+        trained_lenet: Path) -> None:
+    """SIGKILL while a new iteration is being saved (its folder renamed into place, the manifest's temp file
+    written, not yet renamed): manifest.json is the old one, whole; the next open removes the unrecorded folder
+    (its commit note names it) and the temp file, so the project is byte for byte as before, and the next train
+    makes 0002 again."""
+    before = snapshot(trained_lenet)
+    proc = _train_paused_in_save(trained_lenet)
+    assert (trained_lenet / "iterations" / "0002-finetuned-1ep").is_dir()  # renamed, not recorded
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert (trained_lenet / MANIFEST_NAME).read_bytes() == before[MANIFEST_NAME]
+    assert list(trained_lenet.glob(f".{MANIFEST_NAME}.*.tmp"))  # SIGKILL cannot be caught
+    Project.open(trained_lenet).close()
+    assert snapshot(trained_lenet) == before
+    again = run_cli("train", str(trained_lenet), "--epochs", "1")
+    assert again.returncode == 0, again.stderr
+    with Project.open(trained_lenet, read_only=True) as project:
+        assert [it.folder_name for it in project.iterations][1:] == ["0002-finetuned-1ep"]
+
+
+def test_sigterm_mid_save_undoes_the_commit_at_once(trained_lenet: Path) -> None:
+    """SIGTERM while a new iteration is being saved: exit 143 with one line and no traceback, and the project is
+    byte for byte as before right away (the folder renamed back and removed, no commit note, no temp manifest),
+    before any other command runs."""
+    before = snapshot(trained_lenet)
+    proc = _train_paused_in_save(trained_lenet)
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err, err
+    assert snapshot(trained_lenet) == before
+    assert not list(trained_lenet.glob(f".{MANIFEST_NAME}.*.tmp"))
+    assert sorted(p.name for p in (trained_lenet / "iterations").iterdir()) == [
+        Path(name).parts[1] for name in before if name.startswith("iterations/") and name.endswith("metrics.json")]

@@ -45,3 +45,19 @@ def test_a_malformed_input_shape_says_the_form(text: str) -> None:
     with pytest.raises(InputError, match="C,H,W with three positive sizes"):
         parse_input_shape(text)
     assert parse_input_shape("3x32x32") == (3, 32, 32)
+
+
+def test_importing_a_foldwise_qonnx_export_feeds_it_raw_pixels(quantized_lenet: Path, trained_lenet: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A FINN-ready QONNX (graph input annotated UINT8: raw 0..255 pixels) imported into a project is evaluated
+    on raw pixels: no traceback from qonnx's executor, and the accuracy is the quantize stage's own."""
+    with Project.open(quantized_lenet, read_only=True) as project:
+        quantized = project.current
+        assert quantized is not None
+        qonnx = quantized.folder / "model.qonnx.onnx"
+        expected = quantized.metrics["accuracy"]["value"]
+    assert main(["import", str(trained_lenet), str(qonnx)]) == 0, capsys.readouterr().err
+    with Project.open(trained_lenet, read_only=True) as project:
+        assert project.current is not None and project.current.kind == IterationKind.IMPORTED
+        assert load_network(project).spec.pixel_range == (0.0, 255.0)
+        assert project.current.metrics["accuracy"]["value"] == pytest.approx(expected, abs=0.005)

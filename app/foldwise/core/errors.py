@@ -35,6 +35,10 @@ class ReadOnlyProjectError(ProjectError):
     pass
 
 
+class DiskFullError(ProjectError):
+    """The disk filled up mid-write (raised where an OSError would lose what was being written)."""
+
+
 class ToolMissingError(FoldwiseError):
     """An external tool (Vivado, vitis_hls, finn-plus, ssh) that a request needs is not available."""
 
@@ -48,6 +52,12 @@ class Cancelled(FoldwiseError):
 
     def __init__(self, message: str = "cancelled") -> None:
         super().__init__(message)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    import errno
+
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
 
 
 def os_error_message(exc: OSError) -> str:

@@ -53,6 +53,7 @@ FORMAT_NAME = "foldwise-project"
 FORMAT_VERSION = 1
 ITERATIONS_DIR = "iterations"
 CACHE_DIR = "cache"
+_COMMIT_NOTE = ".commit-"  # iterations/.commit-<folder>: that folder is being recorded in the manifest
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -263,12 +264,21 @@ class Project:
         return project
 
     def _sweep_stale_drafts(self) -> None:
-        """Drafts left by a process that was killed (SIGKILL, power loss): nobody else can be writing them,
-        since this instance holds the lock."""
+        """What a process that was killed (SIGKILL, power loss) left half-done: drafts, a commit whose folder
+        was renamed into place but never recorded in the manifest (its ``.commit-*`` note says so), and temp
+        files of an atomic write. Nobody else can be writing them, since this instance holds the lock."""
         folder = self.path / ITERATIONS_DIR
         if folder.is_dir():
             for stale in folder.glob(".draft-*"):
                 shutil.rmtree(stale, ignore_errors=True)
+            recorded = {it.folder_name for it in self.iterations}
+            for note in folder.glob(f"{_COMMIT_NOTE}*"):
+                name = note.name[len(_COMMIT_NOTE):]
+                if name not in recorded and re.fullmatch(r"\d+-[^/]+", name):
+                    shutil.rmtree(folder / name, ignore_errors=True)
+                note.unlink(missing_ok=True)
+        for temp in self.path.glob(f".{MANIFEST_NAME}.*.tmp"):
+            temp.unlink(missing_ok=True)
 
     def _acquire_lock(self) -> None:
         lock_path = self.path / LOCK_NAME
@@ -480,7 +490,15 @@ class Project:
         folder_name = f"{new_id}-{slugify(draft.name)}"
         atomic_write_json(draft_dir / "metrics.json", draft.metrics)
         final_dir = iterations_dir / folder_name
-        os.rename(draft_dir, final_dir)  # _next_id skips folders on disk, so final_dir is new
+        # Renaming the folder and writing the manifest are two steps: a SIGKILL between them would leave an
+        # unrecorded folder. The note names it, so the next open removes it (see _sweep_stale_drafts).
+        note = iterations_dir / f"{_COMMIT_NOTE}{folder_name}"
+        note.touch()
+        try:
+            os.rename(draft_dir, final_dir)  # _next_id skips folders on disk, so final_dir is new
+        except BaseException:
+            note.unlink(missing_ok=True)
+            raise
         previous_current = self.current_id
         iteration = Iteration(
             id=new_id,
@@ -501,9 +519,14 @@ class Project:
         except BaseException:
             self.iterations.remove(iteration)
             self.current_id = previous_current
-            with contextlib.suppress(OSError):
+            try:
                 os.rename(final_dir, draft_dir)
+            except OSError:
+                pass  # the note stays: the next open removes the unrecorded folder
+            else:
+                note.unlink(missing_ok=True)
             raise
+        note.unlink(missing_ok=True)
         return iteration
 
     def lineage(self, iteration: Iteration) -> list[Iteration]:

@@ -53,6 +53,9 @@ def run_gui(project: str | None, quit_after_shown: bool = False) -> int:
     """Open the main window (on ``project`` if given) and run the event loop."""
     started = time.perf_counter()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from foldwise.gui.errors import install_log_file
+
+    install_log_file()
     app = create_app()
     from foldwise.gui.main_window import MainWindow
 

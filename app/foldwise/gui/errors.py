@@ -11,6 +11,8 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -27,9 +29,29 @@ from foldwise.core.errors import (
 )
 from foldwise.core.jobs import Job
 from foldwise.core.prune.config import QuantizedIterationError
+from foldwise.core.user_config import config_dir
 from foldwise.gui.board.run_errors import explanation_for
 
 log = logging.getLogger("foldwise.gui")
+LOG_NAME = "foldwise.log"
+
+
+def log_file() -> Path:
+    """Where the GUI's log goes (the tracebacks an error dialog leaves out): beside the user settings."""
+    return config_dir() / LOG_NAME
+
+
+def install_log_file() -> Path:
+    """Send Foldwise's log (INFO and up) to :func:`log_file`, kept to 3 × 1 MB; returns the path."""
+    path = log_file()
+    logger = logging.getLogger("foldwise")
+    if not any(isinstance(h, RotatingFileHandler) and Path(h.baseFilename) == path for h in logger.handlers):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
+    return path
 
 
 @dataclass(frozen=True)
@@ -41,7 +63,7 @@ class ErrorWording:
     log_details: bool = False  # unexpected errors: the traceback goes to the log
 
 
-UNEXPECTED = ErrorWording("Unexpected error", "Your project is unchanged; the details are in the log.",
+UNEXPECTED = ErrorWording("Unexpected error", "Your project is unchanged; the details are in the log",
                           log_details=True)
 
 
@@ -114,6 +136,8 @@ def _report(parent: QWidget | None, what: str, exc: BaseException, wording: Erro
     text = lead + user_message(exc)
     if wording.advice:
         text += f"\n\n{wording.advice}"
+        if wording.log_details:
+            text += f" ({log_file()})."
     message_box(parent, title, text)
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
 from pathlib import Path
 from typing import Any
 
+from foldwise.core.atomic import atomic_write_bytes
 from foldwise.core.compare import COLUMNS, Row, cell_text, compare_table, story
 from foldwise.core.compare_diff import diff
 from foldwise.core.errors import InputError, os_error_message
@@ -82,11 +84,12 @@ def write_csv(rows: list[Row], out: Path) -> None:
         raise InputError(f"--csv {out} is a folder: give a file name, e.g. {out / 'compare.csv'}")
     if not out.parent.is_dir():
         raise InputError(f"--csv {out}: the folder {out.parent} does not exist")
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(csv_header())
+    writer.writerows(csv_values(row) for row in rows)
     try:
-        with out.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(csv_header())
-            writer.writerows(csv_values(row) for row in rows)
+        atomic_write_bytes(out, text.getvalue().encode("utf-8"))  # a full disk leaves no half table
     except OSError as exc:
         raise InputError(f"cannot write {out}: {os_error_message(exc)}") from exc
 

@@ -65,6 +65,9 @@ def test_push_then_repush_skips_unchanged_files_and_keeps_last_n(pynq_board, tmp
 
 
 def test_a_cut_connection_resumes_with_no_half_written_file_in_place(pynq_board, tmp_path) -> None:
+    """The SSH connection cut mid-push (the board's sshd session killed while the bitfile uploads): one clear
+    SshError saying the push resumes, no deployment appears on the board (only `.part` files in the incoming
+    folder), and the next push sends only what is missing and lands the whole package, hashes equal."""
     server = pynq_board()
     board = profile_for(server)
     pkg = _package(tmp_path / "deploy", big=12_000_000)
@@ -133,6 +136,8 @@ def board_tiny_disk():
 
 
 def test_a_full_board_disk_is_a_clear_error_and_leaves_no_deployment(board_tiny_disk, pynq_board, tmp_path) -> None:
+    """The board's disk full mid-push: one SshError saying there is no space left on the board, no deployment
+    left, and a push that fits works next."""
     from foldwise.core.remote.target import SshError
 
     server = pynq_board()

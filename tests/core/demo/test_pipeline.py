@@ -66,6 +66,9 @@ def test_a_fast_backend_below_its_capacity_drops_nothing() -> None:
 
 
 def test_a_source_lost_mid_run_ends_cleanly_with_stats_reason_and_a_playable_recording(tmp_path: Path) -> None:
+    """The camera gone mid-demo (the source raises SourceLost after 8 frames): the run ends with the reason, no
+    exception; the figures count the frames it did process, the source is closed and the recording holds
+    exactly those frames and plays to its end."""
     source = FailingSource(good=8)
     recorder = Recorder(tmp_path / "rec", 25.0, source.size)
     result = run_pipeline(source, FakeBackend(), Roi(0, 0, 1, 1), DemoSpec(seconds=10), 200.0, recorder=recorder)

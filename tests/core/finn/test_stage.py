@@ -13,8 +13,8 @@ from foldwise.core.finn import hosts
 from foldwise.core.finn.build_config import BuildConfig
 from foldwise.core.finn.hosts import RemoteBuildHost
 from foldwise.core.finn.kinds import BuildKind
-from foldwise.core.finn.stage import BuildRecord, build_folder, builds_for, list_builds
-from foldwise.core.project import Project
+from foldwise.core.finn.stage import BuildRecord, build_folder, builds_for, list_builds, new_build_dir
+from foldwise.core.project import IterationKind, Project
 
 
 def test_one_name_per_kind_and_the_old_names_are_read() -> None:
@@ -128,3 +128,48 @@ def test_a_local_build_records_its_config_and_resumes_through_the_same_call(finn
     resumed = build(tfc_model, again.with_(start_step="step_generate_estimate_reports"))
     assert resumed.fps.value == pytest.approx(report.fps.value)
     assert "step_generate_estimate_reports" in (tmp_path / "b" / "resume_build.log").read_text()
+
+
+def test_builds_started_in_the_same_second_get_folders_of_their_own(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two estimates (two processes, or the GUI and the CLI) started in one second never share a build folder:
+    each gets its own, made atomically (issue #15, reproduction 2)."""
+    import multiprocessing
+    import time
+
+    with Project.create(tmp_path / "p") as project, project.new_iteration(IterationKind.QUANTIZED, "w4a4"):
+        pass
+    with Project.open(tmp_path / "p", read_only=True) as project:
+        iteration = project.current
+    assert iteration is not None
+    monkeypatch.setattr(time, "strftime", lambda _fmt: "20261201-210643")
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        folders = pool.starmap(new_build_dir, [(iteration, "estimate", "Pynq-Z2", 100.0)] * 8)
+    assert len(set(folders)) == 8 and all(Path(f).is_dir() for f in folders)
+    assert sorted(Path(f).name for f in folders)[:2] == ["20261201-210643-estimate-Pynq-Z2-100MHz",
+                                                          "20261201-210643-estimate-Pynq-Z2-100MHz-2"]
+
+
+@pytest.mark.parametrize(("files", "exc", "kept"), [
+    (["foldwise_config.json"], RuntimeError("worker did not start"), False),  # FINN never started
+    (["foldwise_config.json", "build_dataflow.log"], KeyboardInterrupt(), False),  # stopped, nothing to resume
+    (["foldwise_config.json", "intermediate_models/step_tidy_up.onnx"], OSError(28, "No space left on device"),
+     False),  # a full disk: the space is worth more than half a build
+    (["foldwise_config.json", "intermediate_models/step_tidy_up.onnx"], RuntimeError("FINN failed"), True),
+])
+def test_a_failed_build_leaves_its_folder_only_when_it_holds_something_to_read_or_resume(
+        tmp_path: Path, files: list[str], exc: BaseException, kept: bool) -> None:
+    """A fresh build that fails (issue #15: 'a failed estimate leaves a partial build folder') is removed unless
+    FINN kept a model to resume from and the failure was not a full disk; a kept one says failed and why."""
+    from foldwise.core.finn.stage import FAILURE_RECORD, record_failure
+
+    folder = tmp_path / "b"
+    for name in files:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("x")
+    record_failure(folder, exc, remove_if_empty=True)
+    assert folder.exists() is kept
+    if kept:
+        record = json.loads((folder / FAILURE_RECORD).read_text())
+        assert record["status"] == "failed" and record["error"] == "FINN failed"
+        assert BuildRecord.read(folder).status == "failed"

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from foldwise.core.project import Project
-from tests.faults import Cli, fill_disk, run_cli, snapshot
+from tests.faults import Cli, fill_disk, run_cli, sigkill_once, snapshot
 
 QUANTIZE = ["--weights", "4", "--acts", "4", "--calib", "64"]
 
@@ -38,16 +38,8 @@ def test_sigkill_mid_quantize_leaves_only_a_draft_the_next_command_sweeps(traine
     """`foldwise quantize` killed with SIGKILL mid-stage: at most a `.draft-*` folder is left (no iteration, no
     manifest change, no lock held); the next command sweeps it (the project is then byte for byte as before)
     and the next quantize works."""
-    before = snapshot(trained_lenet)
-    cli = Cli("quantize", str(trained_lenet), *QUANTIZE)
-    cli.wait_for("quantized")  # past calibration: validating, exporting or checking
-    cli.proc.kill()
-    cli.finish(30)
-    had = {Path(name).parts[1] for name in before if name.startswith("iterations/")}
-    leftovers = {p.name for p in (trained_lenet / "iterations").iterdir()} - had
-    assert all(name.startswith(".draft-") for name in leftovers), leftovers
-    Project.open(trained_lenet).close()  # the lock went with the process; the draft is swept
-    assert snapshot(trained_lenet) == before
+    # "quantized": past calibration, so validating, exporting or checking
+    sigkill_once(trained_lenet, "quantize", str(trained_lenet), *QUANTIZE, after="quantized")
     again = run_cli("quantize", str(trained_lenet), *QUANTIZE)
     assert again.returncode == 0, again.stderr
     assert len(_iterations(trained_lenet)) == 2

@@ -116,8 +116,9 @@ def test_quantize_w8a8_makes_a_labelled_undoable_iteration(window: MainWindow, t
 
 def test_a_finished_preview_is_drawn_in_steps_and_the_panel_is_busy_until_the_last(
         window: MainWindow, trained_lenet: Path, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The preview's done handler only queues the plots and views (one per event-loop turn, so the loop never
-    stalls for the whole redraw); the panel stays busy, its buttons off, until the last is drawn."""
+    """The preview's done handler only queues the layer table, plots and views (one per event-loop turn, so the
+    loop never stalls for the whole redraw; the table's turn queues the selected layer's histograms next); the
+    panel stays busy, its buttons off, until the last is drawn."""
     panel = open_panel(window, trained_lenet)
     panel.defaults.calib_images.setValue(64)
     seen: list[tuple[list[str], bool, bool, bool]] = []
@@ -125,14 +126,18 @@ def test_a_finished_preview_is_drawn_in_steps_and_the_panel_is_busy_until_the_la
 
     def spy(steps: dict) -> None:
         queue(steps)
-        seen.append((list(steps), panel.busy, panel.preview_button.isEnabled(), panel.histograms.weight.entry is None))
+        seen.append((list(steps), panel.busy, panel.preview_button.isEnabled(), panel.histograms.weight.entry is None,
+                     panel.table.bits_model.rowCount()))
 
     monkeypatch.setattr(panel, "_draw_later", spy)
+    show_table, after_table = panel._show_table, []
+    monkeypatch.setattr(panel, "_show_table", lambda: (show_table(), after_table.append(list(panel._pending))))
     job = panel.start_preview()
     qtbot.waitUntil(lambda: bool(seen), timeout=60_000)
-    assert seen[0] == (["weight", "bias", "act", "validation", "memory", "qat"], True, False, True)
+    assert seen[0] == (["table", "validation", "memory", "qat"], True, False, True, 0)
     qtbot.waitUntil(lambda: not panel.busy, timeout=5000)
     assert job.state == JobState.DONE and not panel.drawing and panel.preview_button.isEnabled()
+    assert [steps[:3] for steps in after_table] == [["weight", "bias", "act"]]
     assert panel.histograms.weight.entry is not None and panel.histograms.act.chosen is not None
     assert "measured" in panel.confusion.quant_view.title and panel.chosen_card.source.text() == "computed"
 

@@ -126,7 +126,7 @@ def reset_io(channel: Channel) -> None:
     root.setLevel(logging.WARNING)
 
 
-ERROR_TYPES = ("InputError", "ToolMissingError", "FoldwiseError")
+ERROR_TYPES = ("InputError", "ToolMissingError", "DiskFullError", "FoldwiseError")
 
 
 def debug(channel: Channel, params: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +148,7 @@ def debug(channel: Channel, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def serve(channel: Channel, requests: io.TextIOBase, scratch: Path, light: bool = False) -> None:
-    from foldwise.core.errors import FoldwiseError, InputError
+    from foldwise.core.errors import FoldwiseError, InputError, is_disk_full, os_error_message
 
     if not light:
         from foldwise.core.finn import _worker_ops as ops
@@ -177,12 +177,15 @@ def serve(channel: Channel, requests: io.TextIOBase, scratch: Path, light: bool 
             name = type(exc).__name__
             channel.send("error", type=name if name in ERROR_TYPES else "FoldwiseError", message=str(exc))
         except Exception as exc:  # any FINN failure becomes an error event; the worker lives on
-            channel.send(
-                "error",
-                type="FoldwiseError",
-                message=f"FINN failed during {kind}: {type(exc).__name__}: {exc}",
-                traceback=traceback.format_exc(),
-            )
+            if is_disk_full(exc):  # OSError is an Exception, not a FoldwiseError: say what to do
+                channel.send("error", type="DiskFullError", message=f"FINN's {kind} stopped: {os_error_message(exc)}")
+            else:
+                channel.send(
+                    "error",
+                    type="FoldwiseError",
+                    message=f"FINN failed during {kind}: {type(exc).__name__}: {exc}",
+                    traceback=traceback.format_exc(),
+                )
         finally:
             reset_io(channel)
             channel.request_id = None

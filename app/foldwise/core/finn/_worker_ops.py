@@ -34,7 +34,14 @@ from finn.util.basic import part_map
 from finn.util.exception import FINNUserError
 from qonnx.core.modelwrapper import ModelWrapper
 
-from foldwise.core.errors import FoldwiseError, InputError, ToolMissingError
+from foldwise.core.errors import (
+    DiskFullError,
+    FoldwiseError,
+    InputError,
+    ToolMissingError,
+    is_disk_full,
+    os_error_message,
+)
 from foldwise.core.finn import _worker_legal as legal
 from foldwise.core.finn import config_schema
 from foldwise.core.finn.kinds import DATAFLOW_PARENT, DATAFLOW_PARTITION, EMULATION_DIR, BuildKind
@@ -113,6 +120,8 @@ def _raise_failure(failures: dict[str, Any], build_dir: Path, cpu_nodes: list[di
     log = build_dir / "build_dataflow.log"
     if isinstance(exc, FoldwiseError):
         raise exc
+    if exc is not None and is_disk_full(exc):
+        raise DiskFullError(f"FINN's {step} stopped: {os_error_message(exc)}")
     if step == "step_create_dataflow_partition" and cpu_nodes:
         raise InputError(f"FINN cannot convert this model to hardware. Nodes left on the CPU: "
                          f"{_cpu_listing(cpu_nodes)}")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.core.atomic import atomic_write_json, unique_dir
-from foldwise.core.errors import Cancelled, InputError
+from foldwise.core.errors import Cancelled, DiskFullError, InputError, is_disk_full
 from foldwise.core.finn import build as worker_builds
 from foldwise.core.finn.build_config import BuildConfig
 from foldwise.core.finn.hosts import RemoteBuildHost, saved_hosts
@@ -52,6 +52,8 @@ def is_project(path: str | Path) -> bool:
 
 def iteration_qonnx(iteration: Iteration) -> Path:
     """The FINN-ready QONNX of ``iteration``; InputError says what to do if it has none."""
+    if iteration.missing:
+        raise InputError(iteration.missing)
     for candidate in (iteration.folder / QONNX_NAME, iteration.folder / "source.onnx"):
         if candidate.is_file() and (candidate.name == QONNX_NAME or iteration.change.get("format") == "qonnx"):
             return candidate
@@ -318,8 +320,8 @@ def record_failure(folder: Path, exc: BaseException, *, remove_if_empty: bool) -
 
     A folder this build made is removed when it holds only Foldwise's own config record (FINN never started: a
     refused model, a worker that did not start) or when the build was stopped (cancel, Ctrl+C, SIGTERM) before
-    FINN kept any intermediate model to resume from: the project is then as it was. Otherwise
-    ``foldwise_failed.json`` records ``failed`` or ``cancelled`` and the error next to FINN's log.
+    FINN kept any intermediate model to resume from, or when the disk filled up: the project is then as it was.
+    Otherwise ``foldwise_failed.json`` records ``failed`` or ``cancelled`` and the error next to FINN's log.
     """
     try:
         contents = {p.name for p in folder.iterdir()}
@@ -327,7 +329,9 @@ def record_failure(folder: Path, exc: BaseException, *, remove_if_empty: bool) -
         return
     status = "cancelled" if isinstance(exc, Cancelled | KeyboardInterrupt) else "failed"
     resumable = any((folder / "intermediate_models").glob("*.onnx"))
-    if remove_if_empty and (contents <= {CONFIG_RECORD} or (status == "cancelled" and not resumable)):
+    # A full disk: nothing in the folder is worth the space it holds (FINN stopped writing mid-file).
+    if remove_if_empty and (contents <= {CONFIG_RECORD} or (status == "cancelled" and not resumable)
+                            or isinstance(exc, DiskFullError) or is_disk_full(exc)):
         shutil.rmtree(folder, ignore_errors=True)
         return
     with contextlib.suppress(OSError):  # a full or read-only disk: listings still say failed (no report)

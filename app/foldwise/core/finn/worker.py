@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from foldwise.core.errors import Cancelled, FoldwiseError, InputError, ToolMissingError
+from foldwise.core.errors import Cancelled, DiskFullError, FoldwiseError, InputError, ToolMissingError
 from foldwise.core.jobs import JobContext, kill_process_tree, null_context, pid_alive
 
 _APP_DIR = Path(__file__).resolve().parents[3]
@@ -41,6 +41,7 @@ _STATE_RE = re.compile(rf"^{_STATE_PREFIX}(\d+)-")
 _ERRORS: dict[str, type[FoldwiseError]] = {
     "InputError": InputError,
     "ToolMissingError": ToolMissingError,
+    "DiskFullError": DiskFullError,
     "FoldwiseError": FoldwiseError,
 }
 

@@ -22,7 +22,7 @@ import os
 import warnings
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +202,16 @@ def _torchscript_to_onnx(script: Any, spec: InputSpec, report: ImportReport) -> 
     return onnx.load_from_string(buffer.getvalue())
 
 
+def _raw_pixel_input(model: Any) -> bool:
+    """True if the graph input is annotated UINT8, as a FINN-ready QONNX export is: it takes raw 0..255 pixels
+    (qonnx's executor refuses 0..1 floats for it)."""
+    name = model.graph.input[0].name if model.graph.input else None
+    for annotation in model.graph.quantization_annotation:
+        if annotation.tensor_name == name:
+            return any(p.key == "finn_datatype" and p.value == "UINT8" for p in annotation.quant_parameter_tensor_names)
+    return False
+
+
 def _inspect(path: str | os.PathLike[str], arch: str | None, spec: InputSpec | None,
              num_classes: int | None) -> tuple[ImportReport, Any, InputSpec | None]:
     report, obj = _read(Path(path))
@@ -232,6 +242,8 @@ def _inspect(path: str | os.PathLike[str], arch: str | None, spec: InputSpec | N
         _onnx_problems(report, obj, spec, convert=report.kind != "qonnx")
         if spec is None and report.input_shape is not None:
             spec = InputSpec(report.input_shape)
+        if spec is not None and spec.pixel_range == (0.0, 1.0) and _raw_pixel_input(obj):
+            spec = replace(spec, pixel_range=(0.0, 255.0))
         return report, obj, spec
     # A whole pickled module: only the input shape is missing.
     if spec is None:

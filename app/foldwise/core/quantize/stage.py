@@ -10,6 +10,8 @@ QONNX check and QAT history, which :func:`quantize_report` reads back).
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -160,7 +162,14 @@ def export_iteration(project: Project, spec: ExportSpec, ctx: JobContext | None 
         label = iteration.label if iteration else "none"
         raise InputError(f"the current iteration ({label}) is not quantized: run foldwise quantize first")
     network, input_spec = store.load_network(iteration.folder)
-    path = export_qonnx_file(network, spec.path, ctx.sub(0.0, 0.5))
-    splits = load_splits(project, ctx.sub(0.5, 0.6), input_spec)
-    exact = check_qonnx(network, path, splits.test.images[:spec.images], ctx.sub(0.6, 1.0))
-    return ExportResult(iteration.id, "qonnx", str(path), exact, input_datatype="UINT8")
+    target = Path(spec.path)
+    partial = target.with_name(f".{target.name}.partial")  # renamed into place once checked: never half a file
+    try:
+        export_qonnx_file(network, partial, ctx.sub(0.0, 0.5))
+        splits = load_splits(project, ctx.sub(0.5, 0.6), input_spec)
+        exact = check_qonnx(network, partial, splits.test.images[:spec.images], ctx.sub(0.6, 1.0))
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return ExportResult(iteration.id, "qonnx", str(target), exact, input_datatype="UINT8")

@@ -276,24 +276,34 @@ class QuantizePanel(StagePanel):
         self.views = qi.layer_views(inspection.stats) if inspection is not None else []
         idle = not super().busy
         self._done_now(*self._pending)
-        self._deferring = True  # the histograms are queued below, not drawn by the config or the table's selection
-        try:
-            if inspection is not None and inspection.kind == "iteration":
+        staged, self._stage_next = self._stage_next, False
+        if inspection is not None and inspection.kind == "iteration":
+            self._deferring = True  # the histograms are queued below, not drawn by the config
+            try:
                 self._adopt_config(inspection.config)
+            finally:
+                self._deferring = False
+        rest = {"validation": self._show_validation, "memory": self._show_memory,
+                "qat": lambda: self._show_qat(inspection, idle)}
+        if staged:  # the table (a model reset and its spin boxes: ~15 ms) gets a turn of its own too
+            self._draw_later({"table": self._show_table, **rest})
+            return
+        self._show_table()
+        steps = {**self._pending, **rest}
+        self._pending = {}
+        for draw in steps.values():
+            draw()
+
+    def _show_table(self) -> None:
+        """The layer table takes :attr:`views`; the selected layer's histograms are queued first."""
+        self._deferring = True  # the histograms are queued here, not drawn by the table's selection
+        try:
             self.table.set_views(self.views)
         finally:
             self._deferring = False
         if not self.views:
             self.histograms.clear("no statistics yet")
-        steps = self._histogram_steps()
-        steps.update(validation=self._show_validation, memory=self._show_memory,
-                     qat=lambda: self._show_qat(inspection, idle))
-        staged, self._stage_next = self._stage_next, False
-        if staged:
-            self._draw_later(steps)
-        else:
-            for draw in steps.values():
-                draw()
+        self._pending = {**self._histogram_steps(), **self._pending}
 
     def _show_qat(self, inspection: Any, idle: bool) -> None:
         qat = (inspection.validation or {}).get("qat") if inspection is not None else None
