@@ -37,6 +37,25 @@ def test_new_then_info_json(tmp_path: Path) -> None:
     assert info["path"] == str(path)
 
 
+def test_new_chooses_the_data_set(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["new", str(tmp_path / "d"), "--arch", "lenet5", "--data", "digits", "--json"]) == 0
+    with Project.open(tmp_path / "d", read_only=True) as project:
+        assert project.settings["dataset"] == {"name": "digits", "seed": 0}
+        assert project.settings["network"] == {"arch": "lenet5"}
+    import cv2
+    import numpy as np
+
+    images = tmp_path / "imgs"
+    for cls in ("a", "b"):
+        (images / cls).mkdir(parents=True)
+        for i in range(2):
+            cv2.imwrite(str(images / cls / f"{i}.png"), np.full((12, 12), 60 * i, np.uint8))
+    assert main(["new", str(tmp_path / "f"), "--arch", "defectnet", "--data", f"folder:{images}"]) == 0
+    with Project.open(tmp_path / "f", read_only=True) as project:
+        assert project.settings["dataset"]["name"] == "folder"
+        assert project.settings["dataset"]["path"] == str(images)
+
+
 def test_new_from_example(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["new", str(tmp_path / "d"), "--example", "defect-demo", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)

@@ -1,4 +1,4 @@
-"""``foldwise new PATH [--example NAME] [--arch NAME] [--data-folder DIR]``: make a project folder."""
+"""``foldwise new PATH [--example NAME] [--arch NAME] [--data defects|digits|folder:DIR]``: make a project folder."""
 
 from __future__ import annotations
 
@@ -15,13 +15,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--example", choices=sorted(list_examples()), help="start from a shipped example")
     parser.add_argument("--name", help="project name (default: the folder's name)")
     parser.add_argument("--arch", help="zoo network to start from (e.g. defectnet, lenet5)")
-    parser.add_argument("--data-folder", help="your own images: one sub-folder per class (png/jpg/bmp)")
+    parser.add_argument("--data", metavar="defects|digits|folder:DIR",
+                        help="the data set: a shipped one, or your own images (one sub-folder per class; "
+                             "resized to the network's input on load). Default: the network's own")
+    parser.add_argument("--data-folder", metavar="DIR", help="same as --data folder:DIR")
     add_json_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     project = new_project(args.path, example=args.example, name=args.name, arch=args.arch,
-                          data_folder=args.data_folder)
+                          data_folder=args.data_folder, data=args.data)
     with project:
         emit(project.summary(), args, text=f"created {project.path}")
     return 0
