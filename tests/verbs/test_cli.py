@@ -104,3 +104,14 @@ def test_gui_without_a_display_says_how_to_get_one(args: tuple[str, ...]) -> Non
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("foldwise: error: no display to open the window on")
     assert "xvfb-run" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_new_and_info_show_the_weights_fit_before_training(tmp_path: Path) -> None:
+    result = run_cli("new", str(tmp_path / "r"), "--arch", "resnet18")
+    assert result.returncode == 0, result.stderr
+    assert "network resnet18: 11,160,258 weights, 5.58 MB at 4 bits" in result.stdout
+    assert "does not fit" in result.stdout and "data set: defects (the network's own)" in result.stdout
+    info = json.loads(run_cli("info", str(tmp_path / "r"), "--json").stdout)
+    assert info["fit"]["weights"] == 11_160_258 and info["fit"]["fits"] is False
+    small = run_cli("new", str(tmp_path / "s"), "--arch", "resnet8-0.25x", "--data", "defects")
+    assert ": fits (computed)" in small.stdout and "data set: defects" in small.stdout

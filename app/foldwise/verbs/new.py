@@ -26,5 +26,22 @@ def run(args: argparse.Namespace) -> int:
     project = new_project(args.path, example=args.example, name=args.name, arch=args.arch,
                           data_folder=args.data_folder, data=args.data)
     with project:
-        emit(project.summary(), args, text=f"created {project.path}")
+        info = project.summary()
+        text = f"created {project.path}"
+        arch = project.settings.get("network", {}).get("arch")
+        if arch:
+            from foldwise.core.networks.fit import fit_line, zoo_fit
+
+            info["fit"] = zoo_fit(arch)
+            text += f"\nnetwork {arch}: {fit_line(info['fit'])}"
+        dataset = project.settings.get("dataset", {}).get("name")
+        if dataset:
+            text += f"\ndata set: {dataset}"
+        elif arch:
+            from foldwise.core.networks.zoo import get_entry
+
+            own = get_entry(arch).spec.dataset
+            text += f"\ndata set: {own} (the network's own)" if own else \
+                "\ndata set: none yet (the network names none): --data defects|digits|folder:DIR"
+        emit(info, args, text=text)
     return 0
