@@ -68,6 +68,45 @@ def test_every_layer_of_a_residual_network_is_on_hardware(finn_worker, quantized
     assert "step_resnet_streamline" in meta["steps"] and "step_streamline" not in meta["steps"]
     assert "step_streamline_global_pool" in meta["steps"]
     assert "residual topology" in meta["streamlining"] and "GlobalAccPool" in meta["streamlining"]
+    assert report.streamlining == meta["streamlining"]
+
+
+class OneBlock(torch.nn.Module):
+    """A residual network written in plain PyTorch (no Foldwise or Brevitas), as a user would export it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.stem, self.bn0, self.r0 = nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()
+        self.c1, self.b1, self.r1 = nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()
+        self.c2, self.b2, self.r2 = nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()
+        self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.r0(self.bn0(self.stem(x)))
+        y = self.b2(self.c2(self.r1(self.b1(self.c1(x)))))
+        return self.fc(torch.flatten(self.pool(self.r2(x + y)), 1))
+
+
+def test_an_imported_one_block_residual_onnx_network_reaches_hardware(finn_worker, tmp_path: Path) -> None:
+    from foldwise.core.networks.importers import import_network
+
+    torch.manual_seed(0)
+    torch.onnx.export(OneBlock().eval(), torch.rand(1, 1, 32, 32), tmp_path / "oneblock.onnx", dynamo=False,
+                      opset_version=13)
+    spec = InputSpec((1, 32, 32))
+    loaded = import_network(tmp_path / "oneblock.onnx", spec=spec)
+    # onnx2torch's mean over H, W is a global pool again (as ReduceMean, FINN's streamlining never finished)
+    assert any(isinstance(m, torch.nn.AdaptiveAvgPool2d) for m in loaded.model.modules())
+    images = torch.randint(0, 256, (16, 1, 32, 32), generator=torch.Generator().manual_seed(2)).to(torch.uint8)
+    network = quantize_network(loaded.model, images, QuantConfig(weight_bits=4, act_bits=4, calib_images=16),
+                               spec=spec, collect_stats=False).network
+    assert [g["shared"] for g in network.shared] == [True]
+    path = export_qonnx_file(network, tmp_path / "oneblock.qonnx.onnx")
+    assert check_qonnx(network, path, images[:8])["bit_exact"]
+    report = build.estimate(path, target_fps=1000, build_dir=tmp_path / "b", worker=finn_worker)
+    assert [n["op_type"] for n in report.cpu_nodes] == ["Transpose"]
+    assert {"ElementwiseAdd_hls_0", "GlobalAccPool_hls_0", "MVAU_hls_3"} <= set(report.node_cycles)
 
 
 def test_per_layer_bits_that_would_split_a_shared_quantizer_are_refused() -> None:
