@@ -113,3 +113,20 @@ def test_per_layer_bits_that_would_split_a_shared_quantizer_are_refused() -> Non
     config = QuantConfig(weight_bits=4, act_bits=4, calib_images=4, layers={"conv1": LayerOverride(act_bits=8)})
     with pytest.raises(InputError, match=r"relu \(8 bits\) shares its scale .* residual add add "):
         quantize_network(_tiny_resnet(), _images(4), config, spec=SPEC, collect_stats=False)
+
+
+def test_a_depthwise_separable_network_maps_to_vvau_and_mvau(finn_worker, tmp_path: Path) -> None:
+    from foldwise.core.networks.zoo import MobileNet
+
+    torch.manual_seed(0)
+    model = MobileNet(2, 3, 0.25, ((16, 1), (32, 2))).eval()  # stem 8, two blocks: 8→16, 16→32 (stride 2)
+    network = quantize_network(model, _images(), QuantConfig(weight_bits=4, act_bits=4, calib_images=16),
+                               spec=SPEC, collect_stats=False).network
+    assert network.shared == []  # no residual add: nothing to share
+    path = export_qonnx_file(network, tmp_path / "mobilenet.qonnx.onnx")
+    assert check_qonnx(network, path, _images(8))["bit_exact"]
+    report = build.estimate(path, target_fps=1000, build_dir=tmp_path / "b", worker=finn_worker)
+    assert [n["op_type"] for n in report.cpu_nodes] == ["Transpose"]
+    kinds = sorted(name.rsplit("_", 2)[0] for name in report.node_cycles if name[:4] in ("VVAU", "MVAU"))
+    assert kinds == ["MVAU"] * 4 + ["VVAU"] * 2  # stem, 2 pointwise, linear; 2 depthwise
+    assert report.streamlining.startswith("global average pool")  # no fork or join: FINN's default streamline

@@ -50,6 +50,7 @@ def test_resnet_family_widths_depths_and_fit():
 
     family = [name for name in ZOO if name.startswith("resnet")]
     assert family == ["resnet8-0.25x", "resnet8-0.5x", "resnet8", "resnet18-0.25x", "resnet18-0.5x", "resnet18"]
+    assert [name for name in ZOO if name.startswith("mobilenet")] == ["mobilenet-0.25x", "mobilenet-0.5x"]
     full, quarter = zoo_fit("resnet18"), zoo_fit("resnet18-0.25x")
     # ResNet-18 proper: 11.2 M weights, 5.6 MB at 4 bits, against 280 BRAM18 = 645,120 bytes on the Z2
     assert 11.1e6 < full["weights"] < 11.2e6 and full["weight_mb"] == pytest.approx(full["weights"] / 2e6)

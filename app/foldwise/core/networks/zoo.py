@@ -5,6 +5,8 @@ quantization (Conv2d, BatchNorm, ReLU, MaxPool2d, Linear; the ResNets add residu
 which FINN's residual streamlining maps to ElementwiseAdd and GlobalAccPool). The ResNet family comes in two
 depths (``resnet8``: three stages of one block; ``resnet18``: four of two) and three widths (1×, 0.5×, 0.25×):
 full ResNet-18 holds 11 M weights, far more than a small FPGA's on-chip memory.
+``mobilenet-0.25x``/``-0.5x`` are MobileNet-v1-style (depthwise 3×3 + pointwise 1×1 blocks), which FINN maps to
+VVAU + MVAU.
 Children are named (``features.conv1``, ``classifier.fc1``) so that pruning and layer removal read well.
 ``tfc`` and ``cnv`` are Brevitas's bnn_pynq topologies (already quantized, w1a1), built untrained: their
 pretrained weights would be downloaded at run time, which Foldwise never does.
@@ -192,6 +194,61 @@ def _resnet_entry(depth: int, multiplier: float) -> ZooEntry:
                     {"epochs": 8, "batch_size": 32, "lr": 3e-3, "hflip": True, "vflip": True, "transpose": True})
 
 
+class DepthwiseSeparable(nn.Sequential):
+    """MobileNet block: depthwise 3×3 conv/BN/ReLU, then pointwise 1×1 conv/BN/ReLU (FINN: VVAU, then MVAU)."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1) -> None:
+        super().__init__(OrderedDict([
+            ("dw", nn.Conv2d(in_planes, in_planes, 3, stride=stride, padding=1, groups=in_planes, bias=False)),
+            ("dw_bn", nn.BatchNorm2d(in_planes)),
+            ("dw_relu", nn.ReLU()),
+            ("pw", nn.Conv2d(in_planes, planes, 1, bias=False)),
+            ("pw_bn", nn.BatchNorm2d(planes)),
+            ("pw_relu", nn.ReLU()),
+        ]))
+
+
+#: (output channels at 1× width, stride) per depthwise-separable block: MobileNet-v1's first seven
+MOBILENET_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1))
+
+
+class MobileNet(nn.Sequential):
+    """MobileNet-v1-style network: a 3×3 stride-2 stem, depthwise-separable blocks, global average pool, linear.
+
+    ``multiplier`` scales every width (MobileNet's α). On 64×64 input the blocks see 32×32 down to 4×4 maps.
+    """
+
+    def __init__(self, num_classes: int = 2, in_channels: int = 3, multiplier: float = 0.25,
+                 blocks: tuple[tuple[int, int], ...] = MOBILENET_BLOCKS) -> None:
+        def width(channels: int) -> int:
+            return max(1, round(channels * multiplier))
+
+        previous = width(32)
+        features: OrderedDict[str, nn.Module] = OrderedDict([
+            ("conv1", nn.Conv2d(in_channels, previous, 3, stride=2, padding=1, bias=False)),
+            ("bn1", nn.BatchNorm2d(previous)),
+            ("relu1", nn.ReLU()),
+        ])
+        for i, (channels, stride) in enumerate(blocks, start=1):
+            features[f"block{i}"] = DepthwiseSeparable(previous, width(channels), stride)
+            previous = width(channels)
+        super().__init__(OrderedDict([
+            ("features", nn.Sequential(features)),
+            ("avgpool", nn.AdaptiveAvgPool2d(1)),
+            ("flatten", nn.Flatten()),
+            ("fc", nn.Linear(previous, num_classes)),
+        ]))
+
+
+def _mobilenet_entry(multiplier: float) -> ZooEntry:
+    return ZooEntry(f"mobilenet-{multiplier:g}x",
+                    f"MobileNet-style, {multiplier:g}× width: 7 depthwise-separable blocks (depthwise 3×3 + "
+                    "pointwise 1×1), for 64×64 defect patches",
+                    InputSpec((3, 64, 64), dataset="defects"), 2,
+                    lambda spec, n: MobileNet(n, spec.channels, multiplier),
+                    {"epochs": 8, "batch_size": 32, "lr": 3e-3, "hflip": True, "vflip": True, "transpose": True})
+
+
 def _bnn_pynq_tfc(spec: InputSpec, num_classes: int) -> nn.Module:
     from brevitas_examples.bnn_pynq.models.FC import FC
 
@@ -222,6 +279,7 @@ ZOO: dict[str, ZooEntry] = {
         ZooEntry("cnv", "CNV-w1a1 (Brevitas bnn_pynq): binary VGG-like CNN, 6 conv + 3 FC, 32×32 RGB",
                  InputSpec((3, 32, 32)), 10, _bnn_pynq_cnv),
         *(_resnet_entry(depth, m) for depth in RESNET_DEPTHS for m in RESNET_WIDTHS),
+        *(_mobilenet_entry(m) for m in (0.25, 0.5)),
     )
 }
 
