@@ -115,3 +115,17 @@ def test_new_and_info_show_the_weights_fit_before_training(tmp_path: Path) -> No
     assert info["fit"]["weights"] == 11_160_258 and info["fit"]["fits"] is False
     small = run_cli("new", str(tmp_path / "s"), "--arch", "resnet8-0.25x", "--data", "defects")
     assert ": fits (computed)" in small.stdout and "data set: defects" in small.stdout
+
+
+def test_data_verb_shows_and_changes_the_data_set(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "p"
+    assert main(["new", str(path), "--arch", "lenet5"]) == 0
+    assert main(["data", str(path)]) == 0
+    assert "data set: none set" in capsys.readouterr().out
+    assert main(["data", str(path), "digits", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dataset"] == {"name": "digits", "seed": 0}
+    assert main(["data", str(path), "defects"]) == 1  # 3×64×64 images for a 1×32×32 network
+    assert "data set 'defects' holds 3×64×64 images but the project's network takes 1×32×32" in \
+        capsys.readouterr().err
+    with Project.open(path, read_only=True) as project:
+        assert project.settings["dataset"]["name"] == "digits"  # the refused change changed nothing
