@@ -49,3 +49,16 @@ def test_new_project_with_a_bad_folder_creates_nothing(main_window: MainWindow, 
     assert "no class sub-folder holds" in shown[1]
     assert not (tmp_path / "p").exists() and main_window.project is None
     assert not list(Path(tmp_path).glob("p*"))
+
+
+def test_network_fit_and_shipped_data_set(qtbot, main_window: MainWindow, tmp_path: Path) -> None:
+    dialog = NewProjectDialog()
+    qtbot.addWidget(dialog)
+    dialog.arch_combo.setCurrentIndex(dialog.arch_combo.findData("resnet18"))
+    assert "does not fit" in dialog.fit_status.text() and "(computed)" in dialog.fit_status.text()
+    dialog.arch_combo.setCurrentIndex(dialog.arch_combo.findData("resnet18-0.25x"))
+    assert ": fits (computed)" in dialog.fit_status.text()
+    dialog.dataset_combo.setCurrentIndex(dialog.dataset_combo.findData("defects"))
+    assert dialog.dataset() == "defects"
+    assert main_window.create_project(tmp_path / "p", arch=dialog.arch(), data=dialog.dataset())
+    assert main_window.project.settings["dataset"] == {"name": "defects", "seed": 0}

@@ -61,3 +61,20 @@ def test_importing_a_foldwise_qonnx_export_feeds_it_raw_pixels(quantized_lenet: 
         assert project.current is not None and project.current.kind == IterationKind.IMPORTED
         assert load_network(project).spec.pixel_range == (0.0, 255.0)
         assert project.current.metrics["accuracy"]["value"] == pytest.approx(expected, abs=0.005)
+
+
+def test_quantizing_an_imported_residual_network_lists_its_shared_quantizers(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.core.finn.test_residual import OneBlock
+
+    torch.manual_seed(0)
+    torch.onnx.export(OneBlock().eval(), torch.rand(1, 1, 32, 32), tmp_path / "oneblock.onnx", dynamo=False,
+                      opset_version=13)
+    path = tmp_path / "p"
+    assert main(["new", str(path), "--example", "lenet-digits"]) == 0
+    assert main(["import", str(path), str(tmp_path / "oneblock.onnx")]) == 0
+    capsys.readouterr()
+    assert main(["quantize", str(path), "--weights", "4", "--acts", "4", "--calib", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "shared quantizers (one scale on both inputs of each residual add, as FINN's add needs):" in out
+    assert "  add: r0_Relu (after stem_Conv) + add_quant (after c2_Conv) share one scale, 4 bits" in out

@@ -46,24 +46,37 @@ def create_from_example(path: str | os.PathLike[str], example: str, name: str | 
 
 
 def new_project(path: str | os.PathLike[str], example: str | None = None, name: str | None = None,
-                arch: str | None = None, data_folder: str | os.PathLike[str] | None = None) -> Project:
-    """A new project, empty or from ``example``, optionally with a zoo network and the user's image folder.
+                arch: str | None = None, data_folder: str | os.PathLike[str] | None = None,
+                data: str | None = None) -> Project:
+    """A new project, empty or from ``example``, optionally with a zoo network and its data set.
 
-    Everything is checked before the folder is made: an unknown network or example, or an image folder
-    that is not one sub-folder per class, raises :class:`InputError` and creates nothing.
+    ``data`` is ``defects``, ``digits`` or ``folder:DIR``; ``data_folder`` is the same as ``folder:DIR``.
+    Everything is checked before the folder is made: an unknown network, example or data set, an image folder
+    that is not one sub-folder per class, or a shipped data set whose image size the network cannot take,
+    raises :class:`InputError` and creates nothing.
     """
+    from foldwise.core.data.registry import check_input_fits, dataset_settings
+
+    if data and data_folder:
+        raise InputError("give the data set once: --data folder:DIR or --data-folder DIR, not both")
     settings: dict = {}
+    entry = None
     if arch:
         from foldwise.core.networks.zoo import get_entry
 
-        get_entry(arch)
+        entry = get_entry(arch)
         settings["network"] = {"arch": arch}
-    if data_folder:
-        from foldwise.core.data.folders import survey_image_folder
+    elif example and example in list_examples() and data:
+        from foldwise.core.networks.zoo import ZOO
 
-        folder = Path(data_folder).expanduser().absolute()
-        survey_image_folder(folder)
-        settings["dataset"] = {"name": "folder", "path": str(folder), "seed": 0}
+        example_arch = read_manifest(examples_dir() / example).get("settings", {}).get("network", {}).get("arch")
+        entry, arch = ZOO.get(example_arch), example_arch
+    if data_folder:
+        data = f"folder:{data_folder}"
+    if data:
+        settings["dataset"] = dataset_settings(data)
+        if entry is not None:
+            check_input_fits(settings["dataset"], entry.spec.shape, arch)
     if example:
         project = create_from_example(path, example, name=name)
         if settings:

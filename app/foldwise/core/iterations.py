@@ -141,6 +141,37 @@ def dataset_name(project: Project, spec: Any = None) -> str:
     return str(name)
 
 
+def network_input_shape(project: Project) -> tuple[int, int, int] | None:
+    """C×H×W the project's current network takes (from its layer table, no torch), else the zoo network's it
+    names; None when it has neither."""
+    from foldwise.core.networks import zoo
+
+    current = project.current
+    if current is not None and not current.missing:
+        summary = read_summary(current) or {}
+        shape = summary.get("input_shape")
+        if shape and len(shape) == 3:
+            return tuple(int(v) for v in shape)  # type: ignore[return-value]
+    arch = project.settings.get("network", {}).get("arch")
+    return zoo.get_entry(arch).spec.shape if arch in zoo.ZOO else None
+
+
+def choose_dataset(project: Project, choice: str) -> dict[str, Any]:
+    """Make ``choice`` (``defects``, ``digits`` or ``folder:DIR``) the project's data set; its settings.
+
+    Refused (InputError, nothing changed) when the choice is bad or a shipped set's images do not have the size
+    the current network takes. The data is read on next use; iterations already made keep their figures.
+    """
+    from foldwise.core.data.registry import check_input_fits, dataset_settings
+
+    settings = dataset_settings(choice, seed=int(project.settings.get("dataset", {}).get("seed", 0)))
+    shape = network_input_shape(project)
+    if shape is not None:
+        check_input_fits(settings, shape, "the project's network")
+    project.update_settings(dataset=settings)
+    return settings
+
+
 def load_splits(project: Project, ctx: JobContext | None = None, spec: Any = None) -> Any:
     """The project's train/val/test splits, generated into the project's cache on first use."""
     from foldwise.core.data.registry import get_dataset_splits

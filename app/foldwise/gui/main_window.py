@@ -263,11 +263,11 @@ class MainWindow(QMainWindow):
         return True
 
     def create_project(self, path: str | Path, example: str | None = None, arch: str | None = None,
-                       data_folder: str | None = None) -> bool:
+                       data_folder: str | None = None, data: str | None = None) -> bool:
         from foldwise.core.examples import new_project
 
         try:
-            project = new_project(path, example=example, arch=arch, data_folder=data_folder)
+            project = new_project(path, example=example, arch=arch, data_folder=data_folder, data=data)
         except FoldwiseError as exc:
             show_error(self, "Cannot create project", exc)
             return False
@@ -312,7 +312,8 @@ class MainWindow(QMainWindow):
 
         dialog = NewProjectDialog(self)
         if dialog.exec():
-            self.create_project(dialog.path(), dialog.example(), dialog.arch(), dialog.data_folder())
+            self.create_project(dialog.path(), dialog.example(), dialog.arch(), dialog.data_folder(),
+                                dialog.dataset())
 
     def open_project_dialog(self) -> None:
         start = str(self.project.path.parent) if self.project else str(Path.home())

@@ -1,4 +1,5 @@
-"""Pick a folder for a new project, a shipped example or zoo network to start from, and optionally own images."""
+"""Pick a folder for a new project, a shipped example or zoo network to start from (with its weights' fit on
+the board, computed), and its data set: a shipped one or own images."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from foldwise.core.data.folders import survey_image_folder
+from foldwise.core.data.registry import DATASETS
 from foldwise.core.errors import InputError
 from foldwise.core.examples import list_examples
 from foldwise.core.networks.zoo import ZOO
@@ -37,6 +39,12 @@ class NewProjectDialog(QDialog):
         self.arch_combo.addItem("As the example sets it (or LeNet-5)", None)
         for name, entry in ZOO.items():
             self.arch_combo.addItem(f"{name} — {entry.description}", name)
+        self.fit_status = QLabel()
+        self.fit_status.setWordWrap(True)
+        self.dataset_combo = QComboBox()
+        self.dataset_combo.addItem("The network's own (or the example's)", None)
+        for name, meta in DATASETS.items():
+            self.dataset_combo.addItem(f"{name} — {meta['description']}", name)
         self.data_edit = QLineEdit()
         self.data_edit.setPlaceholderText("shipped data (leave empty), or a folder with one sub-folder per class")
         self.data_status = QLabel()
@@ -49,11 +57,14 @@ class NewProjectDialog(QDialog):
         form.addRow("Folder:", _with_browse(self.path_edit, self._browse_project))
         form.addRow("Start from:", self.example_combo)
         form.addRow("Network:", self.arch_combo)
-        form.addRow("Images:", _with_browse(self.data_edit, self._browse_data))
+        form.addRow("", self.fit_status)
+        form.addRow("Data set:", self.dataset_combo)
+        form.addRow("Or images:", _with_browse(self.data_edit, self._browse_data))
         form.addRow("", self.data_status)
         form.addRow(self.buttons)
         self.path_edit.textChanged.connect(self._validate)
         self.data_edit.textChanged.connect(self._validate)
+        self.arch_combo.currentIndexChanged.connect(self._show_fit)
         self._validate()
 
     def _browse_project(self) -> None:
@@ -66,6 +77,14 @@ class NewProjectDialog(QDialog):
                                                 self.data_edit.text() or str(Path.home()))
         if path:
             self.data_edit.setText(path)
+
+    def _show_fit(self) -> None:
+        """The chosen network's weights at 4 bits against the default board's on-chip memory (computed)."""
+        from foldwise.core.networks.fit import fit_line, zoo_fit
+
+        arch = self.arch()
+        self.fit_status.setText(fit_line(zoo_fit(arch)) if arch else "")
+        self.fit_status.setStyleSheet("" if not arch or zoo_fit(arch)["fits"] else "color: #c0392b")
 
     def _validate(self) -> None:
         ok = bool(self.path())
@@ -96,6 +115,10 @@ class NewProjectDialog(QDialog):
 
     def data_folder(self) -> str | None:
         return self.data_edit.text().strip() or None
+
+    def dataset(self) -> str | None:
+        """A shipped data set's name, or None (the network's own, or the image folder when one is given)."""
+        return None if self.data_folder() else self.dataset_combo.currentData()
 
 
 def _with_browse(edit: QLineEdit, browse: object) -> QHBoxLayout:

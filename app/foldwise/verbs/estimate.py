@@ -50,6 +50,7 @@ def summary(report: BuildReport) -> dict:
         "board": report.board,
         "clock_ns": report.clock_ns,
         "cpu_nodes": report.cpu_nodes,
+        "streamlining": report.streamlining,
         "build_dir": str(report.build_dir) if report.build_dir else None,
     }
 
@@ -68,6 +69,8 @@ def format_text(report: BuildReport) -> str:
     lines.append("cycles per node (estimated):")
     width = max((len(n) for n in report.node_cycles), default=0)
     lines += [f"  {name:<{width}} {cyc:>10,}" for name, cyc in report.node_cycles.items()]
+    if report.streamlining:
+        lines.append(f"streamlining: {report.streamlining}")
     if report.cpu_nodes:
         lines.append("left on the CPU: " + ", ".join(f"{n['name']} ({n['op_type']})" for n in report.cpu_nodes))
     lines.append(f"build dir   {report.build_dir}")

@@ -27,8 +27,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"foldwise: warning: {iteration.missing} (deleted or moved by hand?)", file=sys.stderr)
     current = project.current
     info["network"] = read_summary(current) if current is not None and not current.missing else None
+    info["fit"] = _fit(project, info["network"])
     emit(info, args, text=_as_text(info))
     return 0
+
+
+def _fit(project: Project, network: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The weights' fit on the default board at 4 bits: the current network's, or before any iteration, the
+    zoo network the project names (built untrained: the architecture is known before training)."""
+    from foldwise.core.networks.fit import weight_fit, zoo_fit
+    from foldwise.core.networks.zoo import ZOO
+
+    if network:
+        return weight_fit(network)
+    arch = project.settings.get("network", {}).get("arch")
+    return zoo_fit(arch) if not project.iterations and arch in ZOO else None
 
 
 def _format_metric(value: Any) -> str:
@@ -54,6 +67,10 @@ def _as_text(info: dict[str, Any]) -> str:
             if isinstance(value, dict) and isinstance(value.get("value"), list):
                 continue  # matrices (confusion) are for --json and the GUI
             lines.append(f"      {key}: {_format_metric(value)}")
+    if info.get("fit"):
+        from foldwise.core.networks.fit import fit_line
+
+        lines.append(f"fit: {fit_line(info['fit'])}")
     network = info.get("network")
     if network:
         lines.append("")

@@ -46,5 +46,10 @@ def run(args: argparse.Namespace) -> int:
     text = (f"{result['iteration']['id']} {result['iteration']['name']}: accuracy {acc['float']:.2%} float → "
             f"{acc['quantized']:.2%} quantized (measured, {where(acc)}); weights {result['weight_mb']['value']:.4f} MB "
             f"(computed); QONNX {check_verdict(check)}")
+    if result.get("shared_quantizers"):
+        from foldwise.core.quantize.sharing import describe
+
+        text += "\nshared quantizers (one scale on both inputs of each residual add, as FINN's add needs):"
+        text += "".join(f"\n  {line}" for line in describe(result["shared_quantizers"]))
     emit(result, args, text=text)
     return 0

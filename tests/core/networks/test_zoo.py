@@ -43,3 +43,19 @@ def test_unknown_name_lists_the_zoo():
         get_entry("alexnet")
     with pytest.raises(InputError):
         build("lenet5", num_classes=1)
+
+
+def test_resnet_family_widths_depths_and_fit():
+    from foldwise.core.networks.fit import zoo_fit
+
+    family = [name for name in ZOO if name.startswith("resnet")]
+    assert family == ["resnet8-0.25x", "resnet8-0.5x", "resnet8", "resnet18-0.25x", "resnet18-0.5x", "resnet18"]
+    assert [name for name in ZOO if name.startswith("mobilenet")] == ["mobilenet-0.25x", "mobilenet-0.5x"]
+    full, quarter = zoo_fit("resnet18"), zoo_fit("resnet18-0.25x")
+    # ResNet-18 proper: 11.2 M weights, 5.6 MB at 4 bits, against 280 BRAM18 = 645,120 bytes on the Z2
+    assert 11.1e6 < full["weights"] < 11.2e6 and full["weight_mb"] == pytest.approx(full["weights"] / 2e6)
+    assert full["on_chip_mb"] == pytest.approx(0.64512) and not full["fits"] and full["source"] == "computed"
+    assert quarter["fits"] and quarter["weights"] * 15 < full["weights"] < quarter["weights"] * 17
+    model = build("resnet8-0.25x")
+    assert [model.layer1[0].conv1.out_channels, model.layer3[0].conv1.out_channels] == [16, 64]
+    assert not hasattr(model, "layer4") and ZOO["resnet8"].spec.dataset == "defects"

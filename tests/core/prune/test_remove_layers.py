@@ -117,3 +117,15 @@ def test_blocks_group_a_conv_with_what_follows_it():
     assert layer_blocks(rows) == [["features.conv1", "features.relu1"], ["features.conv2", "features.pool2"],
                                   ["flatten"], ["classifier.fc1", "classifier.relu1"]]
     assert block_of(rows, "features.pool2") == ["features.conv2", "features.pool2"]
+
+
+def test_a_zoo_resnet_stays_valid_when_pruned_across_its_skips_or_a_stage_is_removed():
+    from foldwise.core.prune.channels import prune_channels
+
+    entry = ZOO["resnet8-0.5x"]
+    pruned = prune_channels(build("resnet8-0.5x"), entry.spec, 0.5).model
+    block = pruned.layer2[0]  # the add joins conv2 and the 1×1 shortcut: both keep the same width
+    assert block.conv2.out_channels == block.shortcut.conv.out_channels == 32
+    assert pruned.eval()(torch.rand(1, *entry.spec.shape)).shape == (1, 2)
+    result = remove_layers(build("resnet8-0.5x"), ["layer3"], entry.spec)
+    assert result.removed == ["layer3"] and result.recreated == ["fc"] and result.model.fc.in_features == 64

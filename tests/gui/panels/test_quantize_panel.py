@@ -369,3 +369,21 @@ def test_a_quantized_iteration_shows_its_measured_figures_until_bits_are_edited(
     assert "Quantize measures the edit" in panel.notice.text()
     panel.undo_stack.undo()  # the edit is undone where it was made: the measured figures are back
     assert not panel.what_if and cards["weight_mb"].value.text() == measured_mb
+
+
+def test_the_panel_says_which_quantizers_a_residual_add_shares(window: MainWindow, tmp_path: Path) -> None:
+    from foldwise.core.examples import create_from_example
+    from foldwise.core.importing import ImportSpec, import_iteration
+    from tests.core.finn.test_residual import OneBlock
+
+    torch.manual_seed(0)
+    torch.onnx.export(OneBlock().eval(), torch.rand(1, 1, 32, 32), tmp_path / "oneblock.onnx", dynamo=False,
+                      opset_version=13)
+    with create_from_example(tmp_path / "res", "lenet-digits") as project:
+        import_iteration(project, ImportSpec(tmp_path / "oneblock.onnx"))
+        quantize_iteration(project, QuantizeSpec(QuantConfig(weight_bits=4, act_bits=4, calib_images=32)))
+    panel = open_panel(window, tmp_path / "res")
+    note = panel.shared_note
+    assert note.isVisible()
+    assert "Shared quantizers</b> (1 residual add(s))" in note.text() and "ElementwiseAdd" in note.text()
+    assert "add: r0_Relu (after stem_Conv) + add_quant (after c2_Conv) share one scale, 4 bits" in note.text()

@@ -36,3 +36,42 @@ def get_dataset_splits(
 
         return load_digits_splits(seed=seed, ctx=ctx)
     raise InputError(f"unknown data set {name!r}; choose one of: {', '.join(DATASETS)}")
+
+
+def dataset_settings(choice: str, seed: int = 0) -> dict[str, Any]:
+    """Project settings (``settings.dataset``) for a data-set choice as the CLI spells it.
+
+    ``defects`` and ``digits`` are the shipped sets; ``folder:DIR`` is the user's image folder (one sub-folder
+    per class), checked here so that a bad folder is refused before anything is made.
+    """
+    text = str(choice).strip()
+    name, _, rest = text.partition(":")
+    if name == "folder":
+        if not rest:
+            raise InputError("an image folder needs its path: --data folder:DIR")
+        from pathlib import Path
+
+        from foldwise.core.data.folders import survey_image_folder
+
+        folder = Path(rest).expanduser().absolute()
+        survey_image_folder(folder)
+        return {"name": "folder", "path": str(folder), "seed": seed}
+    if rest or name not in DATASETS:
+        raise InputError(f"unknown data set {text!r}; choose one of: {', '.join(DATASETS)}, or folder:DIR")
+    return {"name": name, "seed": seed}
+
+
+def check_input_fits(settings: dict[str, Any], shape: tuple[int, int, int], network: str) -> None:
+    """InputError when a shipped data set's images cannot feed a network taking ``shape`` (C×H×W).
+
+    Image folders are resized (and converted to the channel count) on load, so they always fit; the shipped
+    sets are generated at one size, and the zoo networks' classifiers are sized for their input.
+    """
+    name = settings.get("name")
+    if name not in DATASETS:
+        return
+    have = tuple(DATASETS[name]["input_shape"])
+    if have != tuple(shape):
+        size = "×".join(map(str, have))
+        raise InputError(f"data set {name!r} holds {size} images but {network} takes {'×'.join(map(str, shape))}; "
+                         "choose a network made for it, or an image folder (resized on load)")

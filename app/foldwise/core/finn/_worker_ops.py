@@ -43,6 +43,7 @@ from foldwise.core.errors import (
     os_error_message,
 )
 from foldwise.core.finn import _worker_legal as legal
+from foldwise.core.finn import _worker_topology as topology
 from foldwise.core.finn import config_schema
 from foldwise.core.finn.kinds import DATAFLOW_PARENT, DATAFLOW_PARTITION, EMULATION_DIR, BuildKind
 from foldwise.core.finn.tools import find_vitis_hls, find_vivado, finn_version
@@ -134,7 +135,7 @@ def _steps_with_hooks(names: list[str], key: tuple[str, str], params: dict, fail
     """FINN's steps, each recorded; specialization also fills the what-if cache, folding is validated first."""
     steps = []
     for name in names:
-        fn = build_dataflow_step_lookup[name]
+        fn = topology.CUSTOM_STEPS.get(name) or build_dataflow_step_lookup[name]
         if name == "step_create_dataflow_partition":
             fn = _with_cpu_nodes(_with_dataflow_copy(fn), key, bool(params.get("allow_cpu_compute")))
         elif name == "step_specialize_layers":
@@ -238,6 +239,7 @@ def _build(params: dict[str, Any], step_names: list[str], outputs: list[Dataflow
         zynq = board not in ("U50", "U200", "U250", "U280", "U55C")
         extra["shell_flow_type"] = ShellFlowType.VIVADO_ZYNQ if zynq else ShellFlowType.VITIS_ALVEO
     failures: dict[str, Any] = {}
+    step_names, streamlining = topology.dataflow_steps(ModelWrapper(str(model)), step_names)
     cfg = _cfg(params, out, steps=_steps_with_hooks(step_names, key, params, failures),
                save_intermediate_models=bool(params.get("keep_intermediate")), **extra)
     cfg.generate_outputs = outputs
@@ -254,8 +256,10 @@ def _build(params: dict[str, Any], step_names: list[str], outputs: list[Dataflow
                 part=part, settings=settings,
                 clock_ns=cfg.synth_clk_period_ns, target_fps=cfg.target_fps,
                 folding_file=str(extra.get("folding_config_file") or "") or None, cpu_nodes=cpu,
-                finn_version=finn_version(), seconds=seconds, steps=[s.__name__ for s in cfg.steps])
-    return {"build_dir": str(out), "seconds": seconds, "cpu_nodes": cpu, "model_sha256": key[0]}
+                finn_version=finn_version(), seconds=seconds, steps=[s.__name__ for s in cfg.steps],
+                streamlining=streamlining)
+    return {"build_dir": str(out), "seconds": seconds, "cpu_nodes": cpu, "model_sha256": key[0],
+            "streamlining": streamlining}
 
 
 def estimate(params: dict[str, Any]) -> dict[str, Any]:
@@ -304,8 +308,9 @@ def _prepared(params: dict[str, Any]) -> tuple[tuple[str, str], dict[str, Any]]:
     cfg = _cfg(params, _scratch / "prep" / key[0][:12])
     if entry.get("spec") is None:
         failures: dict[str, Any] = {}
-        steps = _steps_with_hooks(_PREP_STEPS, key, params, failures)
         model = ModelWrapper(str(model_path))
+        names, entry["streamlining"] = topology.dataflow_steps(model, _PREP_STEPS)
+        steps = _steps_with_hooks(names, key, params, failures)
         for i, step in enumerate(steps):
             _progress(0.6 * i / len(steps), f"{step.__name__} [{i + 1}/{len(steps)}]")
             try:

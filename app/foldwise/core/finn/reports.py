@@ -66,6 +66,8 @@ class BuildReport:
     folding_file: str | None = None
     time_per_step: dict[str, float] = field(default_factory=dict)
     cpu_nodes: list[dict[str, str]] = field(default_factory=list)
+    #: why the build streamlined as it did ("" for FINN's default step_streamline)
+    streamlining: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; figures become ``{"value", "source", "unit"}``."""
@@ -98,6 +100,7 @@ class BuildReport:
             "folding_file": self.folding_file,
             "time_per_step": dict(self.time_per_step),
             "cpu_nodes": list(self.cpu_nodes),
+            "streamlining": self.streamlining,
         }
 
 
@@ -247,6 +250,7 @@ def read_build_reports(
             k: Figure(v, SYNTHESIZED) for k, v in _post_synth_totals(_load(synth_path)).items()
         }
     rep.cpu_nodes = list(meta.get("cpu_nodes", []))
+    rep.streamlining = str(meta.get("streamlining") or "")
     _finish(rep, _resolve_board(board))
     return rep
 

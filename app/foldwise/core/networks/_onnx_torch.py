@@ -196,6 +196,7 @@ def _plain_module(traced: fx.GraphModule) -> fx.GraphModule:
                 replacement = gm.graph.call_module(name, (node.args[0],))
             node.replace_all_uses_with(replacement)
             gm.graph.erase_node(node)
+    _global_means_to_pools(gm, taken)
     for module in gm.modules():  # onnx2torch gives pooling sizes as lists; Brevitas expects ints or tuples
         for attr in ("kernel_size", "stride", "padding", "dilation"):
             if isinstance(getattr(module, attr, None), list):
@@ -204,6 +205,24 @@ def _plain_module(traced: fx.GraphModule) -> fx.GraphModule:
     gm.delete_all_unused_submodules()
     gm.recompile()
     return gm
+
+
+def _global_means_to_pools(gm: fx.GraphModule, taken: set[str]) -> None:
+    """onnx2torch turns GlobalAveragePool into ``torch.mean(x, dim=[2, 3], keepdim=True)``; make it the
+    ``nn.AdaptiveAvgPool2d(1)`` it was, which Brevitas and FINN know as a global pool (a mean exports as
+    ReduceMean, which FINN's streamlining does not handle)."""
+    for node in list(gm.graph.nodes):
+        is_mean = node.op == "call_function" and node.target is torch.mean
+        dims = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else None) if is_mean else None
+        keep = node.kwargs.get("keepdim", node.args[2] if len(node.args) > 2 else False) if is_mean else False
+        if not is_mean or dims is None or sorted(int(d) for d in dims) not in ([2, 3], [-2, -1]) or not keep:
+            continue
+        name = _identifier(f"{node.name}_pool", taken)
+        gm.add_module(name, nn.AdaptiveAvgPool2d(1))
+        with gm.graph.inserting_after(node):
+            replacement = gm.graph.call_module(name, (node.args[0],))
+        node.replace_all_uses_with(replacement)
+        gm.graph.erase_node(node)
 
 
 def to_torch(model: onnx.ModelProto, input_shape: tuple[int, ...] | None = None) -> fx.GraphModule:

@@ -1,7 +1,12 @@
 """The built-in networks: each declares its input spec, class count and the shipped data set it is meant for.
 
-Float networks (``lenet5``, ``defectnet``, ``resnet18``) use only layers FINN's frontend handles after Brevitas
-quantization (Conv2d, BatchNorm, ReLU, MaxPool2d, Linear; ``defectnet`` adds one global average pool).
+Float networks (``lenet5``, ``defectnet``, the ResNet family) use only layers FINN's frontend handles after Brevitas
+quantization (Conv2d, BatchNorm, ReLU, MaxPool2d, Linear; the ResNets add residual adds and a global average pool,
+which FINN's residual streamlining maps to ElementwiseAdd and GlobalAccPool). The ResNet family comes in two
+depths (``resnet8``: three stages of one block; ``resnet18``: four of two) and three widths (1×, 0.5×, 0.25×):
+full ResNet-18 holds 11 M weights, far more than a small FPGA's on-chip memory.
+``mobilenet-0.25x``/``-0.5x`` are MobileNet-v1-style (depthwise 3×3 + pointwise 1×1 blocks), which FINN maps to
+VVAU + MVAU.
 Children are named (``features.conv1``, ``classifier.fc1``) so that pruning and layer removal read well.
 ``tfc`` and ``cnv`` are Brevitas's bnn_pynq topologies (already quantized, w1a1), built untrained: their
 pretrained weights would be downloaded at run time, which Foldwise never does.
@@ -131,29 +136,117 @@ class BasicBlock(nn.Module):
         return self.relu2(out + self.shortcut(x))
 
 
-class ResNet18(nn.Module):
-    """CIFAR-style ResNet-18 (3×3 stem, no stem pooling) for 3×32×32 images."""
+RESNET_DEPTHS: dict[int, tuple[int, ...]] = {8: (1, 1, 1), 18: (2, 2, 2, 2)}  # basic blocks per stage
+RESNET_WIDTHS = (0.25, 0.5, 1.0)
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 3, width: int = 64) -> None:
+
+class ResNet(nn.Module):
+    """ResNet with basic blocks: a 3×3 stem, ``len(blocks)`` stages (channels doubling, stride 2 after the first),
+    global average pool and one linear layer.
+
+    ``width`` is the stem's channel count (64 in ResNet-18); a width multiplier scales it. ``stem_stride=2``
+    halves a 64×64 input at once, so the stages see CIFAR-sized maps (32×32 down to 4×4) and the network's
+    MACs stay those of CIFAR ResNet-18 at 4× the input.
+    """
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, width: int = 64,
+                 blocks: tuple[int, ...] = RESNET_DEPTHS[18], stem_stride: int = 1) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)
+        if width < 1 or not blocks or min(blocks) < 1:
+            raise InputError(f"ResNet needs a positive width and at least one block per stage, got {width}, {blocks}")
+        self.conv1 = nn.Conv2d(in_channels, width, 3, stride=stem_stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU()
         planes = width
-        stages = []
-        for i, stride in enumerate((1, 2, 2, 2)):
+        self.stage_names = []
+        for i, count in enumerate(blocks):
             out = width * 2**i
-            stages.append(nn.Sequential(BasicBlock(planes, out, stride), BasicBlock(out, out, 1)))
+            stage = [BasicBlock(planes, out, 1 if i == 0 else 2)]
+            stage += [BasicBlock(out, out, 1) for _ in range(count - 1)]
+            setattr(self, f"layer{i + 1}", nn.Sequential(*stage))
+            self.stage_names.append(f"layer{i + 1}")
             planes = out
-        self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(planes, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn1(self.conv1(x)))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        for name in self.stage_names:
+            x = getattr(self, name)(x)
         return self.fc(self.flatten(self.avgpool(x)))
+
+
+def resnet_name(depth: int, multiplier: float) -> str:
+    """``resnet18`` at full width, ``resnet18-0.25x`` with a width multiplier."""
+    return f"resnet{depth}" if multiplier == 1.0 else f"resnet{depth}-{multiplier:g}x"
+
+
+def _resnet_entry(depth: int, multiplier: float) -> ZooEntry:
+    width = max(1, round(64 * multiplier))
+    blocks = RESNET_DEPTHS[depth]
+    channels = "/".join(str(width * 2**i) for i in range(len(blocks)))
+    size = "full width" if multiplier == 1.0 else f"{multiplier:g}× width"
+    return ZooEntry(resnet_name(depth, multiplier),
+                    f"ResNet-{depth}, {size} ({channels} channels), stride-2 stem, for 64×64 defect patches",
+                    InputSpec((3, 64, 64), dataset="defects"), 2,
+                    lambda spec, n: ResNet(n, spec.channels, width, blocks, stem_stride=2),
+                    {"epochs": 8, "batch_size": 32, "lr": 3e-3, "hflip": True, "vflip": True, "transpose": True})
+
+
+class DepthwiseSeparable(nn.Sequential):
+    """MobileNet block: depthwise 3×3 conv/BN/ReLU, then pointwise 1×1 conv/BN/ReLU (FINN: VVAU, then MVAU)."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1) -> None:
+        super().__init__(OrderedDict([
+            ("dw", nn.Conv2d(in_planes, in_planes, 3, stride=stride, padding=1, groups=in_planes, bias=False)),
+            ("dw_bn", nn.BatchNorm2d(in_planes)),
+            ("dw_relu", nn.ReLU()),
+            ("pw", nn.Conv2d(in_planes, planes, 1, bias=False)),
+            ("pw_bn", nn.BatchNorm2d(planes)),
+            ("pw_relu", nn.ReLU()),
+        ]))
+
+
+#: (output channels at 1× width, stride) per depthwise-separable block: MobileNet-v1's first seven
+MOBILENET_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1))
+
+
+class MobileNet(nn.Sequential):
+    """MobileNet-v1-style network: a 3×3 stride-2 stem, depthwise-separable blocks, global average pool, linear.
+
+    ``multiplier`` scales every width (MobileNet's α). On 64×64 input the blocks see 32×32 down to 4×4 maps.
+    """
+
+    def __init__(self, num_classes: int = 2, in_channels: int = 3, multiplier: float = 0.25,
+                 blocks: tuple[tuple[int, int], ...] = MOBILENET_BLOCKS) -> None:
+        def width(channels: int) -> int:
+            return max(1, round(channels * multiplier))
+
+        previous = width(32)
+        features: OrderedDict[str, nn.Module] = OrderedDict([
+            ("conv1", nn.Conv2d(in_channels, previous, 3, stride=2, padding=1, bias=False)),
+            ("bn1", nn.BatchNorm2d(previous)),
+            ("relu1", nn.ReLU()),
+        ])
+        for i, (channels, stride) in enumerate(blocks, start=1):
+            features[f"block{i}"] = DepthwiseSeparable(previous, width(channels), stride)
+            previous = width(channels)
+        super().__init__(OrderedDict([
+            ("features", nn.Sequential(features)),
+            ("avgpool", nn.AdaptiveAvgPool2d(1)),
+            ("flatten", nn.Flatten()),
+            ("fc", nn.Linear(previous, num_classes)),
+        ]))
+
+
+def _mobilenet_entry(multiplier: float) -> ZooEntry:
+    return ZooEntry(f"mobilenet-{multiplier:g}x",
+                    f"MobileNet-style, {multiplier:g}× width: 7 depthwise-separable blocks (depthwise 3×3 + "
+                    "pointwise 1×1), for 64×64 defect patches",
+                    InputSpec((3, 64, 64), dataset="defects"), 2,
+                    lambda spec, n: MobileNet(n, spec.channels, multiplier),
+                    {"epochs": 8, "batch_size": 32, "lr": 3e-3, "hflip": True, "vflip": True, "transpose": True})
 
 
 def _bnn_pynq_tfc(spec: InputSpec, num_classes: int) -> nn.Module:
@@ -185,9 +278,8 @@ ZOO: dict[str, ZooEntry] = {
                  InputSpec((1, 32, 32), dataset="digits"), 10, _bnn_pynq_tfc),
         ZooEntry("cnv", "CNV-w1a1 (Brevitas bnn_pynq): binary VGG-like CNN, 6 conv + 3 FC, 32×32 RGB",
                  InputSpec((3, 32, 32)), 10, _bnn_pynq_cnv),
-        ZooEntry("resnet18", "ResNet-18, CIFAR-style (3×3 stem), 32×32 RGB",
-                 InputSpec((3, 32, 32)), 10,
-                 lambda spec, n: ResNet18(n, spec.channels)),
+        *(_resnet_entry(depth, m) for depth in RESNET_DEPTHS for m in RESNET_WIDTHS),
+        *(_mobilenet_entry(m) for m in (0.25, 0.5)),
     )
 }
 

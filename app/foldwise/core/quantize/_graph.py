@@ -107,16 +107,21 @@ def _passes_through(gm: fx.GraphModule, node: fx.Node) -> bool:
     return node.op == "call_method" and node.target in _PASS_METHODS
 
 
-def already_quantized(gm: fx.GraphModule, node: fx.Node) -> bool:
-    """True if ``node``'s value comes from an activation quantizer through pass-through ops only."""
+def quantizer_source(gm: fx.GraphModule, node: fx.Node) -> fx.Node | None:
+    """The activation-quantizer call whose value reaches ``node`` through pass-through ops only, if any."""
     while node.op != "placeholder":
         module = _module(gm, node)
         if module is not None and hasattr(module, "act_quant"):
-            return True
+            return node
         if not _passes_through(gm, node) or not node.all_input_nodes:
-            return False
+            return None
         node = node.all_input_nodes[0]
-    return False
+    return None
+
+
+def already_quantized(gm: fx.GraphModule, node: fx.Node) -> bool:
+    """True if ``node``'s value comes from an activation quantizer through pass-through ops only."""
+    return quantizer_source(gm, node) is not None
 
 
 def remove_redundant_quants(gm: fx.GraphModule) -> list[str]:

@@ -40,6 +40,7 @@ class Inspection:
     validation : ``validation.json`` of the iteration (or the preview's compare + weight_memory), if any.
     network : the preview's quantized network (None for a committed iteration: load it from its folder).
     class_names : the data set's class names, for confusion matrices.
+    shared : the residual adds and the quantizers their inputs share (``sharing.SharedGroup`` records).
     """
 
     stats: CalibrationStats
@@ -50,6 +51,7 @@ class Inspection:
     validation: dict[str, Any] | None = None
     network: Any = None
     class_names: list[str] = field(default_factory=list)
+    shared: list[dict[str, Any]] = field(default_factory=list)
 
 
 def class_names(project: Project) -> list[str]:
@@ -77,7 +79,7 @@ def load_iteration(project: Project, iteration: Iteration) -> Inspection | None:
         except (OSError, ValueError):
             validation = None
     return Inspection(stats, config, f"iteration {iteration.label}", iteration.id, "iteration", validation,
-                      class_names=class_names(project))
+                      class_names=class_names(project), shared=list(meta.get("shared_quantizers", [])))
 
 
 @dataclass
@@ -116,7 +118,7 @@ def preview(project: Project, spec: PreviewSpec, ctx: JobContext | None = None) 
                     protocol=protocol)
     validation = {"compare": check, "weight_memory": weight_memory(result.network)}
     return Inspection(result.stats, config, f"preview of {iteration.label}", iteration.id, "preview", validation,
-                      result.network, class_names(project))
+                      result.network, class_names(project), result.network.shared)
 
 
 # --------------------------------------------------------------------------- layers

@@ -22,7 +22,7 @@ from torch import fx, nn
 
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
-from foldwise.core.quantize import _graph
+from foldwise.core.quantize import _graph, sharing
 from foldwise.core.quantize.config import QuantConfig
 from foldwise.core.quantize.quantizers import (
     layer_maps,
@@ -46,6 +46,8 @@ class QuantizedNetwork:
     act_sites: list[_graph.ActSite]
     removed_nodes: list[str] = field(default_factory=list)
     calibrated: bool = False
+    #: residual adds and the quantizers on their inputs (sharing.SharedGroup.to_dict records)
+    shared: list[dict[str, Any]] = field(default_factory=list)
 
     def __call__(self, images: Any) -> torch.Tensor:
         """Class scores for raw-pixel images (uint8 or float 0..255), in eval mode without gradients."""
@@ -111,8 +113,11 @@ def prepare(float_model: nn.Module, config: QuantConfig, input_shape: tuple[int,
     removed = _graph.remove_redundant_quants(qmodel)
     _graph.insert_input_scaling(qmodel, _graph.InputScaling.from_spec(spec, input_shape[0]))
     sites = _graph.act_sites(qmodel)
+    _check_shared_bits(sharing.shared_quantizers(qmodel), sites, config)
     _apply_act_bits(qmodel, sites, config)
-    network = QuantizedNetwork(qmodel, config, input_shape, _graph.weight_sites(qmodel), sites, removed)
+    shared = [group.to_dict() for group in sharing.shared_quantizers(qmodel)]
+    network = QuantizedNetwork(qmodel, config, input_shape, _graph.weight_sites(qmodel), sites, removed,
+                               shared=shared)
     apply_enabled(network)
     try:
         network(torch.zeros((1, *input_shape)))
@@ -128,6 +133,21 @@ def site_bits(site: _graph.ActSite, config: QuantConfig) -> int:
     if own is not None and own.act_bits is not None:
         return own.act_bits
     return config.act_bits_for(site.layer) if site.layer else config.act_bits
+
+
+def _check_shared_bits(groups: list[sharing.SharedGroup], sites: list[_graph.ActSite],
+                       config: QuantConfig) -> None:
+    """InputError if a per-layer activation width would split a quantizer Brevitas shares across a residual add.
+
+    ``_apply_act_bits`` re-makes a quantizer to change its width, which would give it a scale of its own."""
+    for group in groups:
+        names = {item.quantizer for item in group.inputs}
+        odd = sorted({f"{s.module} ({site_bits(s, config)} bits)" for s in sites
+                      if s.module in names and site_bits(s, config) != config.act_bits})
+        if odd:
+            raise InputError(f"{', '.join(odd)} shares its scale with the other input of residual add "
+                             f"{group.join} ({' + '.join(sorted(names))}): per-layer activation bits there are not "
+                             f"supported yet; keep them at the default {config.act_bits} bits")
 
 
 def _apply_act_bits(gm: fx.GraphModule, sites: list[_graph.ActSite], config: QuantConfig) -> None:

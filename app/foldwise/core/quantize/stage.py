@@ -128,7 +128,15 @@ def quantize_report(iteration: Iteration) -> dict[str, Any]:
                     for row in rows if row["kind"] != "bias"],
         "qonnx_check": validation["qonnx_check"], "qat": validation.get("qat"),
         "seconds": validation.get("seconds"),
+        "shared_quantizers": _shared(folder),
     }
+
+
+def _shared(folder: Any) -> list[dict[str, Any]]:
+    try:
+        return list(json.loads((folder / store.QUANT_FILE).read_text(encoding="utf-8")).get("shared_quantizers", []))
+    except (OSError, ValueError):
+        return []
 
 
 def _layer_table(network: Any, memory: dict[str, Any]) -> Any:

@@ -43,6 +43,7 @@ def save_network(network: QuantizedNetwork, folder: str | os.PathLike[str], spec
         "act_sites": [{"module": s.module, "layer": s.layer, "returns_quant_tensor": s.returns_quant_tensor}
                       for s in network.act_sites],
         "removed_nodes": network.removed_nodes,
+        "shared_quantizers": network.shared,
         "input": "raw pixels 0..255 (float), scaled inside the graph",
     })
     return target
@@ -70,6 +71,7 @@ def load_network(folder: str | os.PathLike[str]) -> tuple[QuantizedNetwork, Any]
             act_sites=[ActSite(**s) for s in meta["act_sites"]],
             removed_nodes=list(meta.get("removed_nodes", [])),
             calibrated=True,
+            shared=list(meta.get("shared_quantizers", [])),
         )
     except (KeyError, TypeError) as exc:
         raise InputError(f"{meta_path} is incomplete: {exc}") from exc

@@ -72,6 +72,12 @@ class QuantizePanel(StagePanel):
         self.notice = QLabel()
         self.notice.setObjectName("quantizeNotice")
         self.notice.setWordWrap(True)
+        # which quantizers residual adds share, and why (FINN needs one scale on both inputs of an add)
+        self.shared_note = QLabel()
+        self.shared_note.setObjectName("quantizeShared")
+        self.shared_note.setWordWrap(True)
+        self.shared_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.shared_note.hide()
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("quantizeTabs")
@@ -114,6 +120,7 @@ class QuantizePanel(StagePanel):
         layout.addWidget(self.heading)
         layout.addWidget(self.figures)
         layout.addWidget(self.notice)
+        layout.addWidget(self.shared_note)
         layout.addLayout(middle, 1)
         self._update_buttons()
 
@@ -273,6 +280,7 @@ class QuantizePanel(StagePanel):
 
         self._shown = (current.id if current else None, inspection)
         self.inspection = inspection
+        self._show_shared(inspection)
         self.views = qi.layer_views(inspection.stats) if inspection is not None else []
         idle = not super().busy
         self._done_now(*self._pending)
@@ -304,6 +312,17 @@ class QuantizePanel(StagePanel):
         if not self.views:
             self.histograms.clear("no statistics yet")
         self._pending = {**self._histogram_steps(), **self._pending}
+
+    def _show_shared(self, inspection: Any) -> None:
+        groups = inspection.shared if inspection is not None else []
+        if not groups:
+            self.shared_note.hide()
+            return
+        from foldwise.core.quantize.sharing import WHY, describe
+
+        lines = "".join(f"<li>{line}</li>" for line in describe(groups))
+        self.shared_note.setText(f"<b>Shared quantizers</b> ({len(groups)} residual add(s)) — {WHY}:<ul>{lines}</ul>")
+        self.shared_note.show()
 
     def _show_qat(self, inspection: Any, idle: bool) -> None:
         qat = (inspection.validation or {}).get("qat") if inspection is not None else None

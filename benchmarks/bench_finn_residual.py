@@ -1,0 +1,97 @@
+"""Figure: the zoo's board-sized residual and depthwise-separable networks through W4A4 quantization and a FINN
+estimate on the Pynq-Z2 @ 100 MHz: every layer on hardware, estimated FPS and resources within the board.
+
+Each network (default ``resnet8-0.25x``, ``mobilenet-0.25x``; ``--arch`` picks others) is built from the zoo,
+trained ``--epochs`` on the shipped defect set (default 0: untrained, so no accuracy is claimed), quantized W4A4
+with 64 calibration images, exported to QONNX (checked bit-exact on 16 images) and estimated by FINN with
+SetFolding for ``--target-fps`` (default 1,000: the published ResNet-18 Z2 figure is ~1,050 FPS). Passes when
+nothing but the input's NCHW→NHWC Transpose is left on the CPU and LUT and BRAM18 stay within the board.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "app"))
+
+from foldwise.core.finn.worker import FinnWorker  # noqa: E402
+
+
+def run_one(arch: str, epochs: int, target_fps: int, tmp: Path, worker: FinnWorker) -> dict:
+    import torch
+
+    from foldwise.core.data.defects import load_or_generate
+    from foldwise.core.finn import build
+    from foldwise.core.networks.fit import zoo_fit
+    from foldwise.core.networks.train import evaluate, recommended_config, train
+    from foldwise.core.networks.zoo import get_entry
+    from foldwise.core.quantize.config import QuantConfig
+    from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
+    from foldwise.core.quantize.ptq import quantize_network
+
+    splits = load_or_generate(tmp / "cache", seed=0)
+    entry = get_entry(arch)
+    torch.manual_seed(0)
+    model = entry.build().eval()
+    accuracy = None
+    t0 = time.monotonic()
+    if epochs:
+        config = recommended_config(arch, epochs=epochs, patience=None)
+        model = train(model, splits.train, splits.val, config, spec=entry.spec).model.eval()
+        accuracy = evaluate(model, splits.test, spec=entry.spec).accuracy
+    train_s = time.monotonic() - t0
+    network = quantize_network(model, splits.train.images[:64], QuantConfig(weight_bits=4, act_bits=4,
+                                                                             calib_images=64),
+                               spec=entry.spec, collect_stats=False).network
+    path = export_qonnx_file(network, tmp / f"{arch}.qonnx.onnx")
+    exact = check_qonnx(network, path, splits.test.images[:16])["bit_exact"]
+    t1 = time.monotonic()
+    report = build.estimate(path, target_fps=target_fps, build_dir=tmp / f"est-{arch}", worker=worker)
+    estimate_s = time.monotonic() - t1
+    cpu = [n["op_type"] for n in report.cpu_nodes]
+    util = report.utilization_pct
+    return {
+        "arch": arch, "epochs": epochs,
+        "test_accuracy": None if accuracy is None else {"value": round(accuracy, 4), "source": "measured",
+                                                         "images": len(splits.test.labels)},
+        "weights_fit": zoo_fit(arch),
+        "qonnx_bit_exact": exact,
+        "shared_quantizer_groups": len(network.shared),
+        "all_shared": all(g["shared"] for g in network.shared),
+        "fps": {"value": round(report.fps.value, 1), "source": report.fps.source, "target_fps": target_fps},
+        "latency_us": round(report.latency_ns.value / 1000, 1),
+        "bottleneck": report.bottleneck,
+        "resources": {k: f.value for k, f in report.resources.items()},
+        "utilization_pct": {k: (round(v, 1) if v is not None else None) for k, v in util.items()},
+        "cpu_nodes": cpu, "hw_nodes": len(report.node_cycles),
+        "hw_ops": sorted({name.rsplit("_", 2)[0] for name in report.node_cycles}),
+        "streamlining": report.streamlining,
+        "seconds": {"train": round(train_s, 1), "estimate": round(estimate_s, 1)},
+        "pass": cpu == ["Transpose"] and exact and all((util.get(k) or 0) <= 100 for k in ("LUT", "BRAM_18K")),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", nargs="+", default=["resnet8-0.25x", "mobilenet-0.25x"])
+    parser.add_argument("--epochs", type=int, default=0)
+    parser.add_argument("--target-fps", type=int, default=1000)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-finn-residual-"))
+    with FinnWorker(state_dir=tmp / "worker") as worker:
+        rows = [run_one(arch, args.epochs, args.target_fps, tmp, worker) for arch in args.arch]
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
+    print(json.dumps({"figure": "finn_residual_all_on_hardware", "value": [r["fps"]["value"] for r in rows],
+                      "goal": "only the input Transpose on the CPU; LUT, BRAM18 <= 100 % of the Pynq-Z2",
+                      "pass": all(r["pass"] for r in rows), "networks": rows, "loadavg": load}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Residual networks end to end: Brevitas shares one quantizer across each add, FINN's residual streamlining
+puts every layer on hardware (ElementwiseAdd, DuplicateStreams, GlobalAccPool), nothing but the input's layout
+change left on the CPU. Tiny widths and calibration only, to keep it quick."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from foldwise.core.errors import InputError
+from foldwise.core.finn import build
+from foldwise.core.networks.spec import InputSpec
+from foldwise.core.networks.zoo import ResNet
+from foldwise.core.quantize.config import LayerOverride, QuantConfig
+from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
+from foldwise.core.quantize.ptq import quantize_network
+
+SPEC = InputSpec((3, 16, 16))
+
+
+def _tiny_resnet() -> ResNet:
+    torch.manual_seed(0)
+    return ResNet(2, 3, width=4, blocks=(1, 1), stem_stride=1).eval()  # identity skip, then a projection skip
+
+
+def _images(n: int = 16) -> torch.Tensor:
+    return torch.randint(0, 256, (n, *SPEC.shape), generator=torch.Generator().manual_seed(1)).to(torch.uint8)
+
+
+@pytest.fixture(scope="module")
+def quantized_resnet(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    config = QuantConfig(weight_bits=4, act_bits=4, calib_images=16)
+    network = quantize_network(_tiny_resnet(), _images(), config, spec=SPEC, collect_stats=False).network
+    path = export_qonnx_file(network, tmp_path_factory.mktemp("res") / "tiny_resnet.qonnx.onnx")
+    return network, path
+
+
+def test_both_inputs_of_every_residual_add_share_one_quantizer(quantized_resnet) -> None:
+    network, _path = quantized_resnet
+    assert [g["join"] for g in network.shared] == ["add", "add_1"]
+    assert all(g["shared"] and g["bits"] == [4, 4] for g in network.shared)
+    identity, projection = network.shared
+    # identity skip: the block's input ReLU re-made with the add's scale; projection: one identity on both
+    assert [i["after"] for i in identity["inputs"]] == ["layer1.0.conv2", "conv1"]
+    assert projection["inputs"][0]["quantizer"] == projection["inputs"][1]["quantizer"]
+    assert [i["after"] for i in projection["inputs"]] == ["layer2.0.conv2", "layer2.0.shortcut.conv"]
+
+
+def test_qonnx_export_is_bit_exact(quantized_resnet) -> None:
+    network, path = quantized_resnet
+    check = check_qonnx(network, path, _images(8))
+    assert check["bit_exact"], check
+
+
+def test_every_layer_of_a_residual_network_is_on_hardware(finn_worker, quantized_resnet, tmp_path: Path) -> None:
+    _network, path = quantized_resnet
+    report = build.estimate(path, target_fps=1000, build_dir=tmp_path / "b", worker=finn_worker)
+    assert [n["op_type"] for n in report.cpu_nodes] == ["Transpose"]  # NCHW→NHWC of the input image only
+    ops = {name.rsplit("_", 2)[0] for name in report.node_cycles}
+    assert {"MVAU", "ElementwiseAdd", "DuplicateStreams", "GlobalAccPool", "Thresholding"} <= ops
+    # the stem, 2 + 2 block convs, the 1×1 shortcut and the linear layer
+    assert sum(name.startswith("MVAU") for name in report.node_cycles) == 7
+    assert report.fps.source == "estimated" and report.fps.value > 0
+    meta = json.loads((tmp_path / "b" / "foldwise_build.json").read_text())
+    assert "step_resnet_streamline" in meta["steps"] and "step_streamline" not in meta["steps"]
+    assert "step_streamline_global_pool" in meta["steps"]
+    assert "residual topology" in meta["streamlining"] and "GlobalAccPool" in meta["streamlining"]
+    assert report.streamlining == meta["streamlining"]
+
+
+class OneBlock(torch.nn.Module):
+    """A residual network written in plain PyTorch (no Foldwise or Brevitas), as a user would export it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.stem, self.bn0, self.r0 = nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()
+        self.c1, self.b1, self.r1 = nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()
+        self.c2, self.b2, self.r2 = nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()
+        self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.r0(self.bn0(self.stem(x)))
+        y = self.b2(self.c2(self.r1(self.b1(self.c1(x)))))
+        return self.fc(torch.flatten(self.pool(self.r2(x + y)), 1))
+
+
+def test_an_imported_one_block_residual_onnx_network_reaches_hardware(finn_worker, tmp_path: Path) -> None:
+    from foldwise.core.networks.importers import import_network
+
+    torch.manual_seed(0)
+    torch.onnx.export(OneBlock().eval(), torch.rand(1, 1, 32, 32), tmp_path / "oneblock.onnx", dynamo=False,
+                      opset_version=13)
+    spec = InputSpec((1, 32, 32))
+    loaded = import_network(tmp_path / "oneblock.onnx", spec=spec)
+    # onnx2torch's mean over H, W is a global pool again (as ReduceMean, FINN's streamlining never finished)
+    assert any(isinstance(m, torch.nn.AdaptiveAvgPool2d) for m in loaded.model.modules())
+    images = torch.randint(0, 256, (16, 1, 32, 32), generator=torch.Generator().manual_seed(2)).to(torch.uint8)
+    network = quantize_network(loaded.model, images, QuantConfig(weight_bits=4, act_bits=4, calib_images=16),
+                               spec=spec, collect_stats=False).network
+    assert [g["shared"] for g in network.shared] == [True]
+    path = export_qonnx_file(network, tmp_path / "oneblock.qonnx.onnx")
+    assert check_qonnx(network, path, images[:8])["bit_exact"]
+    report = build.estimate(path, target_fps=1000, build_dir=tmp_path / "b", worker=finn_worker)
+    assert [n["op_type"] for n in report.cpu_nodes] == ["Transpose"]
+    assert {"ElementwiseAdd_hls_0", "GlobalAccPool_hls_0", "MVAU_hls_3"} <= set(report.node_cycles)
+
+
+def test_per_layer_bits_that_would_split_a_shared_quantizer_are_refused() -> None:
+    config = QuantConfig(weight_bits=4, act_bits=4, calib_images=4, layers={"conv1": LayerOverride(act_bits=8)})
+    with pytest.raises(InputError, match=r"relu \(8 bits\) shares its scale .* residual add add "):
+        quantize_network(_tiny_resnet(), _images(4), config, spec=SPEC, collect_stats=False)
+
+
+def test_a_depthwise_separable_network_maps_to_vvau_and_mvau(finn_worker, tmp_path: Path) -> None:
+    from foldwise.core.networks.zoo import MobileNet
+
+    torch.manual_seed(0)
+    model = MobileNet(2, 3, 0.25, ((16, 1), (32, 2))).eval()  # stem 8, two blocks: 8→16, 16→32 (stride 2)
+    network = quantize_network(model, _images(), QuantConfig(weight_bits=4, act_bits=4, calib_images=16),
+                               spec=SPEC, collect_stats=False).network
+    assert network.shared == []  # no residual add: nothing to share
+    path = export_qonnx_file(network, tmp_path / "mobilenet.qonnx.onnx")
+    assert check_qonnx(network, path, _images(8))["bit_exact"]
+    report = build.estimate(path, target_fps=1000, build_dir=tmp_path / "b", worker=finn_worker)
+    assert [n["op_type"] for n in report.cpu_nodes] == ["Transpose"]
+    kinds = sorted(name.rsplit("_", 2)[0] for name in report.node_cycles if name[:4] in ("VVAU", "MVAU"))
+    assert kinds == ["MVAU"] * 4 + ["VVAU"] * 2  # stem, 2 pointwise, linear; 2 depthwise
+    assert report.streamlining.startswith("global average pool")  # no fork or join: FINN's default streamline
