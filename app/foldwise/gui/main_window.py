@@ -158,8 +158,10 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
 
         help_menu = self.menuBar().addMenu("&Help")
-        self.about_action = self._action("&About Foldwise", QKeySequence.StandardKey.HelpContents, self.about)
-        help_menu.addAction(self.about_action)
+        self.guide_action = self._action("&User Guide", QKeySequence.StandardKey.HelpContents, self.guide)
+        self.about_action = QAction("&About Foldwise", self)
+        self.about_action.triggered.connect(lambda _checked=False: self.about())
+        help_menu.addActions([self.guide_action, self.about_action])
 
     def _action(self, text: str, shortcut: QKeySequence.StandardKey, slot) -> QAction:
         action = QAction(text, self)
@@ -344,6 +346,13 @@ class MainWindow(QMainWindow):
         self.welcome.set_recent(recent)
 
     # ----------------------------------------------------------------- misc
+    def guide(self) -> None:
+        from foldwise.gui.guide import GuideDialog
+
+        dialog = GuideDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
     def about(self) -> None:
         from foldwise.gui.about import AboutDialog
 
