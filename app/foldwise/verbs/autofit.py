@@ -7,9 +7,12 @@ from pathlib import Path
 
 from foldwise.core.errors import InputError
 from foldwise.core.finn.autofit import autofit
+from foldwise.core.finn.build_state import keep_found_folding
 from foldwise.core.finn.folding import save_folding
-from foldwise.verbs._common import add_json_flag, console_context, emit
-from foldwise.verbs.estimate import add_target_args, resolve_model
+from foldwise.core.finn.stage import resolve
+from foldwise.core.project import Project
+from foldwise.verbs._common import add_json_flag, build_target, console_context, emit
+from foldwise.verbs.estimate import add_target_args
 
 HELP = "search the FINN folding with the highest estimated FPS within a LUT/BRAM budget, vs FINN's SetFolding"
 
@@ -47,12 +50,17 @@ def run(args: argparse.Namespace) -> int:
         return _run_bits(args)
     if args.save_layers or args.acts:
         raise InputError("--save-layers and --acts need --bits")
-    model = resolve_model(args.model)
-    result = autofit(
-        model, board=args.board, clock_mhz=args.clock_mhz, budget_lut=args.budget_lut,
-        budget_bram=args.budget_bram, budget_dsp=args.budget_dsp, baseline=not args.no_baseline,
-        ctx=console_context(args),
-    )
+    with build_target(args.model) as target:
+        model = resolve(target)[0]
+        result = autofit(
+            model, board=args.board, clock_mhz=args.clock_mhz, budget_lut=args.budget_lut,
+            budget_bram=args.budget_bram, budget_dsp=args.budget_dsp, baseline=not args.no_baseline,
+            ctx=console_context(args),
+        )
+        if isinstance(target, Project):  # the folding found is the iteration's, as after the panel's Auto-fit
+            budgets = {"LUT": args.budget_lut, "BRAM": args.budget_bram, "DSP": args.budget_dsp}
+            keep_found_folding(target.current, model, result.folding, result.report, args.clock_mhz,
+                               autofit={"result": result.to_dict(), "budget": args.budget_lut, "budgets": budgets})
     if args.save_folding:
         save_folding(result.folding, args.save_folding)
     data = result.to_dict()
