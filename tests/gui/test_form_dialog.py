@@ -48,3 +48,22 @@ def test_build_host_dialog_checks_before_saving(qtbot) -> None:
     dialog.accept()
     assert dialog.result() == QDialog.DialogCode.Accepted and dialog.host().env == {
         "XILINX_VIVADO": "/tools/Vivado/2022.2"}
+
+
+def test_a_port_out_of_range_is_kept_with_its_reason(qtbot) -> None:
+    """#14: a spin box dropped the keystrokes of 99999 without a word."""
+    dialog = BoardDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.name.setText("z2")
+    dialog.host.setText("192.168.2.99")
+    dialog.port.lineEdit().selectAll()
+    qtbot.keyClicks(dialog.port.lineEdit(), "99999")
+    assert dialog.port.text() == "99999" and dialog.port.message.isVisible()
+    assert dialog.port.message.text() == "Must be at most 65535 (not 99999)"
+    dialog.accept()
+    assert dialog.isVisible() and dialog.error.text() == "Port: Must be at most 65535 (not 99999)"
+    dialog.port.lineEdit().selectAll()
+    qtbot.keyClicks(dialog.port.lineEdit(), "2222")
+    dialog.accept()
+    assert dialog.result() == QDialog.DialogCode.Accepted and dialog.board().port == 2222

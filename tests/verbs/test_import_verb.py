@@ -29,7 +29,7 @@ def test_input_shape_makes_a_dynamic_onnx_importable(tmp_path: Path, capsys: pyt
     _dynamic_onnx(tmp_path / "dyn.onnx")
     Project.create(tmp_path / "p").close()
     assert main(["import", str(tmp_path / "p"), str(tmp_path / "dyn.onnx")]) == 1
-    assert "--input-shape" in capsys.readouterr().err  # the refusal names the option
+    assert "give it with --input-shape C,H,W" in capsys.readouterr().err  # the refusal names the option
     assert main(["import", str(tmp_path / "p"), str(tmp_path / "dyn.onnx"), "--input-shape", "1,28,28",
                  "--check"]) == 0
     assert main(["import", str(tmp_path / "p"), str(tmp_path / "dyn.onnx"), "--input-shape", "1,28,28"]) == 0

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QLineEdit, QWidget
 
 from foldwise.core.errors import InputError
 from foldwise.core.jobs import Job
 from foldwise.gui.errors import message_box, show_job_error
-from foldwise.gui.form_dialog import CheckedFormDialog
+from foldwise.gui.form_dialog import CheckedFormDialog, with_browse
 
 if TYPE_CHECKING:
     from foldwise.core.bundle import BundleOptions, ExportResult, ImportResult
@@ -31,13 +31,7 @@ class ExportBundleDialog(CheckedFormDialog):
     def __init__(self, project_path: Path, parent: QWidget | None = None) -> None:
         super().__init__("Export Bundle", "exportBundleDialog", parent)
         self.path = QLineEdit(str(project_path.parent / f"{project_path.name}{SUFFIX}"))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.path, 1)
-        layout.addWidget(browse)
+        row = with_browse(self.path, self._browse)
         self.bitfiles = QCheckBox("Deployment packages, bitfiles and dataflow models (large)")
         self.recordings = QCheckBox("Demo recordings (large)")
         self.add_rows([("Bundle file", row), ("Also include", self.bitfiles), ("", self.recordings)])

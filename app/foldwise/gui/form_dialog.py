@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
+from collections.abc import Callable
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
 
 from foldwise.core.errors import InputError
 
@@ -41,3 +52,15 @@ class CheckedFormDialog(QDialog):
             self.error.show()
             return
         super().accept()
+
+
+def with_browse(edit: QLineEdit, browse: Callable[[], None]) -> QWidget:
+    """A path field with its Browse… button, as one row of a form."""
+    button = QPushButton("Browse…")
+    button.clicked.connect(lambda _checked=False: browse())
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    layout.addWidget(button)
+    return row

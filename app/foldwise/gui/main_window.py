@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -49,6 +49,15 @@ def stage_panel_classes() -> list[type[StagePanel]]:
     from foldwise.gui.panels.quantize_panel import QuantizePanel
 
     return [NetworkPanel, PrunePanel, QuantizePanel, BuildPanel, BoardPanel, DemoPanel, ComparePanel]
+
+
+COMPACT_WIDTH = 1440  # px of screen: narrower ones (1280×800, 1366×768) put the Iterations dock at the bottom
+
+
+def compact_screen() -> bool:
+    """True on a screen narrower than :data:`COMPACT_WIDTH` (the panels then get the window's whole width)."""
+    screen = QGuiApplication.primaryScreen()
+    return screen is not None and screen.availableGeometry().width() < COMPACT_WIDTH
 
 
 class MainWindow(QMainWindow):
@@ -98,12 +107,22 @@ class MainWindow(QMainWindow):
         self.iterations_dock = IterationsDock(iterations_undo, self)
         self.iterations_dock.setMinimumWidth(190)  # the lineage tree is unreadable narrower
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
+        compact = compact_screen()
+        if compact:
+            # Below 1440 px the panels need the width: the lineage goes beside the jobs and the log, still in view
+            # (split before the log joins the jobs: a dock split from a tabbed one becomes another tab)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.iterations_dock)
+            self.splitDockWidget(self.jobs_dock, self.iterations_dock, Qt.Orientation.Horizontal)
+        else:
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.iterations_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.tabifyDockWidget(self.jobs_dock, self.log_dock)
         self.jobs_dock.raise_()
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.iterations_dock)
+        if compact:  # the lineage's columns need ~500 px; the jobs' titles the rest
+            self.resizeDocks([self.jobs_dock, self.iterations_dock], [700, 500], Qt.Orientation.Horizontal)
+        else:
+            self.resizeDocks([self.iterations_dock], [300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.jobs_dock], [120], Qt.Orientation.Vertical)
-        self.resizeDocks([self.iterations_dock], [300], Qt.Orientation.Horizontal)
         self.jobs.log_line.connect(lambda title, line: self.log_dock.append(line, title))
         for panel in self.panels:  # a new estimate changes the dock's Keeps up? column
             saved = getattr(panel, "state_saved", None)
@@ -158,8 +177,10 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
 
         help_menu = self.menuBar().addMenu("&Help")
-        self.about_action = self._action("&About Foldwise", QKeySequence.StandardKey.HelpContents, self.about)
-        help_menu.addAction(self.about_action)
+        self.guide_action = self._action("&User Guide", QKeySequence.StandardKey.HelpContents, self.guide)
+        self.about_action = QAction("&About Foldwise", self)
+        self.about_action.triggered.connect(lambda _checked=False: self.about())
+        help_menu.addActions([self.guide_action, self.about_action])
 
     def _action(self, text: str, shortcut: QKeySequence.StandardKey, slot) -> QAction:
         action = QAction(text, self)
@@ -345,6 +366,13 @@ class MainWindow(QMainWindow):
         self.welcome.set_recent(recent)
 
     # ----------------------------------------------------------------- misc
+    def guide(self) -> None:
+        from foldwise.gui.guide import GuideDialog
+
+        dialog = GuideDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
     def about(self) -> None:
         from foldwise.gui.about import AboutDialog
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from foldwise.core.errors import InputError
+from foldwise.core.errors import InputError, ProjectLockedError, ReadOnlyProjectError
 from foldwise.core.finn.autofit import autofit
+from foldwise.core.finn.build_state import keep_found_folding
 from foldwise.core.finn.folding import save_folding
+from foldwise.core.finn.stage import resolve
+from foldwise.core.project import Project
 from foldwise.verbs._common import add_json_flag, console_context, emit
-from foldwise.verbs.estimate import add_target_args, resolve_model
+from foldwise.verbs.estimate import add_target_args
 
 HELP = "search the FINN folding with the highest estimated FPS within a LUT/BRAM budget, vs FINN's SetFolding"
 
@@ -47,16 +51,18 @@ def run(args: argparse.Namespace) -> int:
         return _run_bits(args)
     if args.save_layers or args.acts:
         raise InputError("--save-layers and --acts need --bits")
-    model = resolve_model(args.model)
+    model, iteration = resolve(args.model)
     result = autofit(
         model, board=args.board, clock_mhz=args.clock_mhz, budget_lut=args.budget_lut,
         budget_bram=args.budget_bram, budget_dsp=args.budget_dsp, baseline=not args.no_baseline,
         ctx=console_context(args),
     )
+    kept = _keep(args, model, iteration, result) if iteration is not None else None
     if args.save_folding:
         save_folding(result.folding, args.save_folding)
     data = result.to_dict()
     data["saved_folding"] = str(args.save_folding) if args.save_folding else None
+    data["kept"] = kept
     budget = ", ".join(f"{k} <= {v:,.0f}" for k, v in result.budget.items())
     text = [f"budget      {budget}", _line("auto-fit", data["autofit"])]
     if result.search is not None:
@@ -67,8 +73,25 @@ def run(args: argparse.Namespace) -> int:
             text.append(f"ratio       {result.ratio:.2f}x (auto-fit / best SetFolding within budget)")
     if args.save_folding:
         text.append(f"folding     {args.save_folding}")
+    if kept:
+        text.append(kept)
     emit(data, args, text="\n".join(text))
     return 0
+
+
+def _keep(args: argparse.Namespace, model: Path, iteration: Any, result: Any) -> str:
+    """Keep the folding found with the iteration, as after the Build panel's Auto-fit (the panel opens on it);
+    a project that cannot be written now (read-only, open in the window) keeps what it had, and the line says so."""
+    budgets = {"LUT": args.budget_lut, "BRAM": args.budget_bram, "DSP": args.budget_dsp}
+    try:
+        with Project.open(args.model) as project:
+            if project.current_id != iteration.id:
+                return f"kept        no: iteration {iteration.label} is no longer the current one"
+            keep_found_folding(project.current, model, result.folding, result.report, args.clock_mhz,
+                               autofit={"result": result.to_dict(), "budget": args.budget_lut, "budgets": budgets})
+    except (ReadOnlyProjectError, ProjectLockedError, OSError) as exc:
+        return f"kept        no: {exc}"
+    return f"kept        with iteration {iteration.label} (the Build panel opens on this folding)"
 
 
 def _run_bits(args: argparse.Namespace) -> int:

@@ -7,17 +7,14 @@ from pathlib import Path
 
 from foldwise.core.finn.boards import BOARDS, DEFAULT_BOARD
 from foldwise.core.finn.build_config import BuildConfig
+from foldwise.core.finn.build_state import keep_found_folding
 from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.finn.reports import BuildReport
 from foldwise.core.finn.stage import build, resolve
+from foldwise.core.project import Project
 from foldwise.verbs._common import add_json_flag, build_target, console_context, emit
 
 HELP = "estimate throughput, latency and FPGA resources of a QONNX model with FINN (no Vivado needed)"
-
-
-def resolve_model(arg: str) -> Path:
-    """The QONNX file a verb works on: the file itself, or a project's current iteration's export."""
-    return resolve(arg)[0]
 
 
 def add_target_args(parser: argparse.ArgumentParser) -> None:
@@ -82,5 +79,9 @@ def run(args: argparse.Namespace) -> int:
                          target_fps=args.target_fps, folding=args.folding, out_dir=args.out)
     with build_target(args.model) as target:
         report = build(target, config, console_context(args))
+        if isinstance(target, Project) and (args.folding or args.target_fps) and report.folding:
+            # the folding chosen here is the iteration's from now on, in the Build panel too
+            keep_found_folding(target.current, resolve(target)[0], report.folding, report,
+                               args.clock_mhz)
     emit(summary(report), args, text=format_text(report))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from foldwise.core.errors import InputError
 from foldwise.core.project import Project
 from foldwise.verbs._common import add_json_flag, console_context, emit
 
@@ -22,17 +23,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
+OPTIONS = {"arch": "--arch NAME", "input_shape": "--input-shape C,H,W"}
+
+
+def with_options(message: str, needs: list[str]) -> str:
+    """The importer's message, then which options give what it needs (the GUI has fields for them)."""
+    options = [OPTIONS[n] for n in needs if n in OPTIONS]
+    return message + (f"\ngive it with {' and '.join(options)}" if options else "")
+
+
 def run(args: argparse.Namespace) -> int:
     from foldwise.core.importing import ImportSpec, check_file, import_iteration, parse_input_shape
+    from foldwise.core.networks.importers import ImportRefused
 
     shape = parse_input_shape(args.input_shape) if args.input_shape else None
     if args.check:
         project = Project.open(args.path, read_only=True)
         report = check_file(project, args.file, args.arch, shape)
-        emit(report.to_dict(), args, text=report.message())
+        emit(report.to_dict(), args, text=with_options(report.message(), report.needs))
         return 0 if report.ok else 1
     with Project.open(args.path) as project:
-        iteration = import_iteration(project, ImportSpec(args.file, args.arch, shape), console_context(args))
+        try:
+            iteration = import_iteration(project, ImportSpec(args.file, args.arch, shape), console_context(args))
+        except ImportRefused as exc:
+            raise InputError(with_options(str(exc), exc.report.needs)) from exc
         if "accuracy" not in iteration.metrics and not args.json:
             print("note: no test accuracy (the project's data set does not fit this network)")
         emit({"iteration": iteration.to_dict()}, args, text=f"imported as {iteration.label}")

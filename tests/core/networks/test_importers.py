@@ -65,7 +65,8 @@ def test_torchscript_round_trip(tmp_path):
     torch.jit.save(torch.jit.script(model), str(tmp_path / "net.pt"))
     report = check_importable(tmp_path / "net.pt")
     assert report.kind == "torchscript" and not report.ok
-    assert report.problems[0][0] == "<input>"
+    assert report.needs == ["input_shape"] and "do not record their input shape" in report.problems[0][1]
+    assert "foldwise" not in report.message() and "<" not in report.message()  # no CLI option, no placeholder
     loaded = import_network(tmp_path / "net.pt", spec=SPEC)
     assert _close(model, loaded.model)
     with pytest.raises(InputError, match=r"could not be traced|does not accept"):
@@ -78,7 +79,9 @@ def test_state_dict_for_a_zoo_architecture(tmp_path):
     loaded = import_network(tmp_path / "w.pth", arch="lenet5")  # class count read from the file
     assert _close(model, loaded.model, (1, 32, 32)) and loaded.arch == "lenet5"
     assert loaded.spec == ZOO["lenet5"].spec
-    assert not check_importable(tmp_path / "w.pth").ok  # no architecture named
+    report = check_importable(tmp_path / "w.pth")  # no architecture named
+    assert not report.ok and report.needs == ["arch"] and "<file>" not in report.message()
+    assert "give its architecture (one of lenet5, defectnet, tfc" in report.message()
 
 
 def test_state_dict_mismatch_names_the_keys(tmp_path):
@@ -225,7 +228,8 @@ def test_onnx_node_the_converter_refuses_is_listed_with_its_reason(tmp_path):
     onnx.save(model, str(tmp_path / "pad.onnx"))
     report = check_importable(tmp_path / "pad.onnx")
     assert [p[0] for p in report.problems] == ["lopsided"]
-    assert "onnx2torch" in report.problems[0][1] and "non symmetrical padding" in report.problems[0][1]
+    assert "cannot be converted to a torch layer" in report.problems[0][1] and "non symmetrical padding" in \
+        report.problems[0][1]
 
 
 def _huge_input_graph(path, shape=(1, 3, 8192, 8192)) -> None:

@@ -18,6 +18,7 @@ from foldwise.core.finn.reports import BuildReport, Figure
 from foldwise.core.finn.target import target_verdict
 from foldwise.core.project import MANIFEST_NAME, IterationKind
 from foldwise.gui.app import make_settings
+from foldwise.gui.build.results import si
 from foldwise.gui.iterations_dock import KEEPS_UP_COLUMN
 from foldwise.gui.main_window import MainWindow
 from tests.core.finn.conftest import finn_worker, tfc_model  # noqa: F401 - shared session fixtures
@@ -101,15 +102,20 @@ def test_the_projects_target_is_on_screen_editable_and_saved(window: MainWindow,
     assert chart.target_cycles == pytest.approx(100e6 / 10_000) and chart.target_line is not None
 
 
-def test_work_survives_reopening(window: MainWindow, tmp_path: Path, finn_worker, tfc_model: Path,  # noqa: F811
-                                 qtbot) -> None:
-    path = tmp_path / "story"
+def story_with_a_model(path: Path, model: Path) -> Path:
+    """The story's project with a float iteration and a quantized one holding ``model`` as its QONNX export."""
     with create_from_example(path, "defect-demo") as project:
         with project.new_iteration(IterationKind.TRAINED, "float", change={"stage": "train"}):
             pass
         with project.new_iteration(IterationKind.QUANTIZED, "w1a1", parent="0001",
                                    change={"stage": "quantize"}) as draft:
-            shutil.copy(tfc_model, draft.folder / "model.qonnx.onnx")
+            shutil.copy(model, draft.folder / "model.qonnx.onnx")
+    return path
+
+
+def test_work_survives_reopening(window: MainWindow, tmp_path: Path, finn_worker, tfc_model: Path,  # noqa: F811
+                                 qtbot) -> None:
+    path = story_with_a_model(tmp_path / "story", tfc_model)
     assert window.open_project(path)
     panel = build_panel(window)
     wait_ready(qtbot, panel)
@@ -131,6 +137,7 @@ def test_work_survives_reopening(window: MainWindow, tmp_path: Path, finn_worker
         "trials": [{"layer": "layer.3", "kind": "W", "bits": 3, "accepted": True}],
         "per_layer_file": {"layers": {"layer.3": {"weight_bits": 3}}}}})
 
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=LONG)  # closing would ask about a running job
     assert window.close_project() and window.open_project(path)
     panel = build_panel(window)
     wait_ready(qtbot, panel)
@@ -150,3 +157,42 @@ def test_work_survives_reopening(window: MainWindow, tmp_path: Path, finn_worker
     assert panel.autofit_result.text() == "" and not panel.use_bits_button.isVisibleTo(panel)
     assert not panel.use_bits_button.isEnabled()
     wait_ready(qtbot, panel)
+
+
+def test_the_window_opens_on_the_folding_the_command_line_found(window: MainWindow, tmp_path: Path,
+                                                                finn_worker, tfc_model: Path, qtbot,  # noqa: F811
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """#14: after `foldwise estimate --target-fps` and `foldwise autofit` on the story's project, the Build panel
+    showed FINN's default folding (21 fps) where the command line had printed 127 and 5,425 fps."""
+    from foldwise.cli import main
+
+    path = story_with_a_model(tmp_path / "story", tfc_model)
+
+    def cli(*args: str) -> dict:
+        capsys.readouterr()
+        assert main([*args, str(path), "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    target_fps = cli("estimate", "--target-fps", "5000")["fps"]["value"]
+    assert window.open_project(path)
+    panel = build_panel(window)
+    wait_ready(qtbot, panel)
+    default_fps = 100e6 / max(n["cycles"] for n in panel.hw.nodes)  # FINN's default folding, at 100 MHz
+    assert default_fps < target_fps / 2 and panel.report.fps.value == pytest.approx(target_fps)
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=LONG)  # the option tables, tabulated meanwhile
+    assert window.close_project()
+
+    fitted = cli("autofit", "--no-baseline")
+    found = fitted["autofit"]["fps"]["value"]
+    assert found > target_fps and fitted["kept"].startswith("kept        with iteration 0002")
+    assert window.open_project(path)
+    panel = build_panel(window)
+    wait_ready(qtbot, panel)
+    assert panel.report.fps.value == pytest.approx(found)
+    assert f"Auto-fit:</b> {si(found)}fps" in panel.autofit_result.text()
+    assert "85% of LUT, 85% of BRAM, 100% of DSP" in panel.autofit_result.text()
+    assert window.iterations_dock.tree.topLevelItem(0).child(0).text(KEEPS_UP_COLUMN).startswith("yes")
+    # with the project open here, the command line still answers, and says it kept nothing
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=LONG)
+    again = cli("autofit", "--no-baseline")
+    assert again["autofit"]["fps"]["value"] == pytest.approx(found) and again["kept"].startswith("kept        no: ")

@@ -66,6 +66,8 @@ def test_the_table_and_tree_show_every_iteration_with_source_tags(panel: Compare
     root = panel.tree.topLevelItem(0)
     assert panel.tree.topLevelItemCount() == 1 and root.childCount() == 1
     assert root.child(0).text(0) == "0002 w4a4" and root.child(0).text(2) == "quantized W4A4"
+    when = root.child(0).toolTip(1)  # the When column fits the tree at 1280×800: no year, which the tooltip has
+    assert len(when) == 16 and root.child(0).text(1) == when[5:] and panel.tree.columnWidth(1) > 0
     assert panel.selected_id == "0002" and panel.tree.currentItem() is root.child(0)
     panel.bars.metric.setCurrentIndex(panel.bars.metric.findData("board_fps"))
     assert panel.bars.heights() == [None, 480.0]

@@ -121,6 +121,9 @@ def test_a_quantized_iteration_offers_its_float_parent(window: MainWindow, qtbot
     boxes = [w for w in QApplication.topLevelWidgets()
              if isinstance(w, QMessageBox) and w.objectName() == "quantizedBox"]
     assert boxes and "0001" in boxes[0].text()
+    for text in (panel.notice.text(), boxes[0].text()):  # #14 point 8: the user's words, not the libraries'
+        assert "only a float network can be pruned" in text
+        assert not any(word in text for word in ("torch-pruning", "quantize()", "Brevitas", "quant.json"))
     go = next(b for b in boxes[0].buttons() if "0001" in b.text())
     go.click()
     qtbot.waitUntil(lambda: window.project.current_id == "0001", timeout=5000)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.core.atomic import atomic_write_json
+from foldwise.core.finn.reports import BuildReport
 from foldwise.core.project import Iteration
 
 STATE_NAME = "build_state.json"
@@ -52,6 +53,27 @@ def save_build_state(iteration: Iteration, **parts: dict[str, Any] | None) -> di
 
 def estimate_record(fps: float | None, board: str, clock_mhz: float, source: str = "estimated") -> dict[str, Any]:
     return {"fps": fps, "board": board, "clock_mhz": clock_mhz, "source": source}
+
+
+def folding_record(folding: dict[str, Any], model_sha256: str | None) -> dict[str, Any]:
+    """The saved ``folding`` part: a FINN folding (per node; its ``Defaults`` left out) and the SHA-256 of the
+    model it folds (the panel applies it to that model only)."""
+    values = {name: dict(attrs) for name, attrs in folding.items() if name != "Defaults" and isinstance(attrs, dict)}
+    return {"values": values, "model_sha256": model_sha256}
+
+
+def keep_found_folding(iteration: Iteration, model: Path, folding: dict[str, Any], report: BuildReport,
+                       clock_mhz: float, **parts: dict[str, Any] | None) -> dict[str, Any]:
+    """Save the ``folding`` a verb found or was given for ``iteration``'s ``model`` (``report``: FINN's estimate
+    of it) as the Build panel saves its own, with ``parts`` (e.g. ``autofit``): the window then opens on the
+    folding the command line printed, not FINN's default."""
+    from foldwise.core.hashing import sha256_file
+
+    record = folding_record(folding, sha256_file(model))
+    fps = report.fps.value if report.fps else None
+    source = report.fps.source if report.fps else "estimated"
+    return save_build_state(iteration, folding=record, **parts,
+                            estimate=estimate_record(fps, report.board or "", clock_mhz, source))
 
 
 def iteration_fps(iteration: Iteration) -> tuple[float, str] | None:

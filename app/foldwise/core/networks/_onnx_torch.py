@@ -141,7 +141,7 @@ def unsupported(model: onnx.ModelProto, input_shape: tuple[int, ...] | None = No
         try:
             get_converter(node.operation_type, opsets.get(node.domain, 1), node.domain)(node, graph)
         except Exception as exc:  # converters raise NotImplementedError, KeyError, ValueError…
-            problems.append((proto.name, f"onnx2torch cannot convert this {node.operation_type}: {exc}"))
+            problems.append((proto.name, f"this {node.operation_type} cannot be converted to a torch layer: {exc}"))
     return problems
 
 

@@ -35,6 +35,7 @@ from foldwise.core.networks._state_dict import extract_state_dict, load_zoo_stat
 from foldwise.core.networks.onnx_network import OnnxNetwork, is_qonnx, read_onnx
 from foldwise.core.networks.spec import InputSpec
 from foldwise.core.networks.store import FORMAT, LoadedModel, load_model
+from foldwise.core.networks.zoo import ZOO
 
 _SHOWN_PROBLEMS = 20
 #: the largest input (values per image) an import checks with a forward pass: 3×1024×1024. A network's memory
@@ -61,7 +62,10 @@ KINDS = ("foldwise", "module", "state_dict", "torchscript", "onnx", "qonnx")
 
 @dataclass
 class ImportReport:
-    """What a file is and whether it can be imported; ``problems`` are ``(layer or node, reason)``."""
+    """What a file is and whether it can be imported; ``problems`` are ``(layer or node, reason)`` (``""``: the
+    whole file); ``needs`` what the user has to say for it to import: ``"arch"`` (the zoo architecture of a
+    state dict) and/or ``"input_shape"`` (C,H,W, for a file that does not record it). Each front end says where
+    to give them (the CLI's options, the import dialog's fields)."""
 
     path: str
     kind: str | None
@@ -70,22 +74,31 @@ class ImportReport:
     input_shape: tuple[int, ...] | None = None
     ops: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "kind": self.kind, "ok": self.ok,
                 "problems": [list(p) for p in self.problems],
                 "input_shape": None if self.input_shape is None else list(self.input_shape),
-                "ops": dict(self.ops), "notes": list(self.notes)}
+                "ops": dict(self.ops), "notes": list(self.notes), "needs": list(self.needs)}
 
     def message(self) -> str:
         """One paragraph for the user: the verdict, then one line per problem."""
         head = f"{Path(self.path).name} ({self.kind or 'unknown format'}): "
         if self.ok:
             return head + "can be imported"
-        lines = [f"  {where}: {why}" for where, why in self.problems[:_SHOWN_PROBLEMS]]
+        lines = [f"  {where}: {why}" if where else f"  {why}" for where, why in self.problems[:_SHOWN_PROBLEMS]]
         if len(self.problems) > _SHOWN_PROBLEMS:
             lines.append(f"  … and {len(self.problems) - _SHOWN_PROBLEMS} more")
         return head + "cannot be imported:\n" + "\n".join(lines)
+
+
+class ImportRefused(InputError):
+    """A file that cannot be imported as it is; ``report`` says why and what the user has to give (``needs``)."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(report.message())
+        self.report = report
 
 
 def _torch_kind(path: Path) -> str:
@@ -152,7 +165,7 @@ def _onnx_problems(report: ImportReport, model: Any, spec: InputSpec | None, con
     report.ops = dict(Counter(n.op_type for n in graph.node))
     inputs = [i for i in graph.input if i.name not in {t.name for t in graph.initializer}]
     if len(inputs) != 1 or len(graph.output) != 1:
-        report.problems.append(("<graph>", f"needs exactly one input and one output, has {len(inputs)} and "
+        report.problems.append(("", f"the graph needs exactly one input and one output, has {len(inputs)} and "
                                            f"{len(graph.output)}"))
         return
     dims = inputs[0].type.tensor_type.shape.dim
@@ -168,7 +181,8 @@ def _onnx_problems(report: ImportReport, model: Any, spec: InputSpec | None, con
         report.problems.append((inputs[0].name, f"input must be N×C×H×W images, got rank {len(shape)}"))
     elif dynamic and spec is None:
         report.problems.append((inputs[0].name, f"dynamic input size: {', '.join(dynamic)}; give the input shape "
-                                                f"(C,H,W: `foldwise import --input-shape`)"))
+                                                f"(C,H,W)"))
+        report.needs.append("input_shape")
     elif spec is not None and not dynamic and tuple(shape[1:]) != spec.shape:
         report.problems.append((inputs[0].name, f"input is {'×'.join(map(str, shape[1:]))}, not the given "
                                                 f"{'×'.join(map(str, spec.shape))}"))
@@ -196,7 +210,7 @@ def _torchscript_to_onnx(script: Any, spec: InputSpec, report: ImportReport) -> 
             torch.onnx.export(script.eval(), (torch.zeros(1, *spec.shape),), buffer, dynamo=False,
                               opset_version=13, input_names=["input"], output_names=["output"])
     except Exception as exc:  # the exporter fails in many ways: all mean "not convertible"
-        report.problems.append(("<torchscript>", f"could not be traced to ONNX on a "
+        report.problems.append(("", f"the TorchScript network could not be traced to ONNX on a "
                                                  f"{'×'.join(map(str, spec.shape))} input: {exc}"))
         return None
     return onnx.load_from_string(buffer.getvalue())
@@ -217,14 +231,16 @@ def _inspect(path: str | os.PathLike[str], arch: str | None, spec: InputSpec | N
     report, obj = _read(Path(path))
     too_big = input_size_problem(spec.shape if spec is not None else None)
     if too_big is not None and report.kind != "foldwise":
-        report.problems.append(("<input>", too_big))
+        report.problems.append(("input shape", too_big))
         return report, None, spec
     if report.kind == "foldwise":
         report.input_shape = obj.spec.shape
         return report, obj, obj.spec
     if report.kind == "state_dict":
         if arch is None:
-            report.problems.append(("<file>", "a state dict holds only weights: name the zoo architecture"))
+            report.problems.append(("", "a state dict holds only weights, not the network they belong to: give its "
+                                        f"architecture (one of {', '.join(ZOO)})"))
+            report.needs.append("arch")
             return report, None, spec
         model, problems, spec = load_zoo_state(obj, arch, spec, num_classes)
         report.problems.extend(problems)
@@ -232,8 +248,8 @@ def _inspect(path: str | os.PathLike[str], arch: str | None, spec: InputSpec | N
         return report, model, spec
     if report.kind == "torchscript":
         if spec is None:
-            report.problems.append(("<input>", "TorchScript files do not record their input shape: "
-                                               "give it (C,H,W: `foldwise import --input-shape`)"))
+            report.problems.append(("", "TorchScript files do not record their input shape: give it (C,H,W)"))
+            report.needs.append("input_shape")
             return report, None, spec
         obj = _torchscript_to_onnx(obj, spec, report)
         if obj is None:
@@ -247,8 +263,8 @@ def _inspect(path: str | os.PathLike[str], arch: str | None, spec: InputSpec | N
         return report, obj, spec
     # A whole pickled module: only the input shape is missing.
     if spec is None:
-        report.problems.append(("<input>", "a pickled module does not record its input shape: give it "
-                                           "(C,H,W: `foldwise import --input-shape`)"))
+        report.problems.append(("", "a pickled module does not record its input shape: give it (C,H,W)"))
+        report.needs.append("input_shape")
     report.input_shape = None if spec is None else spec.shape
     return report, obj, spec
 
@@ -273,7 +289,7 @@ def import_network(path: str | os.PathLike[str], arch: str | None = None, spec: 
     """
     report, obj, spec = _inspect(path, arch, spec, num_classes)
     if report.problems:
-        raise InputError(report.message())
+        raise ImportRefused(report)
     if report.kind == "foldwise":
         return obj
     if spec is None:  # every kind without a shape reports a problem above; kept as a guard

@@ -29,7 +29,7 @@ def check_float(model: nn.Module, what: str = "the network") -> None:
     if found:
         shown = ", ".join(found[:3]) + (" …" if len(found) > 3 else "")
         raise InputError(
-            f"{what} is quantized (Brevitas layers such as {shown}): prune the float network, then quantize it"
+            f"{what} is quantized (quantized layers such as {shown}): prune the float network, then quantize it"
         )
 
 

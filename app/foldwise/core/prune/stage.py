@@ -40,8 +40,8 @@ def _quantized_error(project: Project, iteration: Iteration, why: str) -> Quanti
     offer = (f"; prune its float parent, iteration {parent.label}, then quantize the result"
              if parent is not None else "; import or train a float network to prune")
     return QuantizedIterationError(
-        f"iteration {iteration.label} is quantized ({why}): pruning works on the float network only, because "
-        f"torch-pruning breaks the graph Brevitas's quantize() returns{offer}",
+        f"iteration {iteration.label} is quantized ({why}): only a float network can be pruned, because removing "
+        f"layers or channels cannot follow the quantized layers' scales{offer}",
         iteration.id, parent.id if parent is not None else None,
     )
 
@@ -52,7 +52,7 @@ def check_prunable(project: Project, iteration: Iteration | None) -> Iteration:
     if iteration is None:
         raise InputError(f"project {project.name} has no network to prune yet: train or import one first")
     if iterations.is_quantized(iteration):
-        why = f"its kind is {iteration.kind!r}" if iteration.kind == IterationKind.QUANTIZED else "it stores quant.json"
+        why = "Quantize made it" if iteration.kind == IterationKind.QUANTIZED else "it holds quantization settings"
         raise _quantized_error(project, iteration, why)
     return iteration
 
@@ -88,7 +88,7 @@ def prune_iteration(project: Project, spec: PruneSpec, ctx: JobContext | None = 
     network = iterations.load_network(project, parent)
     found = quant_layers(network.model)
     if found:
-        raise _quantized_error(project, parent, f"its network has Brevitas layers such as {found[0]}")
+        raise _quantized_error(project, parent, f"its network has quantized layers such as {found[0]}")
 
     # Remove layers and check the channel request before loading any data, so bad requests fail fast.
     removal = remove_layers(network.model, spec.remove, network.spec) if spec.remove else None
@@ -221,7 +221,7 @@ def scan_iteration(project: Project, spec: ScanSpec, ctx: JobContext | None = No
     network = iterations.load_network(project, target)
     found = quant_layers(network.model)
     if found:
-        raise _quantized_error(project, target, f"its network has Brevitas layers such as {found[0]}")
+        raise _quantized_error(project, target, f"its network has quantized layers such as {found[0]}")
     ctx.progress(0.0, "preparing data")
     splits = splits if splits is not None else iterations.load_splits(project, ctx.sub(0.0, 0.1), network.spec)
     protocol = SCAN.limit(spec.max_images)

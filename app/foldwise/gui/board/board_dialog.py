@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 
 from foldwise.core.board.profiles import BoardProfile
 from foldwise.core.errors import InputError
+from foldwise.gui.fields import NumberField, with_messages
 from foldwise.gui.form_dialog import CheckedFormDialog
 
 _AUTH = [("Password (asked when needed, never saved)", "password"), ("Key file", "key"),
@@ -24,9 +25,7 @@ class BoardDialog(CheckedFormDialog):
         self.host = QLineEdit()
         self.host.setPlaceholderText("e.g. 192.168.2.99")
         self.user = QLineEdit("xilinx")
-        self.port = QSpinBox()
-        self.port.setRange(1, 65535)
-        self.port.setValue(22)
+        self.port = NumberField(1, 65535, 22)  # 99999 stays as typed, with its reason under it
         self.auth = QComboBox()
         for text, value in _AUTH:
             self.auth.addItem(text, value)
@@ -37,11 +36,13 @@ class BoardDialog(CheckedFormDialog):
         self.python = QLineEdit()
         self.python.setPlaceholderText("(the PYNQ venv's, else python3)")
         self.python.setToolTip("The Python with numpy (and ONNX Runtime) that baselines run on the device")
-        self.add_rows([("Name:", self.name), ("Address:", self.host), ("User:", self.user), ("Port:", self.port),
-                       ("Log in with:", self.auth), ("Key file:", self.key), ("known_hosts file:", self.known_hosts),
-                       ("Python there:", self.python)])
+        self.add_rows([("Name:", self.name), ("Address:", self.host), ("User:", self.user),
+                       ("Port:", with_messages(self.port)), ("Log in with:", self.auth), ("Key file:", self.key),
+                       ("known_hosts file:", self.known_hosts), ("Python there:", self.python)])
 
     def board(self) -> BoardProfile:
+        if not self.port.valid:
+            raise InputError(f"Port: {self.port.problem()}")
         auth = self.auth.currentData()
         key = self.key.text().strip()
         if auth == "key" and not key:

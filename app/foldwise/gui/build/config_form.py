@@ -1,7 +1,8 @@
 """The "Advanced" form, generated from finn-plus's DataflowBuildConfig JSON schema (no field is written here).
 
-Each :class:`~foldwise.core.finn.config_schema.SettingField` gets an editor by kind: a check box, a spin box,
-a line edit (empty = None where allowed), a combo box or a set of check boxes; the field's doc comment is
+Each :class:`~foldwise.core.finn.config_schema.SettingField` gets an editor by kind: a check box, a line edit
+(numbers checked as typed, the reason under a wrong one; empty = None where allowed), a combo box or a set of
+check boxes; the field's doc comment is
 its tooltip. Changed fields show in bold; :meth:`SettingsForm.settings` returns only what differs from
 FINN's defaults.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from foldwise.core.finn.config_schema import SettingField, changed_settings
+from foldwise.gui.fields import MESSAGE_STYLE
 
 NONE_TEXT = "(none)"
 
@@ -43,18 +43,13 @@ class _Editor:
             box = QCheckBox()
             box.toggled.connect(on_change)
             self.widget = box
-        elif kind == "int" and not spec.nullable:
-            spin = QSpinBox()
-            spin.setRange(-(2**31), 2**31 - 1)
-            spin.setMaximumWidth(130)
-            spin.valueChanged.connect(on_change)
-            self.widget = spin
         elif kind in ("int", "float", "str"):
+            # a number is checked as typed, and a wrong one stays with its reason under it (a validator or a
+            # spin box would drop the keystrokes without a word)
             edit = QLineEdit()
-            if kind == "float":
-                edit.setValidator(QDoubleValidator())
             if spec.nullable:
                 edit.setPlaceholderText("none")
+            edit.textChanged.connect(self._check)
             edit.textChanged.connect(on_change)
             self.widget = edit
         elif kind == "enum":
@@ -77,17 +72,44 @@ class _Editor:
             self.widget = holder
         if isinstance(self.widget, QLineEdit | QComboBox):
             self.widget.setMaximumWidth(420)
+        self.message = QLabel()
+        self.message.setObjectName("fieldMessage")
+        self.message.setStyleSheet(MESSAGE_STYLE)
+        self.message.hide()
+        self.row = QWidget()  # the editor with its message under it: one row of the form
+        column = QVBoxLayout(self.row)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(1)
+        column.addWidget(self.widget)
+        column.addWidget(self.message)
         self.widget.setObjectName(f"setting_{spec.name}")
         if spec.description:
             self.widget.setToolTip(spec.description)
         self.set(spec.default)
 
+    def problem(self) -> str:
+        """Why the typed text is no value of this field ('' when it is one)."""
+        kind = self.spec.kind
+        if kind not in ("int", "float") or not isinstance(self.widget, QLineEdit):
+            return ""
+        text = self.widget.text().strip()
+        if not text:
+            return "" if self.spec.nullable else "Must be a number (it has no “none”)"
+        try:
+            int(text) if kind == "int" else float(text)
+        except ValueError:
+            return f"Must be a {'whole ' if kind == 'int' else ''}number (not “{text}”)"
+        return ""
+
+    def _check(self) -> None:
+        problem = self.problem()
+        self.message.setText(problem)
+        self.message.setVisible(bool(problem))
+
     def get(self) -> Any:
         w, kind = self.widget, self.spec.kind
         if isinstance(w, QCheckBox):
             return w.isChecked()
-        if isinstance(w, QSpinBox):
-            return w.value()
         if isinstance(w, QComboBox):
             return w.currentData()
         if isinstance(w, QLineEdit):
@@ -105,8 +127,6 @@ class _Editor:
         w = self.widget
         if isinstance(w, QCheckBox):
             w.setChecked(bool(value))
-        elif isinstance(w, QSpinBox):
-            w.setValue(int(value or 0))
         elif isinstance(w, QComboBox):
             w.setCurrentIndex(max(w.findData(value), 0))
         elif isinstance(w, QLineEdit):
@@ -219,7 +239,7 @@ class SettingsForm(QWidget):
             self.editors[spec.name], self.labels[spec.name] = editor, label
             form = box.layout()
             assert isinstance(form, QFormLayout)
-            form.addRow(label, editor.widget)
+            form.addRow(label, editor.row)
         order = ["Folding & data types", "FIFOs", "Verification", "Synthesis & platform", "Debug & instrumentation"]
         for name in sorted(self.groups, key=lambda g: order.index(g) if g in order else len(order)):
             self.body_layout.addWidget(self.groups[name])
@@ -235,6 +255,14 @@ class SettingsForm(QWidget):
         self.set_settings(keep)
         self._loading = False
         self._update_summary()
+
+    def problem(self) -> str:
+        """The first setting whose typed text is no value ('' when all are), for the Build panel's buttons."""
+        for spec in self._fields:
+            editor = self._editors.get(spec.name)
+            if editor is not None and editor.problem():
+                return f"Fix the setting {spec.label} (Advanced settings) first: {editor.problem()}"
+        return ""
 
     def values(self) -> dict[str, Any]:
         return {name: editor.get() for name, editor in self.editors.items()}
@@ -276,7 +304,7 @@ class SettingsForm(QWidget):
             box = self.groups[spec.group]
             form = box.layout()
             assert isinstance(form, QFormLayout)
-            form.setRowVisible(self.editors[spec.name].widget, match)
+            form.setRowVisible(self.editors[spec.name].row, match)
         for name, box in self.groups.items():
             box.setVisible(any(not text or text in f.name.lower() or text in f.description.lower()
                                for f in self.fields if f.group == name))

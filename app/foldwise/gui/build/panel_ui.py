@@ -205,6 +205,7 @@ def setup_ui(panel: Any) -> None:
     panel.full_build_reason = QLabel()
     panel.full_build_reason.setObjectName("fullBuildReason")
     panel.full_build_reason.setWordWrap(True)
+    panel.full_build_reason.setTextFormat(Qt.TextFormat.RichText)  # the tools tab's name is a link to it
     panel.full_build_reason.setStyleSheet("color:#8a8f96; font-size: 11px;")
     panel.autofit_result = QLabel()
     panel.autofit_result.setObjectName("autofitResult")

@@ -68,9 +68,10 @@ def _fps(side: dict[str, Any] | None) -> float | None:
     return figure.get("value") if isinstance(figure, dict) else None
 
 
-def autofit_text(result: dict[str, Any], budget: float) -> str:
+def autofit_text(result: dict[str, Any], budget: float, budgets: dict[str, float] | None = None) -> str:
     """Auto-fit's FPS against FINN SetFolding's best within the same budget, and their ratio (from the
-    result's ``to_dict()``, as saved with the iteration)."""
+    result's ``to_dict()``, as saved with the iteration); ``budgets``: share per resource when they differ
+    (``foldwise autofit --budget-dsp``), else ``budget`` of each."""
     fps, baseline = _fps(result.get("autofit")), _fps(result.get("setfolding"))
     source = ((result.get("autofit") or {}).get("fps") or {}).get("source", "estimated")
     text = f"<b>Auto-fit:</b> {si(fps)}fps <i>({source})</i>" if fps else "<b>Auto-fit</b>"
@@ -81,8 +82,10 @@ def autofit_text(result: dict[str, Any], budget: float) -> str:
         text += "<br>FINN SetFolding found nothing within the budget"
     if result.get("search"):
         text += f"<br><small>folding: {html.escape(result['search']['note'])}</small>"
-    return text + (f"<br><small>within {budget:.0%} of LUT, BRAM, DSP and URAM; loaded into the editor "
-                   "(Ctrl+Z undoes)</small>")
+    shares = {k: float(v) for k, v in (budgets or {}).items() if isinstance(v, (int, float))}
+    within = (", ".join(f"{v:.0%} of {k}" for k, v in shares.items()) if len(set(shares.values())) > 1
+              else f"{budget:.0%} of LUT, BRAM, DSP and URAM")
+    return text + f"<br><small>within {within}; loaded into the editor (Ctrl+Z undoes)</small>"
 
 
 def bitfit_text(result: dict[str, Any], budget: float) -> str:

@@ -29,7 +29,7 @@ from foldwise.core.errors import FoldwiseError, InputError
 from foldwise.core.finn import build, stage
 from foldwise.core.finn.boards import get_board
 from foldwise.core.finn.build_config import BuildConfig
-from foldwise.core.finn.build_state import estimate_record, load_build_state, save_build_state
+from foldwise.core.finn.build_state import estimate_record, folding_record, load_build_state, save_build_state
 from foldwise.core.finn.config_schema import fetch_schema, fields_from_schema
 from foldwise.core.finn.failures import explain, model_layers, read_build_log
 from foldwise.core.finn.folding import save_folding
@@ -124,6 +124,16 @@ class BuildPanel(StagePanel):
         self.load_folding_button.clicked.connect(self.load_report_folding)
         self.explanations.line_clicked.connect(self.log_view.go_to_line)
         self.missing_view.refresh_requested.connect(self.refresh_tools)
+        self.settings_form.changed.connect(lambda _settings: self._update_enabled())
+        self.full_build_reason.linkActivated.connect(lambda _link: self.tabs.setCurrentIndex(self._tools_tab))
+
+    def fields_refused(self) -> bool:
+        """The panel's number fields, and FINN's advanced settings typed in their tab."""
+        problem = self.settings_form.problem()
+        if problem:
+            self.services.status(problem)
+            return True
+        return super().fields_refused()
 
     def _undo_text(self, text: str) -> None:
         with contextlib.suppress(RuntimeError):  # the stack may signal while the panel is being destroyed
@@ -159,7 +169,8 @@ class BuildPanel(StagePanel):
         self._update_enabled()
 
     def _update_enabled(self) -> None:
-        has_model, busy, fields_ok = self.model_path is not None, self.busy, self.fields.ok
+        has_model, busy = self.model_path is not None, self.busy
+        fields_ok = self.fields.ok and not self.settings_form.problem()
         for w in (self.estimate_button, self.autofit_button, self.codegen_button):
             w.setEnabled(has_model and not busy and fields_ok)
         quantized = self.source == "project" and is_quantized(self.iteration)
@@ -182,8 +193,10 @@ class BuildPanel(StagePanel):
         reason = self._bitfile_reason()
         self.full_build_button.setEnabled(has_model and not busy and not reason and fields_ok)
         self.full_build_button.setToolTip(reason or "Vivado/Vitis HLS build of the accelerator: 15 min to hours")
-        where = "" if self.build_host is not None else " See the Tools tab."
-        self.full_build_reason.setText(f"Full build unavailable: {reason}{where}" if reason else "")
+        tab = html.escape(self.tabs.tabText(self._tools_tab), quote=False)  # "What's missing" until nothing is
+        where = "" if self.build_host is not None else f" See the <a href='#tools'>{tab}</a> tab."
+        self.full_build_reason.setText(
+            f"Full build unavailable: {html.escape(reason, quote=False)}{where}" if reason else "")
         self.full_build_reason.setVisible(bool(reason))
         if hasattr(self, "sweep_tab"):
             self.sweep_tab.update_enabled()
@@ -261,6 +274,7 @@ class BuildPanel(StagePanel):
         self._update_source()
         self.refresh_builds()
         saved = self._restore_results()
+        self._adopt_board_and_clock(saved.get("estimate") or {})
         self._update_enabled()
         if self.model_path is None:
             return None
@@ -295,7 +309,8 @@ class BuildPanel(StagePanel):
         texts = []
         autofit = saved.get("autofit")
         if autofit:
-            texts.append(autofit_text(autofit["result"], float(autofit.get("budget", self._budget()))))
+            texts.append(autofit_text(autofit["result"], float(autofit.get("budget", self._budget())),
+                                      autofit.get("budgets")))
         bitfit = saved.get("bitfit")
         if bitfit and self.project is not None and iteration is not None:
             texts.append(bitfit_text(bitfit["result"], float(bitfit.get("budget", self._budget()))))
@@ -304,6 +319,20 @@ class BuildPanel(StagePanel):
             self.use_bits_button.setVisible(accepted and self._bits_file is not None)
         self.autofit_result.setText("<br>".join(texts))
         return saved
+
+    def _adopt_board_and_clock(self, estimate: dict[str, Any]) -> None:
+        """The board and clock the saved folding was last estimated for (in this panel or by `foldwise estimate
+        --board/--clock-mhz`): the same folding on another part or clock gives other figures."""
+        index = self.board_combo.findData(estimate.get("board"))
+        clock = estimate.get("clock_mhz")
+        with QSignalBlocker(self.clock_spin):
+            if isinstance(clock, (int, float)) and self.clock_spin.minimum() <= clock <= self.clock_spin.maximum():
+                self.clock_spin.setValue(float(clock))
+        if index >= 0 and index != self.board_combo.currentIndex():
+            with QSignalBlocker(self.board_combo):
+                self.board_combo.setCurrentIndex(index)
+            self.refresh_tools()
+            self._host_changed()
 
     def _write_bits_file(self, iteration: Any, result: dict[str, Any]) -> Path | None:
         """The per-layer bits file Quantize loads, written from the saved result (None if it has none)."""
@@ -613,8 +642,7 @@ class BuildPanel(StagePanel):
     def _folding_edited(self) -> None:
         if not self.folding_model.nodes or self.model_path is None:
             return
-        self._save_state(folding={"values": self.folding_model.snapshot(),
-                                  "model_sha256": self.folding_model.model_key})
+        self._save_state(folding=folding_record(self.folding_model.snapshot(), self.folding_model.model_key))
         if self._skip_live:
             self.live.cancel()
             return

@@ -145,7 +145,9 @@ class ComparePanel(StagePanel):
         self.tree.clear()
         items: dict[str, QTreeWidgetItem] = {}
         for row in self.rows:
-            item = QTreeWidgetItem([row.label, row.created.replace("T", " ")[:16], row.change or row.kind])
+            created = row.created.replace("T", " ")[:16]  # shown without the year, which the tooltip has
+            item = QTreeWidgetItem([row.label, created[5:], row.change or row.kind])
+            item.setToolTip(1, created)
             item.setData(0, Qt.ItemDataRole.UserRole, row.id)
             item.setToolTip(2, row.change or row.kind)
             if row.current:
@@ -160,6 +162,7 @@ class ComparePanel(StagePanel):
             items[row.id] = item
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
+        self.tree.resizeColumnToContents(1)
         self.tree.blockSignals(False)
         self._tree_items = items
 

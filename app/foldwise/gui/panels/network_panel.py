@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -42,6 +42,7 @@ class NetworkPanel(StagePanel):
         self._planned: tuple[Any, list[dict[str, Any]], dict[str, Any]] | None = None  # (project, rows, figures)
         self._activity = ""  # what the running job does, for the notice (training, importing)
         self._opened = False  # set once the window is up after opening a project (see _after_open)
+        self._import_spec: Any = None  # the last import asked for (a refusal reopens the dialog with it)
 
         self.heading = QLabel()
         self.heading.setObjectName("networkHeading")
@@ -62,11 +63,17 @@ class NetworkPanel(StagePanel):
         self.train_button.clicked.connect(self.start_training)
         self.import_button = QPushButton("Import network…")
         self.import_button.setToolTip("TorchScript .pt, a zoo state dict, ONNX or QONNX")
-        self.import_button.clicked.connect(self.import_dialog)
+        self.import_button.clicked.connect(lambda: self.import_dialog())
         self.netron_button = QPushButton("Open in Netron")
         self.netron_button.setToolTip("Serve this iteration's graph with Netron on localhost and open it in a browser")
         self.netron_button.clicked.connect(self.open_in_netron)
         self._netron = None
+        self.netron_link = QLabel()  # where Netron serves the graph, while it does (the browser may not open)
+        self.netron_link.setObjectName("netronLink")
+        self.netron_link.setWordWrap(True)
+        self.netron_link.setOpenExternalLinks(True)
+        self.netron_link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.netron_link.hide()
         train_box = QGroupBox("Training (CPU)")
         form = QFormLayout(train_box)
         form.addRow("Max epochs:", with_messages(self.epochs))
@@ -77,6 +84,7 @@ class NetworkPanel(StagePanel):
         buttons.addWidget(self.import_button)
         form.addRow(buttons)
         form.addRow(self.netron_button)
+        form.addRow(self.netron_link)
         self.add_inline_progress(form, "Stop training or importing; the project is left as it was")
 
         self.table = LayerTable()
@@ -297,29 +305,46 @@ class NetworkPanel(StagePanel):
         return self.run_stage(f"{what} {arch}", train_iteration, TrainSpec(config), on_done=done,
                               on_partial=self._ensure_curves().add_epoch)
 
-    def import_dialog(self) -> None:
-        if self.project is None:
-            return
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import network", str(self.project.path),
-            "Networks (*.pt *.pth *.onnx);;All files (*)",
-        )
-        if path:
-            self.start_import(path)
+    def import_dialog(self, spec: Any = None, problem: str = "") -> Any:
+        """The import dialog (file, architecture, input shape), opened; Import starts the job. ``spec`` and
+        ``problem``: a refused import, back in the dialog with its reason."""
+        from foldwise.gui.import_dialog import ImportDialog
 
-    def start_import(self, path: str, arch: str | None = None) -> Job | None:
+        if self.project is None:
+            return None
+        dialog = ImportDialog(self.project.path, self._arch(), spec, problem, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.start_import(spec=dialog.spec()))
+        dialog.open()
+        return dialog
+
+    def start_import(self, path: str | None = None, arch: str | None = None, spec: Any = None) -> Job | None:
         from foldwise.core.importing import ImportSpec, import_iteration
 
         if self.project is None:
             return None
+        spec = spec if spec is not None else ImportSpec(str(path), arch)
         project = self.project
         previous = project.current_id
-        self._activity = f"Importing {html.escape(path)}…"
+        self._activity = f"Importing {html.escape(str(spec.path))}…"
+        self._import_spec = spec
 
         def done(iteration: Any) -> None:
             self.undo_stack.push(CommitIteration(project, iteration.id, previous, f"Import ({iteration.label})"))
 
-        return self.run_stage(f"Import {path}", import_iteration, ImportSpec(path, arch), on_done=done)
+        return self.run_stage(f"Import {Path(spec.path).name}", import_iteration, spec, on_done=done)
+
+    def show_job_error(self, job: Job) -> None:
+        """A file refused for want of its architecture or input shape goes back to the import dialog, with the
+        reason next to the fields that give them; other failures as in every panel."""
+        from foldwise.core.networks.importers import ImportRefused
+        from foldwise.gui.import_dialog import refusal_text
+
+        error = job.error
+        if isinstance(error, ImportRefused) and error.report.needs and self._import_spec is not None:
+            self.import_dialog(self._import_spec, refusal_text(str(error), error.report.needs))
+            return
+        super().show_job_error(job)
 
     def open_in_netron(self) -> Job | None:
         from foldwise.core.netron_view import NetronServer, onnx_for_viewing
@@ -341,8 +366,12 @@ class NetworkPanel(StagePanel):
             from PySide6.QtGui import QDesktopServices
 
             self._netron = server
+            url = html.escape(server.url)
+            opened = QDesktopServices.openUrl(QUrl(server.url))
+            self.netron_link.setText(f"Netron shows {html.escape(iteration.label)} at <a href='{url}'>{url}</a>"
+                                     + ("" if opened else " (no browser could be opened: open this address)"))
+            self.netron_link.show()
             self.services.status(f"Netron serves {iteration.label} at {server.url}", 15000)
-            QDesktopServices.openUrl(QUrl(server.url))
 
         return self.run_job(f"Netron {iteration.label}", serve, on_done=done, inline=False)
 
@@ -350,3 +379,5 @@ class NetworkPanel(StagePanel):
         if self._netron is not None:
             self._netron.stop()
             self._netron = None
+        self.netron_link.clear()
+        self.netron_link.hide()

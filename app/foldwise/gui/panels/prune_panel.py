@@ -226,7 +226,7 @@ class PrunePanel(StagePanel):
         self.prune_button = QPushButton("Prune channels")
         self.prune_button.setObjectName("pruneChannelsButton")
         self.prune_button.clicked.connect(self.prune_channels)
-        channels_box = QGroupBox("Prune channels (torch-pruning)")
+        channels_box = QGroupBox("Prune channels")
         form = QFormLayout(channels_box)
         form.addRow("Ratio:", with_messages(field_row(self.ratio_slider, self.ratio), self.ratio))
         form.addRow("Criterion:", self.criterion)
