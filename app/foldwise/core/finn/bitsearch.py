@@ -216,11 +216,13 @@ class BitSearch:
         start_path = self._export(self.start_net, "start")
         self.fast = fast and self.reusable
         pending = self._tabulate(start_path) if self.fast else None
-        self._request_width(max(self.start_bits.values()) - 1)  # FINN tabulates while torch measures
+        top = max(self.start_bits.values())
+        self._request_width(top - 1)  # round 1's tables: FINN tabulates while torch measures the start
         self.pace.report("validation accuracy of the current settings")
         self.accuracy = TailAccuracy(self.start_net, self.val_x, self.val_y, self.layers, self._quiet()) \
             if self.reusable else None
         reference = self.accuracy.base_accuracy if self.accuracy is not None else self._full_accuracy(self.start_net)
+        self._request_width(top - 2)  # round 2's, ahead (exported while FINN is still busy with the first)
         self.pace.report("FINN: auto-fit of the current settings")
         tables = pending.result() if pending is not None else None
         start_fit = autofit(start_path, tables=tables, worker=self.worker, ctx=self._quiet(), **self.fit_args)
