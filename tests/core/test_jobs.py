@@ -128,3 +128,19 @@ def test_eta_is_the_time_left_at_the_rate_so_far_and_silent_while_it_says_nothin
     assert eta(0.01, 60.0) is None  # too little done to tell
     assert eta(1.0, 60.0) is None
     assert [format_duration(s) for s in (42, 185, 4320)] == ["42 s", "3 min 05 s", "1 h 12 min"]
+
+
+def test_pace_turns_a_time_left_into_the_fraction_eta_reads_back() -> None:
+    from foldwise.core.jobs import JobContext, Pace, eta
+
+    now = [100.0]
+    seen: list[float] = []
+    pace = Pace(JobContext(on_progress=lambda f, _m: seen.append(f)), clock=lambda: now[0])
+    now[0] += 10.0
+    pace.report(30.0, "a quarter done")
+    assert seen[-1] == pytest.approx(0.25) and eta(seen[-1], pace.elapsed) == pytest.approx(30.0)
+    now[0] += 10.0
+    pace.report(100.0, "the estimate grew")  # the bar never goes back
+    assert seen[-1] == pytest.approx(0.25)
+    pace.done()
+    assert seen[-1] == 1.0

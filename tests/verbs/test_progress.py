@@ -47,7 +47,19 @@ def test_a_slow_job_also_gets_a_line_every_interval() -> None:
     reporter = ConsoleProgress(log, clock=_Clock(0.1), interval=5.0)  # 10 s per tenth: one more line in each
     _fake_job(reporter)
     lines = log.getvalue().splitlines()
-    assert 19 <= len(lines) <= 23 and "[ 55.0%] batch 550/1000" in lines
+    assert 19 <= len(lines) <= 23 and "[ 55.0%] batch 550/1000 · about 45 s left" in lines
+
+
+def test_the_time_left_is_the_rate_so_far_and_restarts_with_the_next_job() -> None:
+    log = io.StringIO()
+    reporter = ConsoleProgress(log, clock=_Clock(5.0), interval=0.0)  # five seconds per update
+    for fraction in (0.0, 0.1, 0.5):
+        reporter.update(fraction, "first")
+    reporter.update(0.0, "second")  # a verb's next job
+    reporter.update(0.5, "second")
+    assert log.getvalue().splitlines() == ["[  0.0%] first", "[ 10.0%] first · about 45 s left",
+                                           "[ 50.0%] first · about 10 s left", "[  0.0%] second",
+                                           "[ 50.0%] second · about 5 s left"]
 
 
 def test_a_terminal_gets_a_rich_bar() -> None:

@@ -93,6 +93,11 @@ class JobContext:
             self._on_partial,
         )
 
+    def quiet(self) -> JobContext:
+        """A context sharing this one's cancel flag and log but reporting no progress (work running beside
+        the one that drives the bar)."""
+        return JobContext(None, self._on_log, self._cancel)
+
 
 def null_context() -> JobContext:
     """A context that reports nowhere and is cancelled only if its ``cancel`` is called."""
@@ -223,6 +228,33 @@ def format_duration(seconds: float) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+class Pace:
+    """Progress for work whose length is only estimated as it goes: each report passes the caller's estimate
+    of the seconds left and becomes the fraction elapsed / (elapsed + left), so the time left :func:`eta`
+    derives from the fraction (the jobs dock, the console) is that estimate. The fraction never goes back."""
+
+    def __init__(self, ctx: JobContext, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ctx = ctx
+        self._clock = clock
+        self.started = clock()
+        self.fraction = 0.0
+
+    @property
+    def elapsed(self) -> float:
+        return self._clock() - self.started
+
+    def report(self, left: float, message: str) -> None:
+        elapsed = self.elapsed
+        total = elapsed + max(left, 0.0)
+        fraction = elapsed / total if total > 0 else 0.0
+        self.fraction = max(self.fraction, min(fraction, 0.99))
+        self.ctx.progress(self.fraction, message)
+
+    def done(self, message: str = "done") -> None:
+        self.fraction = 1.0
+        self.ctx.progress(1.0, message)
 
 
 class JobRegistry:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from foldwise.core.jobs import JobContext
+from foldwise.core.jobs import JobContext, eta, format_duration
 
 _ARG = "_progress"  # where open_progress keeps the run's reporter on the parsed arguments
 
@@ -45,12 +45,27 @@ class ConsoleProgress:
         self._last_fraction = 0.0
         self._last_time: float | None = None
         self._last_share = 0
+        self._started: float | None = None
+        self._eta_fraction = 0.0
+
+    def time_left(self, fraction: float, now: float) -> str:
+        """`` · about 40 s left`` at the rate so far (as the GUI's jobs dock shows it), or "" while it says
+        nothing."""
+        if self._started is None or fraction < self._eta_fraction:  # a verb's next job starts from 0 again
+            self._started = now
+        self._eta_fraction = fraction
+        left = eta(fraction, now - self._started)
+        return f" · about {format_duration(left)} left" if left is not None else ""
 
     def update(self, fraction: float, message: str = "") -> None:
+        if self.mode == "quiet":
+            return
+        now = self._clock()
+        message = message + self.time_left(fraction, now)
         if self.mode == "bar":
             self._update_bar(fraction, message)
-        elif self.mode == "lines":
-            self._update_lines(fraction, message)
+        else:
+            self._update_lines(fraction, message, now)
 
     def context(self) -> JobContext:
         return JobContext(on_progress=self.update)
@@ -81,11 +96,11 @@ class ConsoleProgress:
         if fraction >= 1.0:  # a verb may run several jobs: the next one starts a new bar
             self.close()
 
-    def _update_lines(self, fraction: float, message: str) -> None:
+    def _update_lines(self, fraction: float, message: str, now: float) -> None:
         text = f"[{fraction * 100:5.1f}%] {message}"
         if text == self._last_text:
             return
-        now, share = self._clock(), math.floor(fraction / self.step + 1e-9)  # tenths done, by default
+        share = math.floor(fraction / self.step + 1e-9)  # tenths done, by default
         due = (self._last_time is None or fraction >= 1.0 or share > self._last_share
                or fraction < self._last_fraction or now - self._last_time >= self.interval)
         if not due:

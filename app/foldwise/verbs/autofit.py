@@ -27,8 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-folding", type=Path, help="write the folding found as FINN JSON here")
     bits = parser.add_argument_group("per-layer bit widths (a project only)")
     bits.add_argument("--bits", action="store_true",
-                      help="also lower per-layer weight bit widths while accuracy holds (re-quantizes the float "
-                           "parent per candidate; minutes)")
+                      help="also lower per-layer weight bit widths while accuracy holds (FINN's tables per layer "
+                           "and bit width; about a minute, more with --acts)")
     bits.add_argument("--acts", action="store_true", help="with --bits: also lower activation bit widths")
     bits.add_argument("--max-loss", type=float, default=1.0,
                       help="validation accuracy points a candidate may lose vs the current settings (1.0)")
@@ -118,12 +118,19 @@ def _run_bits(args: argparse.Namespace) -> int:
         fps = "-" if trial.fps is None else f"{trial.fps:,.0f}"
         res = ", ".join(f"{k} {v:,.0f}" for k, v in trial.resources.items() if v) or trial.note
         mark = "*" if trial.accepted and trial.layer is not None else " "
-        lines.append(f"{mark}{step:<27} {100 * trial.accuracy:>7.2f}% {fps:>10}  {res}")
+        acc = "-" if trial.accuracy is None else f"{100 * trial.accuracy:.2f}%"
+        note = f"  ({trial.note})" if trial.note and trial.accuracy is None else ""
+        lines.append(f"{mark}{step:<27} {acc:>8} {fps:>10}  {res}{note}")
     gain = f"{result.gain:.2f}x" if result.gain else "-"
     bits = ", ".join([f"{name} W{b}" for name, b in result.weight_bits.items()]
                      + [f"{name} A{b}" for name, b in result.act_bits.items()])
     lines += [f"result      {bits}", f"gain        {gain} estimated FPS (accuracy: measured on the validation split, "
               "post-training; QAT may recover more)"]
+    confirmed = result.confirmed
+    if confirmed.get("fps_finn") is not None:
+        verdict = "equal to the search's" if confirmed.get("equal") else "differs from the search's: FINN's kept"
+        lines.append(f"FINN        {confirmed['fps_finn']:,.0f} frames/s re-estimated on the chosen model, {verdict}")
+    lines.append(f"search      {result.seconds:.1f} s, {result.method}; FINN tabulated {result.finn_models} model(s)")
     if args.save_layers:
         lines.append(f"per-layer   {args.save_layers}  (foldwise quantize {args.model} --per-layer {args.save_layers})")
     emit(data, args, text="\n".join(lines))

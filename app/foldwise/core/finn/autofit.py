@@ -50,6 +50,7 @@ class _Group:
     attrs: list[dict[str, dict[str, Any]]]
     cycles: np.ndarray
     res: np.ndarray
+    node_cycles: list[dict[str, int]] = field(default_factory=list)
 
 
 def _groups(tables: list[dict[str, Any]]) -> list[_Group]:
@@ -59,7 +60,8 @@ def _groups(tables: list[dict[str, Any]]) -> list[_Group]:
         if not opts:
             raise FoldwiseError(f"FINN accepts no folding for {', '.join(table['nodes'])}")
         out.append(_Group([o["attrs"] for o in opts], np.array([o["cycles"] for o in opts], dtype=float),
-                          np.array([[o["res"].get(k, 0.0) for k in RES] for o in opts], dtype=float)))
+                          np.array([[o["res"].get(k, 0.0) for k in RES] for o in opts], dtype=float),
+                          [dict(o.get("node_cycles") or {}) for o in opts]))
     return out
 
 
@@ -133,6 +135,7 @@ class FoldingSearch:
     method: str
     note: str
     seconds: float
+    node_cycles: dict[str, int] = field(default_factory=dict)  # FINN's per-node cycles of the chosen options
 
     def to_dict(self) -> dict[str, Any]:
         return {"cycles": self.cycles, "totals": self.totals, "method": self.method, "note": self.note,
@@ -192,7 +195,10 @@ def search(tables: list[dict[str, Any]], budget: dict[str, float], *, exact: boo
             if attrs:
                 folding[node] = dict(attrs)
     totals = dict(zip(RES, (float(v) for v in _totals(groups, sel)), strict=True))
-    return FoldingSearch(folding, _bottleneck(groups, sel), totals, method, note, time.perf_counter() - started)
+    node_cycles = {n: int(c) for g, i in zip(groups, sel, strict=True) if g.node_cycles
+                   for n, c in g.node_cycles[i].items()}
+    return FoldingSearch(folding, _bottleneck(groups, sel), totals, method, note, time.perf_counter() - started,
+                         node_cycles)
 
 
 @dataclass
@@ -269,13 +275,15 @@ def setfolding_baseline(
 def autofit(
     model: str | Path, *, board: str = DEFAULT_BOARD, clock_mhz: float = 100.0, budget_lut: float = 0.85,
     budget_bram: float = 0.85, budget_dsp: float = 1.0, budget_uram: float = 1.0, baseline: bool = True,
-    worker: FinnWorker | None = None, ctx: JobContext | None = None,
+    worker: FinnWorker | None = None, ctx: JobContext | None = None, tables: list[dict[str, Any]] | None = None,
 ) -> AutofitResult:
-    """Search the folding with the highest estimated FPS within the budget; optionally sweep SetFolding."""
+    """Search the folding with the highest estimated FPS within the budget; optionally sweep SetFolding.
+    ``tables``: the model's option tables (``build.option_tables``) when the caller has them already."""
     ctx = ctx or null_context()
     budget = make_budget(board, budget_lut, budget_bram, budget_dsp, budget_uram)
-    tables = build.option_tables(model, board=board, clock_mhz=clock_mhz, worker=worker,
-                                 ctx=ctx.sub(0.0, 0.45 if baseline else 0.85))
+    if tables is None:
+        tables = build.option_tables(model, board=board, clock_mhz=clock_mhz, worker=worker,
+                                     ctx=ctx.sub(0.0, 0.45 if baseline else 0.85))
     ctx.progress(0.45 if baseline else 0.85, "searching the folding")
     limit = dict(budget)
     for _ in range(4):  # FINN's re-estimate is the judge: tighten if it disagrees with the table sums

@@ -3,57 +3,43 @@
 Fewer weight bits make FINN's MVAUs smaller (LUTs per PE/SIMD, weight memory); fewer activation bits shrink the
 thresholds (2^bits - 1 per channel) and the datapath. Either way, within the same budget auto-fit can unfold
 further. Starting from the current quantized iteration's settings, each round tries one bit less on each weight
-layer (and, with ``acts``, on each activation quantizer): the float parent is re-quantized (post-training, the
-iteration's own calibration settings), its validation accuracy measured, and candidates that keep accuracy
-within ``max_loss_points`` of the starting settings are exported and auto-fitted (FINN's estimates,
-:func:`foldwise.core.finn.autofit.autofit`). The fastest candidate is kept while it raises the estimated FPS by
-at least 1 %; FPS moves in legal-folding steps, so a same-FPS change that frees budget is a plateau move the
-next round builds on. Nothing is written to the project: the result is a per-layer file for
+layer (and, with ``acts``, on each activation quantizer); candidates that keep validation accuracy within
+``max_loss_points`` of the starting settings compete on FINN's estimated FPS within the budget (the folding of
+each found by :func:`foldwise.core.finn.autofit.search`). The fastest candidate is kept while it raises the
+estimated FPS by at least 1 %; FPS moves in legal-folding steps, so a same-FPS change that frees budget is a
+plateau move the next round builds on. Nothing is written to the project: the result is a per-layer file for
 ``foldwise quantize --per-layer`` (then QAT can recover accuracy).
+
+Weight-bit candidates are fast and exact (``method`` "per-layer tables"): FINN tabulates one model per bit
+width and each candidate's tables are combined from its layers' entries (``core.finn.bit_tables``); every
+candidate is then ranked by FPS, and accuracy is measured in that order only until one keeps it (a candidate
+ranked below the first that keeps accuracy is never the one chosen), reusing the calibration and running only
+the layers from the changed one on (``core.quantize.incremental``). The chosen design is exported and
+re-estimated by FINN, whose figures must equal the search's (``confirmed``). Activation-bit candidates, bias
+correction or GPFQ change the calibration, so those searches re-quantize and ask FINN per candidate
+("per candidate").
 """
 
 from __future__ import annotations
 
 import copy
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from foldwise.core.errors import InputError
-from foldwise.core.finn.autofit import AutofitResult, autofit
+from foldwise.core.finn.autofit import make_budget
+from foldwise.core.finn.bitsearch import MIN_GAIN, BitPace, BitSearch, BitTrial, trial_of, verdict
 from foldwise.core.finn.boards import DEFAULT_BOARD
+from foldwise.core.finn.worker import FinnWorker, get_worker
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Project
 from foldwise.core.protocol import SELECT
 
-MIN_GAIN = 1.01
-
-
-@dataclass
-class BitTrial:
-    """One settings candidate: which layer's weights (kind "W") or activations ("A") went to how many bits."""
-
-    layer: str | None
-    bits: int | None
-    accuracy: float
-    fps: float | None = None
-    resources: dict[str, float] = field(default_factory=dict)
-    accepted: bool = False
-    note: str = ""
-    kind: str = "W"
-    measured_on: dict[str, Any] = field(default_factory=dict)  # the protocol's fields (foldwise.core.protocol)
-
-    @property
-    def label(self) -> str:
-        return "current settings" if self.layer is None else f"{self.layer} -> {self.kind}{self.bits}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"layer": self.layer, "kind": self.kind, "bits": self.bits,
-                "accuracy": {"value": self.accuracy, "source": "measured", "split": "val", **self.measured_on},
-                "fps": None if self.fps is None else {"value": self.fps, "source": "estimated"},
-                "resources": self.resources, "accepted": self.accepted, "note": self.note}
-
+__all__ = ["MIN_GAIN", "BitFitResult", "BitTrial", "autofit_bits"]
 
 @dataclass
 class BitFitResult:
@@ -67,6 +53,10 @@ class BitFitResult:
     final: BitTrial
     max_loss_points: float
     budget: dict[str, float]
+    method: str = ""  # "per-layer tables" or "per candidate" (see the module doc)
+    confirmed: dict[str, Any] = field(default_factory=dict)  # FINN's re-estimate of the chosen design vs the search
+    seconds: float = 0.0
+    finn_models: int = 0  # models FINN tabulated
 
     @property
     def gain(self) -> float | None:
@@ -83,18 +73,23 @@ class BitFitResult:
         return {"start": self.start.to_dict(), "final": self.final.to_dict(), "gain": self.gain,
                 "weight_bits": self.weight_bits, "act_bits": self.act_bits, "per_layer_file": self.layers_file(),
                 "trials": [t.to_dict() for t in self.trials], "max_loss_points": self.max_loss_points,
-                "budget": self.budget, "folding": self.folding}
+                "budget": self.budget, "folding": self.folding, "method": self.method,
+                "confirmed": self.confirmed, "seconds": round(self.seconds, 1), "finn_models": self.finn_models}
 
 
 def autofit_bits(
     project: Project, *, board: str = DEFAULT_BOARD, clock_mhz: float = 100.0, budget_lut: float = 0.85,
     budget_bram: float = 0.85, budget_dsp: float = 1.0, max_loss_points: float = 1.0, min_bits: int = 2,
-    max_rounds: int = 8, val_images: int | None = None, acts: bool = False, ctx: JobContext | None = None,
+    max_rounds: int = 8, val_images: int | None = None, acts: bool = False, worker: FinnWorker | None = None,
+    reuse: bool = True, ctx: JobContext | None = None,
 ) -> BitFitResult:
     """Greedy search of per-layer bit widths (and the folding for each) for the current iteration.
 
     Candidates are measured by the ``select`` protocol (the whole validation split; ``val_images`` limits it),
-    never on the test split that reports the iteration made from the result."""
+    never on the test split that reports the iteration made from the result. FINN's answers about the models
+    tried are kept in the project's cache folder (``cache/finn``), so a repeated search asks FINN nothing.
+    ``reuse=False`` re-quantizes, re-measures and asks FINN for every candidate (the way the search ran before
+    the per-layer tables; the benchmark's reference)."""
     from foldwise.core.iterations import is_quantized, load_network, load_splits
     from foldwise.core.quantize import store
     from foldwise.core.quantize.ptq import site_bits
@@ -102,6 +97,7 @@ def autofit_bits(
     from foldwise.core.quantize.stage import calibration_images
 
     ctx = ctx or null_context()
+    started = time.monotonic()
     if not 1 <= min_bits <= 8:
         raise InputError(f"min_bits must be 1..8, got {min_bits}")
     if max_loss_points < 0:
@@ -116,8 +112,9 @@ def autofit_bits(
     if parent is None:
         raise InputError(f"iteration {current.label} has no float parent to re-quantize")
     network = load_network(project, parent)
-    ctx.progress(0.0, "loading data")
-    splits = load_splits(project, ctx.sub(0.0, 0.02), network.spec)
+    pace = BitPace(ctx)
+    pace.report("loading data")
+    splits = load_splits(project, ctx.quiet(), network.spec)
     config = copy.deepcopy(quantized.config)
     calib = calibration_images(splits.train, config.calib_images)
     protocol = SELECT.limit(val_images)
@@ -139,109 +136,64 @@ def autofit_bits(
 
     fit_args = {"board": board, "clock_mhz": clock_mhz, "budget_lut": budget_lut, "budget_bram": budget_bram,
                 "budget_dsp": budget_dsp, "baseline": False}
-
+    budget = make_budget(board, budget_lut, budget_bram, budget_dsp)
+    cache = project.cache_dir / "finn"
+    worker = worker or get_worker()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="bitfit-finn")
+    pool.submit(worker.request, "info", None, ctx.quiet())  # FINN's import (~5 s) while the start re-quantizes
+    search = BitSearch(network, calib, config, val_x, val_y, [n for n in layers if config.is_quantized(n)],
+                       worker, cache, fit_args, budget, pace, min_bits, reuse, pool)
     with tempfile.TemporaryDirectory(prefix="foldwise-bitfit-") as tmp:
-        counter = iter(range(1_000_000))
+        search.tmp = Path(tmp)
+        try:
+            start_net, start_fit, reference = search.begin(fast=not sites)
+            start = trial_of(None, None, reference, start_fit, accepted=True, note="current settings",
+                             measured_on=measured_on)
+            best, best_fit, best_config, best_net = start, start_fit, config, start_net
+            path, trials = start, []  # path: where the search stands (may be a plateau move, not yet faster)
+            plateau: list[BitTrial] = []  # moves since the last gain; part of the result only if a gain follows
+            floor = reference - max_loss_points / 100.0
+            for round_index in range(max_rounds):
+                options = [(kind, name, bits - 1) for kind, name, bits in current_bits(config) if bits > min_bits]
+                if not options:
+                    break
+                pace.round(round_index, len(options))
+                if search.tables is not None and all(kind == "W" for kind, _, _ in options):
+                    def could_move(t: BitTrial, r: Any, best: BitTrial = best, path: BitTrial = path) -> bool:
+                        return verdict(t, r, best, path) is not None
 
-        def evaluate(candidate: Any, sub: JobContext) -> tuple[Any, float]:
-            from foldwise.core.quantize.ptq import quantize_network
-            from foldwise.core.quantize.validate import accuracy
-
-            result = quantize_network(network.model, calib, candidate, sub, spec=network.spec, collect_stats=False)
-            return result.network, accuracy(result.network, val_x, val_y)
-
-        def fit(quant_network: Any, sub: JobContext) -> AutofitResult:
-            from foldwise.core.quantize.export import export_qonnx_file
-
-            path = export_qonnx_file(quant_network, Path(tmp) / f"candidate{next(counter)}.qonnx.onnx")
-            return autofit(path, ctx=sub, **fit_args)
-
-        ctx.progress(0.02, "starting point: re-quantizing and auto-fitting the current settings")
-        start_network, reference = evaluate(config, ctx.sub(0.02, 0.04))
-        start_fit = fit(start_network, ctx.sub(0.04, 0.1))
-        start = _trial(None, None, reference, start_fit, accepted=True, note="current settings",
-                       measured_on=measured_on)
-        best, best_fit, best_config = start, start_fit, config
-        path, trials = start, []  # path: where the search stands (may be a plateau move, not yet faster)
-        plateau: list[BitTrial] = []  # moves since the last gain; part of the result only if a gain follows
-        floor = reference - max_loss_points / 100.0
-        for round_index in range(max_rounds):
-            round_ctx = ctx.sub(0.1 + 0.9 * round_index / max_rounds, 0.1 + 0.9 * (round_index + 1) / max_rounds)
-            options = [(kind, name, bits - 1) for kind, name, bits in current_bits(config) if bits > min_bits]
-            if not options:
-                break
-            round_best: tuple[BitTrial, AutofitResult, Any] | None = None
-            for i, (kind, name, bits) in enumerate(options):
-                ctx.check_cancelled()
-                sub = round_ctx.sub(i / len(options), (i + 1) / len(options))
-                what = "weights" if kind == "W" else "activations"
-                sub.progress(0.0, f"round {round_index + 1}: {name} {what} at {bits} bits")
-                candidate = _with_bits(config, name, bits, kind)
-                quant_network, acc = evaluate(candidate, sub.sub(0.0, 0.3))
-                if acc < floor:
-                    trials.append(BitTrial(name, bits, acc, kind=kind, measured_on=measured_on,
-                                           note=f"accuracy {100 * acc:.1f} % is more than {max_loss_points:g} "
-                                                "points below the start"))
-                    continue
-                result = fit(quant_network, sub.sub(0.3, 1.0))
-                trial = _trial(name, bits, acc, result, kind=kind, measured_on=measured_on)
-                trials.append(trial)
-                if round_best is None or _rank(trial, result) > _rank(*round_best[:2]):
-                    round_best = (trial, result, candidate)
-            if round_best is None:
-                break
-            trial, result, candidate = round_best
-            if (trial.fps or 0.0) >= (best.fps or 0.0) * MIN_GAIN:
-                trial.accepted, trial.note = True, "faster"
-                for move in plateau:
-                    move.accepted = True
-                plateau = []
-                best, best_fit, best_config = trial, result, candidate
-            elif (trial.fps or 0.0) >= (path.fps or 0.0) * 0.999 and _usage(result) < _usage_of(path, result) * 0.995:
-                # FPS moves in steps (legal foldings): one layer's bit may not reach the next step, but the
-                # resources it frees let the next round's change get there.
-                trial.note = "same FPS, frees resources for the next round"
-                plateau.append(trial)
-            else:
-                break
-            path, config = trial, candidate
-        config = best_config
+                    found = search.fast_round(round_index, options, config, floor, max_loss_points, measured_on,
+                                              could_move)
+                else:
+                    found = search.slow_round(round_index, options, config, floor, max_loss_points, measured_on)
+                trials.extend(found.trials)
+                if found.best is None:
+                    break
+                trial, result, candidate, net = found.best
+                move = verdict(trial, result, best, path)
+                if move == "gain":
+                    trial.accepted, trial.note = True, "faster"
+                    for earlier in plateau:
+                        earlier.accepted = True
+                    plateau = []
+                    best, best_fit, best_config, best_net = trial, result, candidate, net
+                    search.confirm_later(trial, result, net)
+                elif move == "plateau":
+                    trial.note = "same FPS, frees resources for the next round"
+                    plateau.append(trial)
+                else:
+                    break
+                search.move(found)
+                path, config = trial, candidate
+            confirmed, best_fit = search.confirm(best, best_fit, best_net, best is start)
+        finally:
+            search.close()
+    config = best_config
+    pace.done()
     return BitFitResult(start=start, trials=trials,
                         weight_bits={name: config.weight_bits_for(name) for name in layers},
                         act_bits={act_keys[site.module]: site_bits(site, config) for site in sites},
                         folding=best_fit.folding, final=best, max_loss_points=max_loss_points,
-                        budget=best_fit.budget)
-
-
-def _usage(result: AutofitResult) -> float:
-    """The binding share of the budget: max over resources of used / allowed."""
-    used = {k: f.value for k, f in result.report.resources.items()}
-    return max((used.get(k, 0.0) / v for k, v in result.budget.items() if v > 0), default=0.0)
-
-
-def _usage_of(trial: BitTrial, like: AutofitResult) -> float:
-    return max((trial.resources.get(k, 0.0) / v for k, v in like.budget.items() if v > 0), default=0.0)
-
-
-def _rank(trial: BitTrial, result: AutofitResult) -> tuple[float, float]:
-    return (trial.fps or 0.0, -_usage(result))
-
-
-def _with_bits(config: Any, layer: str, bits: int, kind: str = "W") -> Any:
-    from foldwise.core.quantize.config import LayerOverride
-
-    candidate = copy.deepcopy(config)
-    override = candidate.layers.get(layer) or LayerOverride(None, None, True)
-    if kind == "W":
-        override.weight_bits = bits
-    else:
-        override.act_bits = bits
-    candidate.layers[layer] = override
-    candidate.validate()
-    return candidate
-
-
-def _trial(layer: str | None, bits: int | None, acc: float, result: AutofitResult, accepted: bool = False,
-           note: str = "", kind: str = "W", measured_on: dict[str, Any] | None = None) -> BitTrial:
-    resources = {k: f.value for k, f in result.report.resources.items()}
-    return BitTrial(layer, bits, acc, result.fps, resources, accepted, note, kind, dict(measured_on or {}))
+                        budget=best_fit.budget, method=search.method + (f" ({search.note})" if search.note else ""),
+                        confirmed=confirmed,
+                        seconds=time.monotonic() - started, finn_models=search.finn_models)

@@ -106,4 +106,17 @@ def bitfit_text(result: dict[str, Any], budget: float) -> str:
     return (f"<b>Bit widths:</b> {steps}<br>{si(start_fps)}fps → <b>{si(final_fps)}fps</b> "
             f"(×{result.get('gain') or 0:.2f}, estimated) · accuracy {acc[0]:.1f} → {acc[1]:.1f} % "
             f"<i>(measured, post-training, {on}: the split the search chooses on, not the test split)</i><br>"
-            f"<small>within {budget:.0%} of each resource; QAT may win back accuracy</small>")
+            f"<small>within {budget:.0%} of each resource; QAT may win back accuracy{_searched(result)}</small>")
+
+
+def _searched(result: dict[str, Any]) -> str:
+    """How long the search took and whether FINN's re-estimate of the chosen design agreed (results saved
+    before either was recorded say nothing)."""
+    parts = []
+    if result.get("seconds"):
+        parts.append(f"searched in {result['seconds']:.0f} s ({html.escape(str(result.get('method') or ''))})")
+    confirmed = result.get("confirmed") or {}
+    if confirmed.get("fps_finn") is not None and "resources_finn" in confirmed:
+        parts.append("FINN's re-estimate of the chosen design agrees" if confirmed.get("equal") else
+                     "FINN's re-estimate of the chosen design differed: its own auto-fit is shown")
+    return "".join(f" · {p}" for p in parts)

@@ -817,10 +817,11 @@ class BuildPanel(StagePanel):
         if project is None or iteration is None or self.busy or not is_quantized(iteration) or self.fields_refused():
             return None
         board, clock, budget, loss = self.board, self.clock_mhz, self._budget(), self.bitfit_loss.value()
-        rounds, acts = self.bitfit_rounds, self.bitfit_acts.isChecked()
-        def work(ctx: JobContext) -> Any:
+        rounds, acts, worker = self.bitfit_rounds, self.bitfit_acts.isChecked(), self.worker
+        def work(ctx: JobContext) -> Any:  # the panel's warm worker: FINN's import is paid already
             return autofit_bits(project, board=board, clock_mhz=clock, budget_lut=budget, budget_bram=budget,
-                                budget_dsp=budget, max_loss_points=loss, max_rounds=rounds, acts=acts, ctx=ctx)
+                                budget_dsp=budget, max_loss_points=loss, max_rounds=rounds, acts=acts,
+                                worker=worker, ctx=ctx)
 
         def done(result: Any) -> None:
             saved = result.to_dict()
