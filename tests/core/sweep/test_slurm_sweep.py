@@ -166,8 +166,8 @@ def test_tasks_over_their_time_and_memory_limits_name_the_point_and_lose_nothing
 ) -> None:
     """Slurm's own limits on the real cluster: a task past its one-minute time limit (its first point made slow:
     the FINN runner's sleep request in place of the build) and one over its memory limit (the FINN runner
-    needs ~0.5 GB; slurmd's accounting kills the task at 300 MB). Both run at once; Slurm's time limit takes 60-90
-    s to strike (slurmctld checks limits every 30 s)."""
+    needs ~0.5 GB; slurmd's accounting kills the task at 300 MB), then requeued with more. They run at once;
+    Slurm's time limit takes 60-90 s to strike (slurmctld checks limits every 30 s)."""
     slow: list[str] = []
     write_text = LocalCluster.write_text
 
@@ -197,6 +197,11 @@ def test_tasks_over_their_time_and_memory_limits_name_the_point_and_lose_nothing
         assert kept.status == "failed" and "over its memory limit (300M)" in (kept.error or "")
         job = oom.submissions[0]["job"]
         assert "JobState=COMPLETED" not in slurm_cluster.run("scontrol", "show", "job", job, "-o").stdout
+        # requeued with more memory (while the slow task waits for its time limit on the other CPU)
+        oom = resume_sweep(project, oom.id, only_failed=True, limits={"mem": "2G"})
+        assert oom.status == "done" and oom.points[0].attempts == 2, oom.points[0].error
+        assert oom.executor["resources"]["mem"] == "2G" and BuildRecord.read(project.path / oom.points[0].build).ok
+        assert kept.folder.is_dir()  # the failed attempt's build record stays
 
         record = follow(project, record, SlurmExecutor.from_record(record), timeout=150)
         late, never = record.points
@@ -212,6 +217,6 @@ def test_tasks_over_their_time_and_memory_limits_name_the_point_and_lose_nothing
         assert kept.status == "failed" and (kept.folder / FAILURE_RECORD).is_file()
         assert "grandchild pid" in (kept.folder / "sweep_task.log").read_text()  # the point's log came back
         assert project.current.id == "0002" and before <= {b.name for b in list_builds(project.current)}
-    with Project.open(quantized_lenet, read_only=True) as project:  # both sweeps were saved with their reasons
-        errors = {p.error for sid in (record.id, oom.id) for p in sweep_status(project, sid).points}
-        assert errors == {late.error, never.error, point.error}
+    with Project.open(quantized_lenet, read_only=True) as project:  # both sweeps were saved
+        assert {p.error for p in sweep_status(project, record.id).points} == {late.error, never.error}
+        assert sweep_status(project, oom.id).status == "done"
