@@ -3,7 +3,9 @@
 Everything lives in one private folder: a munge key of its own and munged on a socket there (``AuthInfo``
 points Slurm at it, so no system munged is needed or touched), slurm.conf with its state, spool, logs and PID
 files, and two free loopback ports. The daemons listen on 127.0.0.1 only (``NoCtldInAddrAny,NoInAddrAny``) and
-are stopped by their PID files at the end. Clients find the cluster through ``SLURM_CONF``, which the
+are stopped by their PID files at the end. Memory is a consumable resource and ``--mem`` is enforced (the
+accounting plugin's OverMemoryKill, no cgroups needed), so a task over its memory limit is killed as on a real
+cluster. Clients find the cluster through ``SLURM_CONF``, which the
 ``slurm_cluster`` fixture sets for one test. Missing tools fail the test with what to install; nothing skips.
 
 The folder is made with :func:`tempfile.mkdtemp` beside pytest's (not in it): munged refuses a socket whose
@@ -79,11 +81,14 @@ def _conf(folder: Path, ctld_port: int, slurmd_port: int, memory_mb: int) -> str
             "TaskPlugin=task/none",
             "JobAcctGatherType=jobacct_gather/linux",
             "JobAcctGatherFrequency=1",
+            # memory limits enforced without cgroups: the accounting plugin kills a task over its --mem (it samples
+            # each second); memory must be a consumable resource for the limit to reach the task
+            "JobAcctGatherParams=OverMemoryKill",
             "AccountingStorageType=accounting_storage/none",
             "JobCompType=jobcomp/filetxt",
             f"JobCompLoc={folder}/jobcomp.txt",
             "SelectType=select/cons_tres",
-            "SelectTypeParameters=CR_Core",
+            "SelectTypeParameters=CR_Core_Memory",
             "MpiDefault=none",
             "ReturnToService=2",
             "KillWait=5",

@@ -56,6 +56,8 @@ def test_a_local_sweep_builds_each_point_as_a_build_record(
         (["--partition", "nope"], "points: [{}]\n", r"refuses the sweep's tasks .*--partition=nope.*invalid partition"),
         ([], "points: [{}]\nslurm: {mem: 900G}\n", r"refuses the sweep's tasks .*--mem=900G.*node configuration"),
         ([], "points: [{}]\nslurm: {cpus: 64}\n", r"refuses the sweep's tasks .*--cpus-per-task=64"),
+        (["--mem", "900G"], "points: [{}]\nslurm: {mem: 1G}\n", r"--mem=900G.*node configuration"),  # overrides
+        (["--time", "soon"], "points: [{}]\n", r"slurm time must be like 01:00:00"),
     ],
 )
 def test_slurm_refusals_name_the_reason_and_leave_the_project_as_it_was(
@@ -72,6 +74,18 @@ def test_slurm_refusals_name_the_reason_and_leave_the_project_as_it_was(
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err, err
     assert re.search(message, err), err
+    assert snapshot(quantized_lenet) == before
+
+
+def test_slurm_limits_are_refused_where_they_do_not_apply(
+    quantized_lenet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(quantized_lenet)
+    grid = str(_grid(tmp_path, "points: [{}]\n"))
+    assert main(["sweep", str(quantized_lenet), "--status", "--mem", "2G"]) == 1
+    assert "--mem apply to a new sweep, --resume or --requeue, not to --status" in capsys.readouterr().err
+    assert main(["sweep", str(quantized_lenet), "--grid", grid, "--time", "5", "--cpus", "2"]) == 1
+    assert "--time, --cpus are Slurm limits: use them with --executor slurm" in capsys.readouterr().err
     assert snapshot(quantized_lenet) == before
 
 

@@ -4,8 +4,9 @@
 job with this machine's ``sbatch``; ``slurm:USER@LOGIN-HOST`` (or ``slurm:NAME``, a saved build host) does it on
 a cluster's login host over SSH. Each point becomes a build record under its iteration (the Compare panel shows
 it). ``--status``, ``--cancel``, ``--resume`` (points not done) and ``--requeue`` (failed points) work on the
-newest sweep of the project, or ``--sweep ID``. Ctrl+C while following a Slurm sweep stops following only: the
-array job goes on (``--status``).
+newest sweep of the project, or ``--sweep ID``; ``--mem``, ``--time`` and ``--cpus`` override the grid's Slurm
+limits, or a resumed sweep's (a point over its memory or time limit is requeued with more). Ctrl+C while
+following a Slurm sweep stops following only: the array job goes on (``--status``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from foldwise.core.errors import Cancelled, InputError, ProjectLockedError
 from foldwise.core.project import Project
@@ -48,6 +50,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--partition", metavar="P", help="Slurm partition (default: the grid's, else Slurm's)")
     parser.add_argument("--account", metavar="A", help="Slurm account")
+    parser.add_argument("--mem", metavar="SIZE", help="Slurm memory per task, e.g. 8G (default: the grid's, else 4G)")
+    parser.add_argument("--time", metavar="LIMIT", help="Slurm time limit per task, e.g. 02:00:00 (default: the "
+                        "grid's, else 01:00:00)")
+    parser.add_argument("--cpus", type=int, metavar="N", help="Slurm CPUs per task (default: the grid's, else 1)")
     parser.add_argument("--workers", type=int, metavar="N", help="local pool size (default: cores and memory)")
     parser.add_argument(
         "--shared",
@@ -87,9 +93,12 @@ def _emit(record: SweepRecord, project: Project, args: argparse.Namespace) -> in
     emit(data, args, text=format_text(data))
     failed = [p for p in data["points"] if p["status"] == "failed"]
     if failed:
+        errors = " ".join(str(p.get("error") or "") for p in failed)
+        more = [flag for flag, why in (("--mem", "memory limit"), ("--time", "time limit")) if why in errors]
         print(
             f"foldwise: {len(failed)} of {len(data['points'])} points failed (first: {failed[0]['error']}); "
-            "`foldwise sweep PATH --requeue` builds them again",
+            "`foldwise sweep PATH --requeue` builds them again"
+            + (f" (with {' and '.join(more)} to give their tasks more)" if more else ""),
             file=sys.stderr,
         )
         return 1
@@ -112,9 +121,21 @@ def _open(args: argparse.Namespace) -> Project:
         return Project.open(args.project, read_only=True)
 
 
+def _limits(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The Slurm limits given on the command line (they override the grid's, or a resumed sweep's)."""
+    given = {"mem": args.mem, "time": args.time, "cpus": args.cpus}
+    return {k: v for k, v in given.items() if v is not None} or None
+
+
 def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
+    limits = _limits(args)
+    if limits and (args.status or args.cancel):
+        raise InputError(f"--{', --'.join(limits)} apply to a new sweep, --resume or --requeue, not to "
+                         f"{'--status' if args.status else '--cancel'}")
+    if limits and args.grid and not args.executor.startswith("slurm"):
+        raise InputError(f"--{', --'.join(limits)} are Slurm limits: use them with --executor slurm")
     grid = load_grid(args.grid) if args.grid else None
     with _open(args) as project:
         if grid is not None:
@@ -127,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
                 shared=args.shared,
                 wait=not args.no_wait,
                 iteration=args.iteration,
+                limits=limits,
             )
             try:
                 record = sweep(project, spec, console_context(args))
@@ -144,6 +166,11 @@ def run(args: argparse.Namespace) -> int:
             record = cancel_sweep(project, args.sweep)
         else:
             record = resume_sweep(
-                project, args.sweep, only_failed=args.requeue, wait=not args.no_wait, ctx=console_context(args)
+                project,
+                args.sweep,
+                only_failed=args.requeue,
+                wait=not args.no_wait,
+                ctx=console_context(args),
+                limits=limits,
             )
         return _emit(record, project, args)

@@ -1,6 +1,6 @@
 """How ended array tasks are judged, from ``scontrol show job -o`` lines as Slurm 22.05 prints them: a time or
-memory limit names the point and the limit (a real time limit takes a minute at least, so the scheduler's
-answers are given here; the real cluster's cancel and kill are in test_slurm_sweep.py)."""
+memory limit names the point and the limit, and a task that ended before a point started says so (the real
+cluster's time and memory limits, cancel and kill are in test_slurm_sweep.py)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ def test_time_and_memory_limits_name_the_point_and_the_limit(quantized_lenet: Pa
         executor._cluster = Answers(
             {
                 0: {"status": "stopped", "error": "stopped by SIGTERM from Slurm"},
+                1: {"status": "running", "progress": 0.1, "message": "starting"},
                 2: {"status": "running", "progress": 0.4, "message": "step_tidy_up [2/11]"},
             }
         )
@@ -76,8 +77,22 @@ def test_time_and_memory_limits_name_the_point_and_the_limit(quantized_lenet: Pa
         assert (running.status, running.progress, running.message) == ("running", 0.4, "step_tidy_up [2/11]")
         assert [p.status for p in pending] == ["queued"] * 3
         assert pending[0].message == "queued (JobArrayTaskLimit)"
+        # the pending tasks end without ever starting their points: over the memory limit, by slurmstepd's word
+        executor._cluster = Answers({})
+        executor._cluster.slurm = lambda *argv, timeout=60.0: (0, LINES.replace("RUNNING", "FAILED").replace(
+            "PENDING", "FAILED"), "")
+        record.submissions = [{"job": "10", "tasks": [[i] for i in range(6)]}]
+        executor._cluster.read_text = lambda path: (
+            "slurmstepd-node1: error: Exceeded job memory limit\n" if path.endswith("/submissions/0-3.out") else None
+        )
+        executor.poll(project, record)
+        assert pending[0].status == "failed" and pending[0].error == (
+            f"{pending[0].point.label}: not built: its array task ended before this point started "
+            "(over its memory limit (1G))"
+        )
+        assert pending[1].error.endswith("(the task failed (exit code 0:0))")
         kept = BuildRecord.read(project.path / timeout.build)
         assert kept.status == "failed" and "time limit" in kept.error
         assert (kept.folder / "sweep_task.log").read_text() == "FINN's log of the point\n"
         assert json.loads((kept.folder / FAILURE_RECORD).read_text())["status"] == "failed"
-        assert oom.build is not None and not (project.path / oom.build / "sweep_task.log").exists()
+        assert BuildRecord.read(project.path / oom.build).status == "failed"

@@ -16,9 +16,11 @@ import pytest
 from foldwise.core.finn.hosts import RemoteBuildHost, save_host
 from foldwise.core.finn.stage import FAILURE_RECORD, BuildRecord, list_builds
 from foldwise.core.project import Project
+from foldwise.core.sweep.cluster import LocalCluster
 from foldwise.core.sweep.grid import parse_grid
 from foldwise.core.sweep.record import SweepRecord
-from foldwise.core.sweep.stage import SweepSpec, cancel_sweep, resume_sweep, sweep, sweep_status
+from foldwise.core.sweep.slurm import SlurmExecutor
+from foldwise.core.sweep.stage import SweepSpec, cancel_sweep, follow, resume_sweep, sweep, sweep_status
 from tests.core.remote.conftest import target_for
 from tests.slurm_cluster import SlurmCluster
 from tests.sshd import SshServer
@@ -46,6 +48,13 @@ def _task_state(record: SweepRecord, index: int) -> dict:
         return json.loads((Path(record.executor["shared"]) / "points" / str(index) / "state.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+def _task_log(record: SweepRecord, index: int) -> str:
+    try:
+        return (Path(record.executor["shared"]) / "points" / str(index) / "task.log").read_text()
+    except OSError:
+        return ""
 
 
 def test_four_estimate_points_run_as_one_array_job(slurm_cluster: SlurmCluster, quantized_lenet: Path) -> None:
@@ -150,3 +159,64 @@ def test_a_sweep_through_a_login_host_over_ssh(
             meta = json.loads((build.folder / "foldwise_build.json").read_text())
             assert meta["remote"]["host"] == server.spec and meta["model"].startswith(str(quantized_lenet))
         assert not (Path(record.executor["shared"]) / "points" / "0" / "build").exists()  # fetched, then removed
+
+
+def test_tasks_over_their_time_and_memory_limits_name_the_point_and_lose_nothing(
+    slurm_cluster: SlurmCluster, quantized_lenet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slurm's own limits on the real cluster: a task past its one-minute time limit (its first point made slow:
+    the FINN runner's sleep request in place of the build) and one over its memory limit (the FINN runner
+    needs ~0.5 GB; slurmd's accounting kills the task at 300 MB), then requeued with more. They run at once;
+    Slurm's time limit takes 60-90 s to strike (slurmctld checks limits every 30 s)."""
+    slow: list[str] = []
+    write_text = LocalCluster.write_text
+
+    def slow_first_point(self: LocalCluster, path: str, text: str) -> None:
+        if slow and path.endswith("/points/0/request.json"):
+            text = json.dumps({"kind": "debug", "params": {"action": "sleep", "seconds": 600}})
+        write_text(self, path, text)
+
+    monkeypatch.setattr(LocalCluster, "write_text", slow_first_point)
+    timed = {
+        "points": [{"clock_mhz": 100}, {"clock_mhz": 150}],
+        "slurm": {"mem": "2G", "time": "00:01:00", "points_per_task": 2},
+    }
+    hungry = {"points": [{"clock_mhz": 200}], "slurm": {"mem": "300M", "time": "00:10:00"}}
+    with Project.open(quantized_lenet) as project:
+        before = {b.name for b in list_builds(project.current)}
+        slow.append("on")
+        record = sweep(project, SweepSpec(parse_grid(timed), executor="slurm", wait=False))
+        slow.clear()
+        _wait_for("the slow point running", lambda: "grandchild pid" in _task_log(record, 0), 60)
+
+        oom = sweep(project, SweepSpec(parse_grid(hungry), executor="slurm"))
+        (point,) = oom.points
+        assert point.status == "failed" and point.error == f"{point.point.label}: over its memory limit (300M)"
+        assert oom.status == "failed"
+        kept = BuildRecord.read(project.path / point.build)
+        assert kept.status == "failed" and "over its memory limit (300M)" in (kept.error or "")
+        job = oom.submissions[0]["job"]
+        assert "JobState=COMPLETED" not in slurm_cluster.run("scontrol", "show", "job", job, "-o").stdout
+        # requeued with more memory (while the slow task waits for its time limit on the other CPU)
+        oom = resume_sweep(project, oom.id, only_failed=True, limits={"mem": "2G"})
+        assert oom.status == "done" and oom.points[0].attempts == 2, oom.points[0].error
+        assert oom.executor["resources"]["mem"] == "2G" and BuildRecord.read(project.path / oom.points[0].build).ok
+        assert kept.folder.is_dir()  # the failed attempt's build record stays
+
+        record = follow(project, record, SlurmExecutor.from_record(record), timeout=150)
+        late, never = record.points
+        assert late.status == "failed", (late.status, late.message)
+        assert late.error == f"{late.point.label}: over its time limit (00:01:00)"
+        assert never.status == "failed" and never.error == (
+            f"{never.point.label}: not built: its array task ended before this point started "
+            "(over its time limit (00:01:00))"
+        )
+        job = record.submissions[0]["job"]
+        assert "JobState=TIMEOUT" in slurm_cluster.run("scontrol", "show", "job", job, "-o").stdout
+        kept = BuildRecord.read(project.path / late.build)
+        assert kept.status == "failed" and (kept.folder / FAILURE_RECORD).is_file()
+        assert "grandchild pid" in (kept.folder / "sweep_task.log").read_text()  # the point's log came back
+        assert project.current.id == "0002" and before <= {b.name for b in list_builds(project.current)}
+    with Project.open(quantized_lenet, read_only=True) as project:  # both sweeps were saved
+        assert {p.error for p in sweep_status(project, record.id).points} == {late.error, never.error}
+        assert sweep_status(project, oom.id).status == "done"

@@ -90,13 +90,13 @@ def point_iterations(
     project: Project, base: Iteration, points: list[DesignPoint], ctx: JobContext | None = None
 ) -> dict[int, str]:
     """The iteration id each point builds (quantizing where needed); the base stays the current iteration."""
-    from foldwise.core.quantize.config import QuantizeSpec
-    from foldwise.core.quantize.stage import quantize_iteration
-
     ctx = ctx or null_context()
     out: dict[int, str] = {}
     made: dict[str, str] = {}
     todo = [p for p in points if p.bits is not None]
+    if todo:  # Brevitas and torch load in seconds: only a sweep that re-quantizes needs them
+        from foldwise.core.quantize.config import QuantizeSpec
+        from foldwise.core.quantize.stage import quantize_iteration
     current = project.current_id
     try:
         for n, point in enumerate(todo):

@@ -46,15 +46,30 @@ _ENDED = {
     "FAILED": ("failed", "the task failed (exit code {exit})"),
     "COMPLETED": ("failed", "the task ended without a result (exit code {exit})"),
 }
+#: slurmstepd's messages in a task's output (lower case) and the ending they mean
+_OUTPUT_MARKERS = (
+    ("exceeded job memory limit", "OUT_OF_MEMORY"),
+    ("exceeded memory limit", "OUT_OF_MEMORY"),
+    ("oom-kill event", "OUT_OF_MEMORY"),
+    ("due to time limit", "TIMEOUT"),
+    ("due to preemption", "PREEMPTED"),
+)
+_OUTPUT_TAIL = 20_000
 _ACTIVE = {
     "PENDING": "queued",
     "CONFIGURING": "queued",
     "REQUEUED": "queued",
     "RESIZING": "queued",
     "SUSPENDED": "queued",
+    "REQUEUE_HOLD": "queued",
+    "REQUEUE_FED": "queued",
+    "RESV_DEL_HOLD": "queued",
+    "POWER_UP_NODE": "queued",
     "RUNNING": "running",
     "COMPLETING": "running",
     "STAGE_OUT": "running",
+    "SIGNALING": "running",
+    "STOPPED": "running",
 }
 
 
@@ -210,6 +225,7 @@ class SlurmExecutor:
                 raise FoldwiseError(f"scontrol on {self.cluster.where} failed: {_first_error(err or out)}")
             jobs[job] = parse_scontrol(out) if code == 0 else None
         shared = record.executor["shared"]
+        outputs: dict[tuple[str, int], str] = {}
         for state in open_points:
             folder = f"{shared}/points/{state.index}"
             text = self.cluster.read_text(f"{folder}/{STATE}")
@@ -225,22 +241,28 @@ class SlurmExecutor:
                 self._finish(project, record, state.index, "done", None, task_state)
             elif status == "failed":
                 self._finish(project, record, state.index, "failed", task_state.get("error"), task_state)
-            elif slurm_state in _ACTIVE and status != "stopped":
-                running = _ACTIVE[slurm_state] == "running" and status == "running"
+            elif slurm_state in _ACTIVE:
+                # a task that caught Slurm's SIGTERM says "stopped" while Slurm still ends it: its final state
+                # (cancelled, time limit, ...) tells why, so wait for it
+                running = _ACTIVE[slurm_state] == "running" and status in ("running", "stopped")
                 state.status = "running" if running else "queued"
                 state.progress = float(task_state.get("progress") or 0.0) if running else 0.0
-                state.message = (
-                    str(task_state.get("message") or "")
-                    if running
-                    else f"{_ACTIVE[slurm_state]} ({(fields or {}).get('Reason', '')})"
-                )
-            elif slurm_state in _ENDED or known is None or fields is None or status == "stopped":
-                how, why = _ENDED.get(slurm_state, ("failed", "the array task is gone from Slurm without a result"))
+                if status == "stopped":
+                    state.message = "stopping (Slurm ends its task)"
+                elif running:
+                    state.message = str(task_state.get("message") or "")
+                else:
+                    state.message = f"{_ACTIVE[slurm_state]} ({(fields or {}).get('Reason', '')})"
+            else:
+                key = (state.job or "", state.task if state.task is not None else -1)
+                if key not in outputs:
+                    outputs[key] = self._task_output(record, *key)
+                how, why = _ended(slurm_state, outputs[key], status, task_state, known is None or fields is None)
                 why = why.format(
                     time=self.resources.time, mem=self.resources.mem, exit=(fields or {}).get("ExitCode", "?")
                 )
-                if status == "stopped" and slurm_state not in _ENDED:
-                    how, why = "cancelled", str(task_state.get("error") or "stopped by Slurm")
+                if how == "failed" and not status:  # its task ended before it got to this point
+                    why = f"not built: its array task ended before this point started ({why})"
                 error = f"{state.point.label}: {why}" if how == "failed" else why
                 self._finish(project, record, state.index, how, error, task_state)
         if not project.read_only:
@@ -296,6 +318,15 @@ class SlurmExecutor:
         if status == "done":
             self.cluster.remove(f"{folder}/build")  # the reports are in the project now
 
+    def _task_output(self, record: SweepRecord, job: str, task: int) -> str:
+        """The end of an array task's Slurm output (where slurmstepd says why it killed the task)."""
+        shared = record.executor["shared"]
+        for n, submission in enumerate(record.submissions):
+            if str(submission.get("job")) == job:
+                text = self.cluster.read_text(f"{shared}/submissions/{n}-{task}.out") or ""
+                return text[-_OUTPUT_TAIL:]
+        return ""
+
     def cancel(self, project: Project, record: SweepRecord) -> None:
         jobs = sorted({p.job for p in record.points if p.status in OPEN and p.job})
         if jobs:
@@ -307,6 +338,26 @@ class SlurmExecutor:
                 state.status, state.error, state.message = "cancelled", "cancelled", "cancelled"
         if not project.read_only:
             record.save()
+
+
+def _ended(
+    slurm_state: str, output: str, status: str | None, task_state: dict[str, Any], gone: bool
+) -> tuple[str, str]:
+    """(status, why) of a point whose array task ended without its result.
+
+    slurmstepd's own lines in the task's output name a limit Slurm's state does not always carry: a task
+    killed over its memory limit by the accounting plugin (``JobAcctGatherParams=OverMemoryKill``) ends FAILED,
+    or CANCELLED, with only "Exceeded job memory limit" to say why."""
+    for marker, state in _OUTPUT_MARKERS:
+        if marker in output.lower():
+            return _ENDED[state]
+    if slurm_state in _ENDED:
+        return _ENDED[slurm_state]
+    if status == "stopped":
+        return "cancelled", str(task_state.get("error") or "stopped by Slurm")
+    if gone:
+        return "failed", "the array task is gone from Slurm without a result"
+    return "failed", f"the array task ended ({slurm_state or 'state unknown'}) without a result"
 
 
 def _first_error(text: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from foldwise.core.errors import Cancelled, InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Project
-from foldwise.core.sweep.grid import SweepGrid
+from foldwise.core.sweep.grid import SlurmResources, SweepGrid
 from foldwise.core.sweep.local import LocalExecutor
 from foldwise.core.sweep.prepare import check_points, point_iterations
 from foldwise.core.sweep.record import CANCEL_MARK, OPEN, SweepRecord, new_record, open_sweep
@@ -41,6 +41,8 @@ class SweepSpec:
         ``slurm:USER@LOGIN-HOST`` / ``slurm:NAME`` (a saved build host) over SSH.
     partition, account
         Slurm's partition and account (override the grid's ``slurm:`` settings).
+    limits
+        Other ``slurm:`` settings that override the grid's (``cpus``, ``mem``, ``time``, ``points_per_task``).
     workers
         Local pool size (None: as many as the cores and free memory allow).
     shared
@@ -61,6 +63,14 @@ class SweepSpec:
     wait: bool = True
     iteration: str | None = None
     trust_fingerprint: str | None = None
+    limits: dict[str, Any] | None = None
+
+
+def with_limits(resources: SlurmResources, limits: dict[str, Any] | None) -> SlurmResources:
+    """``resources`` with ``limits`` (``slurm:`` settings) given instead, checked like a grid's."""
+    if not limits:
+        return resources
+    return SlurmResources.from_dict({**resources.to_dict(), **{k: v for k, v in limits.items() if v is not None}})
 
 
 def make_executor(spec: SweepSpec) -> Executor:
@@ -70,7 +80,7 @@ def make_executor(spec: SweepSpec) -> Executor:
     if name == "slurm" or name.startswith("slurm:"):
         from foldwise.core.sweep.cluster import parse_target
 
-        resources = spec.grid.slurm
+        resources = with_limits(spec.grid.slurm, spec.limits)
         if spec.partition:
             resources.partition = spec.partition
         if spec.account:
@@ -187,11 +197,16 @@ def resume_sweep(
     only_failed: bool = False,
     wait: bool = True,
     ctx: JobContext | None = None,
+    limits: dict[str, Any] | None = None,
 ) -> SweepRecord:
-    """Build again the points not done (``only_failed``: only the failed ones); done points are skipped."""
+    """Build again the points not done (``only_failed``: only the failed ones); done points are skipped.
+    ``limits`` (``slurm:`` settings: ``mem``, ``time``, ``cpus``, ...) replace the sweep's for the new array job,
+    e.g. more memory for points that were over their memory limit."""
     ctx = ctx or null_context()
     record = open_sweep(project, sweep_id)
     executor = executor_for(record)
+    if limits and not isinstance(executor, SlurmExecutor):
+        raise InputError(f"sweep {record.id} runs here (local): Slurm limits ({', '.join(limits)}) do not apply")
     try:
         executor.poll(project, record)
         busy = [p.point.label for p in record.points if p.status in ("queued", "running")]
@@ -208,7 +223,9 @@ def resume_sweep(
                 f"again ({_counts_text(record)})"
             )
         if isinstance(executor, SlurmExecutor):
+            executor.resources = with_limits(executor.resources, limits)
             executor.preflight(len(indices))
+            record.executor["resources"] = executor.resources.to_dict()
         (record.folder / CANCEL_MARK).unlink(missing_ok=True)  # an earlier --cancel of a local sweep
         _run(project, record, executor, indices, wait, ctx)
     finally:

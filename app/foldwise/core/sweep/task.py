@@ -7,7 +7,8 @@ worker request the parent prepared). The task runs them one after another in one
 (:mod:`foldwise.core.finn.runner`, so FINN's ~5 s import is paid once per task) and writes, per point:
 
 - ``state.json``: ``running`` (with progress), then ``done``, ``failed`` (the error) or ``stopped`` (Slurm sent
-  SIGTERM: a cancel or the time limit; the parent tells which from the scheduler);
+  SIGTERM: a cancel or the time limit; the parent tells which from the scheduler); with where the time went
+  (epoch seconds ``task_started_at``, ``started_at``, ``finished_at``; ``runner_import_s``, FINN's import);
 - ``task.log``: FINN's log lines and the runner's raw output; ``build/``: FINN's build folder;
 - ``events.jsonl``: the runner's events for the point; ``pid``: the runner's process id.
 
@@ -61,7 +62,24 @@ class Runner:
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
         env.pop("PYTEST_CURRENT_TEST", None)  # inherited through sbatch's --export=ALL; FINN re-raises under it
-        self.proc = subprocess.Popen(
+        # Slurm's SIGTERM (scancel, the time limit) goes to every process of the task. The runner and what it
+        # starts ignore it (an ignored signal stays ignored across exec): this driver alone handles it, kills
+        # them and records why, before a runner dying of it, or a build cut short, could record a failure.
+        previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            self.proc = self._start(scratch, write_fd, env)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        os.close(write_fd)
+        self.events = open(read_fd, encoding="utf-8", errors="replace")  # noqa: SIM115
+        self.log_path: Path | None = None
+        self.import_s: float | None = None  # FINN's import in this runner, once it said it is ready
+        self._lock = threading.Lock()
+        threading.Thread(target=self._pump_output, daemon=True).start()
+
+    @staticmethod
+    def _start(scratch: Path, write_fd: int, env: dict[str, str]) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [sys.executable, "-u", "-m", RUNNER, "--event-fd", str(write_fd), "--scratch", str(scratch)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -73,11 +91,6 @@ class Runner:
             bufsize=1,
             errors="replace",
         )
-        os.close(write_fd)
-        self.events = open(read_fd, encoding="utf-8", errors="replace")  # noqa: SIM115
-        self.log_path: Path | None = None
-        self._lock = threading.Lock()
-        threading.Thread(target=self._pump_output, daemon=True).start()
 
     def log(self, line: str) -> None:
         with self._lock:
@@ -125,7 +138,16 @@ def run_point(runner: Runner, folder: Path, request_id: int, base: dict[str, Any
     request = json.loads((folder / REQUEST).read_text(encoding="utf-8"))
     runner.log_path = folder / LOG
     (folder / "pid").write_text(f"{runner.proc.pid}\n", encoding="utf-8")
-    state = {**base, "status": "running", "started": now(), "progress": 0.0, "message": "starting"}
+    state = {
+        **base,
+        "status": "running",
+        "started": now(),
+        "started_at": time.time(),
+        "progress": 0.0,
+        "message": "starting",
+    }
+    if runner.import_s is not None:
+        state["runner_import_s"] = runner.import_s
     write_state(folder, **state)
     runner.send({"id": request_id, "kind": request["kind"], "params": request["params"]})
     with open(folder / "events.jsonl", "a", encoding="utf-8") as events:
@@ -150,6 +172,10 @@ def run_point(runner: Runner, folder: Path, request_id: int, base: dict[str, Any
             kind = event.get("event")
             if kind == "log":
                 runner.log(str(event.get("line", "")))
+            elif kind == "ready":  # the task's start-up cost, paid by its first point: Python + FINN's import
+                runner.import_s = float(event.get("import_s") or 0.0)
+                state.update(runner_import_s=runner.import_s, message="FINN loaded")
+                write_state(folder, **state)
             elif kind == "progress" and event.get("id") == request_id:
                 state.update(progress=float(event.get("fraction", 0.0)), message=str(event.get("message", "")))
                 write_state(folder, **state)
@@ -169,7 +195,7 @@ def run_point(runner: Runner, folder: Path, request_id: int, base: dict[str, Any
                 if kind == "error" and event.get("traceback"):
                     runner.log(str(event["traceback"]))
                 final = (
-                    {"status": "done", "seconds": event.get("seconds")}
+                    {"status": "done", "seconds": event.get("seconds"), "finished_at": time.time()}
                     if kind == "result"
                     else {"status": "failed", "error": str(event.get("message")), "error_type": event.get("type")}
                 )
@@ -183,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     indices = json.loads(Path(tasks_file).read_text(encoding="utf-8"))[int(task_id)]
     job = os.environ.get("SLURM_JOB_ID", "")
     base = {
+        "task_started_at": time.time(),
         "job": job,
         "array_job": os.environ.get("SLURM_ARRAY_JOB_ID", ""),
         "task": int(task_id),
@@ -224,9 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             runner = None
         current.pop("folder", None)
     if runner is not None:
-        runner.send({"id": 0, "kind": "shutdown"})
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            runner.proc.wait(timeout=30)
+        # every point's state and build are written: the runner's own shutdown (unloading torch and FINN, 1-3 s)
+        # would only hold the task's CPUs from the array's next task
         runner.kill()
     import shutil
 
