@@ -9,6 +9,7 @@ import pytest
 from foldwise.core.board.runs import Figure, RunRecord, new_run_dir, save_run
 from foldwise.core.demo.budget import FrameBudget, StageCost, frame_budget
 from foldwise.core.errors import InputError
+from foldwise.core.finn.build_state import estimate_record, save_build_state
 from foldwise.core.finn.stage import list_builds
 from foldwise.core.project import Project
 
@@ -33,6 +34,10 @@ def test_budget_from_the_estimate_a_board_run_and_a_host_backend(estimated_defec
         assert inference.source == "estimated" and inference.ms == pytest.approx(1000.0 / build.fps)
         assert {s.stage: s.source for s in estimate.stages} == {"preprocess": "measured", "inference": "estimated",
                                                                 "annotate": "measured"}
+        # the folding kept in the Build stage (auto-fitted, say) is what the Build panel shows: the budget follows it
+        save_build_state(project.current, estimate=estimate_record(5425.0, "Pynq-Z2", 100.0))
+        kept = next(s for s in frame_budget(project, "estimate", frames=3).stages if s.stage == "inference")
+        assert kept.ms == pytest.approx(1000.0 / 5425.0) and "kept in the Build stage" in kept.note
         with pytest.raises(InputError, match="deploy it first"):
             frame_budget(project, "board:emu", frames=3)
         folder = new_run_dir(project.current, "emu", "throughput")

@@ -3,8 +3,9 @@
 The host stages (pre-process: ROI crop and resize; annotate) are timed here on a conveyor frame with the
 pipeline's own functions (``measured``). Inference comes from where the network will run:
 
-- ``estimate``: FINN's estimate of the iteration's newest finished build, 1000 / estimated FPS per frame (the
-  dataflow accelerator's steady-state interval when frames are streamed to it), labelled ``estimated``;
+- ``estimate``: FINN's estimate of the folding kept in the Build stage, else of the newest finished build,
+  1000 / estimated FPS per frame (the dataflow accelerator's steady-state interval when frames are streamed to
+  it), labelled ``estimated``;
 - ``board:NAME``: the newest throughput run on that board (its batch-1 time per image), ``emulated`` or
   ``measured`` as the run was, plus the transfer time of the newest demo run on it when there was one;
 - ``host-float`` / ``host-quantized``: the backend timed here on the same crop (``measured``).
@@ -115,8 +116,16 @@ def _host_stages(shape: tuple[int, int, int], frames: int) -> tuple[list[StageCo
 
 
 def _estimate_inference(iteration: Iteration) -> StageCost:
+    """FINN's estimate of the folding the iteration keeps (as edited or auto-fitted in the Build stage, the
+    figure the Build panel and the Iterations dock show), else of its newest finished build."""
+    from foldwise.core.finn.build_state import load_build_state
     from foldwise.core.finn.stage import list_builds
 
+    saved = load_build_state(iteration).get("estimate") or {}
+    if isinstance(saved.get("fps"), (int, float)) and saved["fps"] > 0:
+        return StageCost("inference", 1000.0 / float(saved["fps"]), str(saved.get("source") or "estimated"),
+                         f"FINN's estimate {saved['fps']:,.1f} FPS of the folding kept in the Build stage, "
+                         "frames streamed to the accelerator")
     build = next((b for b in list_builds(iteration) if b.ok and b.fps), None)
     if build is None:
         raise InputError(f"iteration {iteration.label} has no finished FINN build: run an estimate first")
