@@ -39,7 +39,15 @@ def install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
+# Torch jobs run in threads of this process and hold the GIL between their C calls. A repaint calls back into
+# Python hundreds of times (pyqtgraph items, model data()), and each callback may wait a whole switch interval
+# for the GIL: at the default 5 ms a repaint beside a calibration stalled the loop 80-200 ms; at 0.5 ms, 20-50 ms
+# (benchmarks/bench_ui_responsiveness.py, 4 runs each side by side), the jobs no slower.
+GIL_SWITCH_S = 0.0005
+
+
 def create_app(argv: list[str] | None = None) -> QApplication:
+    sys.setswitchinterval(GIL_SWITCH_S)
     app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
     app.setApplicationName("Foldwise")
     app.setOrganizationName("Foldwise")
