@@ -40,9 +40,9 @@ def install_excepthook(window) -> None:
 
 
 # Torch jobs run in threads of this process and hold the GIL between their C calls. A repaint calls back into
-# Python hundreds of times (pyqtgraph items, model data()), and each callback may wait a whole switch interval
-# for the GIL: at the default 5 ms a repaint beside a calibration stalled the loop 80-200 ms; at 0.5 ms, 20-50 ms
-# (benchmarks/bench_ui_responsiveness.py, 4 runs each side by side), the jobs no slower.
+# Python hundreds of times (pyqtgraph items, model data()), and each callback may wait up to a whole switch
+# interval for the GIL (Python's default: 5 ms). A shorter interval bounds that wait; the jobs were no slower
+# (benchmarks/bench_ui_responsiveness.py, BENCH_GIL_SWITCH_MS=5 for the default, side by side).
 GIL_SWITCH_S = 0.0005
 
 
