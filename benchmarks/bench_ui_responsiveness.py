@@ -5,7 +5,10 @@ The story-like project: lenet-digits trained for 3 epochs and quantized W4A4 (64
 float iteration is current (what the Quantize panel previews) and the Build panel estimates the W4A4 export.
 The FINN worker is warmed first (its ~5 s import is a subprocess either way). A QTimer at 5 ms records every
 gap between its ticks; the figure is the longest gap while both jobs run and until both panels have shown their
-results, plus half a second of repaints (offscreen Qt).
+results, plus half a second of repaints (offscreen Qt). The app is set up as `foldwise gui` sets it up
+(foldwise.gui.app.create_app, which shortens the GIL switch interval); BENCH_GIL_SWITCH_MS=5 measures Python's
+default instead. The load averages before and after are printed with the figure, and the idle loop's longest gap
+measured in the same run is the machine's own baseline.
 """
 
 from __future__ import annotations
@@ -79,21 +82,30 @@ def spin_until(app: object, done: object, timeout: float) -> None:
         raise RuntimeError("timed out")
 
 
+def _loadavg() -> str:
+    """The 1, 5 and 15 minute load averages (the machine is shared: the figure depends on them)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def main() -> None:
+    load_before = _loadavg()
     tmp = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["FOLDWISE_CONFIG_DIR"] = str(tmp / "config")
     project_path, qonnx = make_project(tmp)
 
-    from PySide6.QtWidgets import QApplication
-
     import foldwise.core.quantize.inspect  # noqa: F401 - loaded up front, as the panel's first use would
-    from foldwise.gui.app import make_settings
+    from foldwise.gui.app import create_app, make_settings
     from foldwise.gui.main_window import MainWindow
     from foldwise.gui.panels.build_panel import BuildPanel
     from foldwise.gui.panels.quantize_panel import QuantizePanel
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = create_app(sys.argv)  # the app's own set-up: style sheet and GIL switch interval (see foldwise.gui.app)
+    if os.environ.get("BENCH_GIL_SWITCH_MS"):  # to compare against another interval (Python's default: 5)
+        sys.setswitchinterval(float(os.environ["BENCH_GIL_SWITCH_MS"]) / 1000)
     window = MainWindow(make_settings())
     window.show()
     assert window.open_project(project_path)
@@ -130,7 +142,9 @@ def main() -> None:
            tick_ms=TICK_MS, jobs_seconds=round(seconds, 2), ticks=len(busy),
            p99_gap_ms=round(statistics.quantiles(busy, n=100)[98], 1), median_gap_ms=round(statistics.median(busy), 1),
            gaps_over_50ms=sum(g > GOAL_MS for g in busy), idle_longest_gap_ms=round(max(idle), 1),
-           job_errors=failures, platform=os.environ.get("QT_QPA_PLATFORM"))
+           job_errors=failures, platform=os.environ.get("QT_QPA_PLATFORM"),
+           gil_switch_interval_ms=round(sys.getswitchinterval() * 1000, 2), load_before=load_before,
+           load_after=_loadavg())
 
 
 if __name__ == "__main__":

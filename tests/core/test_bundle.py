@@ -421,6 +421,8 @@ def test_an_entry_over_the_size_limit_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_full_disk_leaves_nothing_either_way(project_path: Path, tmp_path: Path, tiny_disk: Path) -> None:
+    """A bundle export onto a disk that fills up mid-archive raises ENOSPC and leaves no partial archive; an
+    import that would not fit is refused up front, naming the size and the free space, leaving nothing."""
     Project.create(project_path).close()
     (project_path / "weights.bin").write_bytes(os.urandom(2 * 1024**2))  # incompressible, over the 1 MiB disk
     with pytest.raises(OSError) as raised:

@@ -28,6 +28,9 @@ def _one_iteration(path: Path) -> None:
 
 def test_a_failed_manifest_write_leaves_no_orphan_and_the_next_commit_works(project_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest write failing (disk full) after the iteration's folder was renamed into place: the folder
+    goes back and is removed, the project is byte for byte as before, and the same commit works next (issue #15,
+    reproduction 1: the orphan '0002-finetuned-1ep' and then '[Errno 39] Directory not empty')."""
     _one_iteration(project_path)
     before = snapshot(project_path)
     real_write = project_mod.atomic_write_json
@@ -52,6 +55,7 @@ def test_a_failed_manifest_write_leaves_no_orphan_and_the_next_commit_works(proj
 
 
 def test_an_orphan_folder_on_disk_is_never_reused(project_path: Path) -> None:
+    """A numbered folder the manifest does not list (left by an older version) is never reused: new ids skip it."""
     _one_iteration(project_path)
     (project_path / "iterations" / "0002-left-by-an-old-version").mkdir()
     with Project.open(project_path) as project, project.new_iteration(IterationKind.PRUNED, "next") as draft:
@@ -61,6 +65,7 @@ def test_an_orphan_folder_on_disk_is_never_reused(project_path: Path) -> None:
 
 
 def test_a_draft_left_by_a_killed_process_is_swept_on_open(project_path: Path) -> None:
+    """A `.draft-*` a killed process left is removed by the next writable open, never by a read-only look."""
     _one_iteration(project_path)
     stale = project_path / "iterations" / ".draft-deadbeef"
     stale.mkdir()
@@ -72,6 +77,8 @@ def test_a_draft_left_by_a_killed_process_is_swept_on_open(project_path: Path) -
 
 
 def test_a_really_full_disk_leaves_the_project_as_it_was(tiny_disk: Path) -> None:
+    """A stage's files filling a real (tmpfs) disk mid-write: OSError out of the block, the project byte for byte
+    as before, and the same write works once space is freed."""
     path = tiny_disk / "p"
     _one_iteration(path)
     before = snapshot(path)
@@ -119,6 +126,8 @@ with Project.open(sys.argv[1]) as project, project.new_iteration("fine-tuned", "
 
 
 def test_sigkill_mid_write_leaves_a_draft_the_next_open_sweeps(project_path: Path) -> None:
+    """SIGKILL while a stage writes its draft: only the draft is left (SIGKILL cannot be caught), the lock goes
+    with the process, and the next open sweeps the draft: the project is byte for byte as before."""
     _one_iteration(project_path)
     before = snapshot(project_path)
     proc = subprocess.Popen([sys.executable, "-c", _WRITES_A_DRAFT_THEN_WAITS, str(project_path)],
@@ -132,6 +141,8 @@ def test_sigkill_mid_write_leaves_a_draft_the_next_open_sweeps(project_path: Pat
 
 
 def test_the_cli_turns_a_full_disk_into_one_line(tiny_disk: Path) -> None:
+    """`foldwise new` on a full disk: exit 1 with one 'disk is full' line, no traceback, and no folder left
+    without a manifest."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "app")}
     fill_disk(tiny_disk)
     result = subprocess.run([sys.executable, "-m", "foldwise", "new", str(tiny_disk / "p")], capture_output=True,

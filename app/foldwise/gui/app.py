@@ -39,7 +39,15 @@ def install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
+# Torch jobs run in threads of this process and hold the GIL between their C calls. A repaint calls back into
+# Python hundreds of times (pyqtgraph items, model data()), and each callback may wait up to a whole switch
+# interval for the GIL (Python's default: 5 ms). A shorter interval bounds that wait; the jobs were no slower
+# (benchmarks/bench_ui_responsiveness.py, BENCH_GIL_SWITCH_MS=5 for the default, side by side).
+GIL_SWITCH_S = 0.0005
+
+
 def create_app(argv: list[str] | None = None) -> QApplication:
+    sys.setswitchinterval(GIL_SWITCH_S)
     app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
     app.setApplicationName("Foldwise")
     app.setOrganizationName("Foldwise")
