@@ -53,6 +53,17 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
+def with_bytecode(env: dict[str, str], folder: Path) -> dict[str, str]:
+    """``env`` for a child Python that keeps compiled modules (in ``folder``) as a user's installation does.
+
+    PYTHONDONTWRITEBYTECODE, set in some shells and CI (and on the development machine), would make every new
+    process compile each of Foldwise's modules it imports: ~0.4 s more at every GUI start here.
+    """
+    out = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    out["PYTHONPYCACHEPREFIX"] = str(folder)
+    return out
+
+
 def as_text(value: Any) -> str:
     """A measured value in words when the script gives none: numbers as printed, dicts as ``key value; ...``."""
     if isinstance(value, bool):

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO, report
+from _common import REPO, report, with_bytecode
 
 RUNS = 5
 
@@ -46,10 +46,7 @@ def main() -> None:
         env["QT_QPA_PLATFORM"] = "offscreen"
     with tempfile.TemporaryDirectory() as tmp:
         env["FOLDWISE_CONFIG_DIR"] = tmp
-        # Python keeps compiled modules as a user's installation does (PYTHONDONTWRITEBYTECODE, set in some
-        # shells and CI, would compile all of Foldwise's ~150 modules at every start: ~0.4 s more here).
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        env = with_bytecode(env, Path(tmp) / "pycache")
         project = Path(tmp) / "defect-demo"
         subprocess.run(
             [sys.executable, "-m", "foldwise", "new", str(project), "--example", "defect-demo"],

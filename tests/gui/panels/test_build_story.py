@@ -54,6 +54,17 @@ def build_panel(window: MainWindow):
     return panel
 
 
+def story_with(model: Path, path: Path) -> Path:
+    """A defect-demo project whose quantized iteration's QONNX is ``model``."""
+    with create_from_example(path, "defect-demo") as project:
+        with project.new_iteration(IterationKind.TRAINED, "float", change={"stage": "train"}):
+            pass
+        with project.new_iteration(IterationKind.QUANTIZED, "w1a1", parent="0001",
+                                   change={"stage": "quantize"}) as draft:
+            shutil.copy(model, draft.folder / "model.qonnx.onnx")
+    return path
+
+
 def report(fps: float) -> BuildReport:
     cycles = round(100e6 / fps)
     return BuildReport(board="Pynq-Z2", clock_ns=10.0, fps=Figure(fps, "estimated", "fps"), bottleneck="MVAU_hls_1",
@@ -103,13 +114,7 @@ def test_the_projects_target_is_on_screen_editable_and_saved(window: MainWindow,
 
 def test_work_survives_reopening(window: MainWindow, tmp_path: Path, finn_worker, tfc_model: Path,  # noqa: F811
                                  qtbot) -> None:
-    path = tmp_path / "story"
-    with create_from_example(path, "defect-demo") as project:
-        with project.new_iteration(IterationKind.TRAINED, "float", change={"stage": "train"}):
-            pass
-        with project.new_iteration(IterationKind.QUANTIZED, "w1a1", parent="0001",
-                                   change={"stage": "quantize"}) as draft:
-            shutil.copy(tfc_model, draft.folder / "model.qonnx.onnx")
+    path = story_with(tfc_model, tmp_path / "story")
     assert window.open_project(path)
     panel = build_panel(window)
     wait_ready(qtbot, panel)
@@ -131,6 +136,8 @@ def test_work_survives_reopening(window: MainWindow, tmp_path: Path, finn_worker
         "trials": [{"layer": "layer.3", "kind": "W", "bits": 3, "accepted": True}],
         "per_layer_file": {"layers": {"layer.3": {"weight_bits": 3}}}}})
 
+    # The option tables' job may still run on a busy machine: closing would ask whether to cancel it
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=LONG)
     assert window.close_project() and window.open_project(path)
     panel = build_panel(window)
     wait_ready(qtbot, panel)
@@ -150,3 +157,37 @@ def test_work_survives_reopening(window: MainWindow, tmp_path: Path, finn_worker
     assert panel.autofit_result.text() == "" and not panel.use_bits_button.isVisibleTo(panel)
     assert not panel.use_bits_button.isEnabled()
     wait_ready(qtbot, panel)
+
+
+def test_a_reopened_project_shows_its_build_figures_from_the_cache_before_finn_answers(
+        window: MainWindow, tmp_path: Path, finn_worker, tfc_model: Path, qtbot) -> None:  # noqa: F811
+    """Issue #17, reopen without waiting: the hardware nodes and option tables FINN gave before are read from the
+    project's cache at once; the figures for the saved folding come from the tables and FINN's re-estimate
+    confirms them, with no "FINN hardware nodes" or tabulation job."""
+    path = story_with(tfc_model, tmp_path / "story")
+    assert window.open_project(path)
+    panel = build_panel(window)
+    wait_ready(qtbot, panel)
+    qtbot.waitUntil(lambda: panel.instant is not None, timeout=LONG)  # tabulated and kept in cache/finn
+    model = panel.folding_model
+    row = [n["name"] for n in model.nodes].index("MVAU_hls_0")
+    pe = model.index(row, model.column_of("PE"))
+    chosen = next(v for v in model.legal_values(pe) if v != model.values["MVAU_hls_0"]["PE"])
+    assert model.setData(pe, chosen)
+    qtbot.waitUntil(lambda: not panel.live.busy and "confirmed" in panel.live_label.text(), timeout=LONG)
+    edited = panel.report
+    assert sorted(p.name.split("-")[0] for p in (path / "cache" / "finn").glob("*.json")) == ["hw_nodes", "options"]
+
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=LONG)  # FINN's build settings, read once
+    assert window.close_project() and window.open_project(path)
+    before = {id(job) for job in window.jobs.registry.jobs}
+    panel = build_panel(window)
+    qtbot.waitUntil(lambda: panel.report is not None, timeout=5000)
+    assert "instant" in panel.origin_label.text() and not panel.busy and panel.estimate_button.isEnabled()
+    assert panel.folding_model.values["MVAU_hls_0"]["PE"] == chosen
+    assert panel.report.fps.value == pytest.approx(edited.fps.value)
+    assert panel.report.node_cycles == edited.node_cycles
+    started = [job.title for job in window.jobs.registry.jobs if id(job) not in before]
+    assert not [t for t in started if "hardware nodes" in t or "Tabulate" in t], started
+    qtbot.waitUntil(lambda: not panel.live.busy and "confirmed" in panel.live_label.text(), timeout=LONG)
+    assert panel.report.fps.value == pytest.approx(edited.fps.value)
