@@ -54,17 +54,6 @@ def build_panel(window: MainWindow):
     return panel
 
 
-def story_with(model: Path, path: Path) -> Path:
-    """A defect-demo project whose quantized iteration's QONNX is ``model``."""
-    with create_from_example(path, "defect-demo") as project:
-        with project.new_iteration(IterationKind.TRAINED, "float", change={"stage": "train"}):
-            pass
-        with project.new_iteration(IterationKind.QUANTIZED, "w1a1", parent="0001",
-                                   change={"stage": "quantize"}) as draft:
-            shutil.copy(model, draft.folder / "model.qonnx.onnx")
-    return path
-
-
 def report(fps: float) -> BuildReport:
     cycles = round(100e6 / fps)
     return BuildReport(board="Pynq-Z2", clock_ns=10.0, fps=Figure(fps, "estimated", "fps"), bottleneck="MVAU_hls_1",
@@ -112,9 +101,20 @@ def test_the_projects_target_is_on_screen_editable_and_saved(window: MainWindow,
     assert chart.target_cycles == pytest.approx(100e6 / 10_000) and chart.target_line is not None
 
 
+def story_with_a_model(path: Path, model: Path) -> Path:
+    """The story's project with a float iteration and a quantized one holding ``model`` as its QONNX export."""
+    with create_from_example(path, "defect-demo") as project:
+        with project.new_iteration(IterationKind.TRAINED, "float", change={"stage": "train"}):
+            pass
+        with project.new_iteration(IterationKind.QUANTIZED, "w1a1", parent="0001",
+                                   change={"stage": "quantize"}) as draft:
+            shutil.copy(model, draft.folder / "model.qonnx.onnx")
+    return path
+
+
 def test_work_survives_reopening(window: MainWindow, tmp_path: Path, finn_worker, tfc_model: Path,  # noqa: F811
                                  qtbot) -> None:
-    path = story_with(tfc_model, tmp_path / "story")
+    path = story_with_a_model(tmp_path / "story", tfc_model)
     assert window.open_project(path)
     panel = build_panel(window)
     wait_ready(qtbot, panel)
@@ -136,8 +136,7 @@ def test_work_survives_reopening(window: MainWindow, tmp_path: Path, finn_worker
         "trials": [{"layer": "layer.3", "kind": "W", "bits": 3, "accepted": True}],
         "per_layer_file": {"layers": {"layer.3": {"weight_bits": 3}}}}})
 
-    # The option tables' job may still run on a busy machine: closing would ask whether to cancel it
-    qtbot.waitUntil(lambda: not window.jobs.running, timeout=LONG)
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=LONG)  # closing would ask about a running job
     assert window.close_project() and window.open_project(path)
     panel = build_panel(window)
     wait_ready(qtbot, panel)
@@ -164,7 +163,7 @@ def test_a_reopened_project_shows_its_build_figures_from_the_cache_before_finn_a
     """Issue #17, reopen without waiting: the hardware nodes and option tables FINN gave before are read from the
     project's cache at once; the figures for the saved folding come from the tables and FINN's re-estimate
     confirms them, with no "FINN hardware nodes" or tabulation job."""
-    path = story_with(tfc_model, tmp_path / "story")
+    path = story_with_a_model(tmp_path / "story", tfc_model)
     assert window.open_project(path)
     panel = build_panel(window)
     wait_ready(qtbot, panel)
