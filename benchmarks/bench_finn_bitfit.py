@@ -36,8 +36,6 @@ def main() -> None:
     gain = result.gain or 1.0
     report("DefectNet without block 5, W4A4: estimated FPS, auto-fit with per-layer weight bits / folding alone",
            round(gain, 3), "reported (>= 1.0 by construction; > 1 where fewer bits buy parallelism)", gain >= 1.0,
-           measured=f"{result.final.fps or 0:,.0f} vs {result.start.fps or 0:,.0f} FPS ({gain:.3f}×) in "
-                    f"{seconds:.0f} s",
            source="estimated", fps_folding_only=round(result.start.fps or 0, 1),
            fps_with_bits=round(result.final.fps or 0, 1),
            val_accuracy_start=result.start.accuracy, val_accuracy_final=result.final.accuracy,
