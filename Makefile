@@ -36,8 +36,9 @@ lint: setup
 	$(VENV)/bin/ruff check app tests benchmarks tools
 	$(VENV)/bin/lint-imports
 
+# ONLY="bench_a bench_b" re-runs those and updates only their entries in benchmarks/results.json.
 bench: setup
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(ONLY)
 
 # The wheel in a fresh venv holding the pinned stack: --version, new --example, the window offscreen (2-5 min).
 check-wheel: setup

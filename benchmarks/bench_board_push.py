@@ -68,8 +68,9 @@ def main() -> None:
     scp_mb_s = size / MB / min(scp_times)
     push_mb_s = size / MB / min(push_times)
     ratio = push_mb_s / scp_mb_s
-    report("board push throughput vs scp (loopback sshd, 16 MB package)", round(ratio, 2), ">= 1.0x scp",
-           ratio >= 1.0, push_mb_s=round(push_mb_s, 1), push_upload_only_mb_s=round(max(upload_mb_s), 1),
+    report("SFTP push of a 16 MB package to the loopback sshd vs OpenSSH `scp`", round(ratio, 2), "≥ 1.0×",
+           ratio >= 1.0, measured=f"{push_mb_s:.1f} vs {scp_mb_s:.1f} MB/s ({ratio:.2f}×)",
+           push_mb_s=round(push_mb_s, 1), push_upload_only_mb_s=round(max(upload_mb_s), 1),
            scp_mb_s=round(scp_mb_s, 1), package_bytes=size,
            per_command_ms=round(1000 * sum(per_command) / len(per_command), 1), source="measured")
 

@@ -1,4 +1,4 @@
-"""GUI cold start: from launching `foldwise gui PROJECT` to the main window shown. Goal: <= 1.5 s median of 5.
+"""GUI cold start: from launching `foldwise gui PROJECT` to the main window shown. Goal: <= 1.0 s median of 5.
 
 Runs under Xvfb when `xvfb-run` exists (a real X window), else Qt's offscreen platform.
 """
@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO, report
+from _common import REPO, report, with_bytecode
 
 RUNS = 5
 
@@ -46,20 +46,25 @@ def main() -> None:
         env["QT_QPA_PLATFORM"] = "offscreen"
     with tempfile.TemporaryDirectory() as tmp:
         env["FOLDWISE_CONFIG_DIR"] = tmp
+        env = with_bytecode(env, Path(tmp) / "pycache")
         project = Path(tmp) / "defect-demo"
         subprocess.run(
             [sys.executable, "-m", "foldwise", "new", str(project), "--example", "defect-demo"],
             check=True, env=env, stdout=subprocess.DEVNULL,
         )
-        launch_once(project, env, use_xvfb)  # warm the OS file cache: "cold" means a new process
+        # The first start compiles what `new` did not import and warms the OS file cache: "cold" means a new
+        # process, as every start after the first.
+        first = launch_once(project, env, use_xvfb)
         times = [launch_once(project, env, use_xvfb) for _ in range(RUNS)]
     median = statistics.median(times)
     report(
-        "gui_cold_start_seconds",
+        "GUI cold start to window shown (median of 5, Xvfb)",
         round(median, 3),
-        "<= 1.5 s (median of 5)",
-        median <= 1.5,
+        "≤ 1.0 s",
+        median <= 1.0,
+        measured=f"{median:.2f} s ({min(times):.2f}–{max(times):.2f} s)",
         runs=[round(t, 3) for t in times],
+        first_start_compiling_s=round(first, 3),
         display="xvfb" if use_xvfb else env.get("QT_QPA_PLATFORM", "x11"),
         how="python benchmarks/bench_cold_start.py (process launch to MainWindow.shown, includes xvfb-run start)",
     )

@@ -7,18 +7,14 @@ run: doubling, then 5 % steps). Goal: ratio >= 1.2.
 
 from __future__ import annotations
 
-import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "app"))
-
-from foldwise.core.finn.autofit import autofit  # noqa: E402
-from foldwise.core.finn.worker import FinnWorker  # noqa: E402
-from foldwise.core.finn.zoo import export_zoo_model  # noqa: E402
+from _common import report
+from foldwise.core.finn.autofit import autofit
+from foldwise.core.finn.worker import FinnWorker
+from foldwise.core.finn.zoo import export_zoo_model
 
 
 def main() -> None:
@@ -33,23 +29,21 @@ def main() -> None:
         return {"fps": round(rep.fps.value, 1), "source": rep.fps.source, "bottleneck": rep.bottleneck,
                 **{k: f.value for k, f in rep.resources.items()}}
 
-    print(json.dumps({
-        "figure": "finn_autofit_vs_setfolding_ratio",
-        "value": round(result.ratio, 3) if result.ratio else None,
-        "goal": ">= 1.2",
-        "pass": bool(result.ratio and result.ratio >= 1.2),
-        "how": "CNV-w1a1 (Brevitas zoo, random weights), Pynq-Z2 @ 100 MHz, budget 85 % LUT/BRAM18, 100 % "
-               "DSP/URAM; auto-fit = search over FINN's per-node estimates of every legal PE/SIMD/ram_style/"
-               "resType, winner re-estimated by FINN; baseline = FINN SetFolding swept over target_fps, best "
-               "estimated FPS that fits; both in one run, one worker.",
-        "budget": result.budget,
-        "autofit": side(result.report),
-        "setfolding_best": side(result.baseline) if result.baseline else None,
-        "setfolding_best_target_fps": result.baseline_target_fps,
-        "setfolding_points": len(result.sweep),
-        "seconds_total": round(seconds, 1),
-        "autofit_folding": result.folding,
-    }, indent=2))
+    ours, theirs = result.report, result.baseline
+    measured = (f"{ours.fps.value:,.0f} vs {theirs.fps.value:,.0f} FPS ({result.ratio:.2f}×)" if theirs and result.ratio
+                else f"{ours.fps.value:,.0f} FPS; no SetFolding result fits the budget")
+    report(
+        "Auto-fit vs FINN SetFolding swept, 85 % LUT/BRAM (CNV-w1a1)",
+        round(result.ratio, 3) if result.ratio else None, "≥ 1.2×", bool(result.ratio and result.ratio >= 1.2),
+        measured=measured,
+        how="CNV-w1a1 (Brevitas zoo, random weights), Pynq-Z2 @ 100 MHz, budget 85 % LUT/BRAM18, 100 % "
+            "DSP/URAM; auto-fit = search over FINN's per-node estimates of every legal PE/SIMD/ram_style/"
+            "resType, winner re-estimated by FINN; baseline = FINN SetFolding swept over target_fps, best "
+            "estimated FPS that fits; both in one run, one worker.",
+        budget=result.budget, autofit=side(ours), setfolding_best=side(theirs) if theirs else None,
+        setfolding_best_target_fps=result.baseline_target_fps, setfolding_points=len(result.sweep),
+        seconds_total=round(seconds, 1), autofit_folding=result.folding,
+    )
 
 
 if __name__ == "__main__":

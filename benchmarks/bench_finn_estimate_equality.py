@@ -14,12 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "app"))
-
-from foldwise.core.finn import build  # noqa: E402
-from foldwise.core.finn.worker import FinnWorker  # noqa: E402
-from foldwise.core.finn.zoo import export_zoo_model  # noqa: E402
+from _common import REPO, report
+from foldwise.core.finn import build
+from foldwise.core.finn.worker import FinnWorker
+from foldwise.core.finn.zoo import export_zoo_model
 
 DIRECT = REPO / "tests" / "core" / "finn" / "direct_finn.py"
 REPORTS = ("estimate_network_performance.json", "estimate_layer_cycles.json", "estimate_layer_resources.json",
@@ -53,18 +51,17 @@ def main() -> None:
             }
             timings[name] = {"first_in_worker_s": round(first, 2), "warm_worker_s": round(warm, 2),
                              "direct_process_s": round(direct, 2)}
-    print(json.dumps({
-        "figure": "finn_estimate_equality",
-        "value": all(m["identical"] for m in per_model.values()),
-        "pass": all(m["identical"] for m in per_model.values()),
-        "goal": "every estimate report JSON identical to finn-plus 1.6.1 run directly with the same config",
-        "how": "Brevitas zoo models (random weights) exported to QONNX; estimate_only_dataflow_steps on Pynq-Z2 "
-               "@ 10 ns with target_fps, once via foldwise.core.finn.build.estimate (worker), once via a plain "
-               "python process calling build_dataflow_cfg; report JSONs compared for equality. The first "
-               "in-worker time includes the worker start and FINN import (TFC runs first).",
-        "models": per_model,
-        "timings": timings,
-    }, indent=2))
+    same = all(m["identical"] for m in per_model.values())
+    report(
+        "TFC-w1a1 and CNV-w1a1 estimates vs finn-plus run directly", same, "equal",
+        same, measured="all report JSONs identical" if same else "reports differ: " + ", ".join(
+            name for name, m in per_model.items() if not m["identical"]),
+        how="Brevitas zoo models (random weights) exported to QONNX; estimate_only_dataflow_steps on Pynq-Z2 "
+            "@ 10 ns with target_fps, once via foldwise.core.finn.build.estimate (worker), once via a plain "
+            "python process calling build_dataflow_cfg; report JSONs compared for equality. The first "
+            "in-worker time includes the worker start and FINN import (TFC runs first).",
+        models=per_model, timings=timings,
+    )
 
 
 if __name__ == "__main__":

@@ -6,19 +6,15 @@ asks FINN (ApplyConfig + minimize bit width + its estimate analyses) for new cyc
 
 from __future__ import annotations
 
-import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "app"))
-
-from foldwise.core.finn import build  # noqa: E402
-from foldwise.core.finn.worker import FinnWorker  # noqa: E402
-from foldwise.core.finn.zoo import export_zoo_model  # noqa: E402
+from _common import report
+from foldwise.core.finn import build
+from foldwise.core.finn.worker import FinnWorker
+from foldwise.core.finn.zoo import export_zoo_model
 
 N = 9
 
@@ -49,20 +45,15 @@ def main() -> None:
             times.append(time.monotonic() - t0)
             fps.append(round(rep.fps.value, 1))
     median = statistics.median(times)
-    print(json.dumps({
-        "figure": "finn_reestimate_warm_s",
-        "value": round(median, 3),
-        "goal": "<= 2 s",
-        "pass": median <= 2.0,
-        "how": f"CNV-w1a1 (Brevitas zoo, random weights) on Pynq-Z2 @ 100 MHz; worker warmed by an estimate "
-               f"build and one re-estimate; then {N} re-estimates each after changing one MVAU's PE to the next "
-               "legal value; wall time of FinnWorker.request round trips (JSON over pipes included); median.",
-        "runs_s": [round(t, 3) for t in times],
-        "min_s": round(min(times), 3), "max_s": round(max(times), 3),
-        "first_reestimate_s": round(first, 2),
-        "estimate_build_cold_s": round(cold, 2),
-        "fps_seen": fps,
-    }, indent=2))
+    report(
+        "Warm re-estimate after a folding edit (CNV-w1a1)", round(median, 3), "≤ 2 s median", median <= 2.0,
+        measured=f"{median:.3f} s median of {N} ({min(times):.3f}–{max(times):.3f} s)",
+        how=f"CNV-w1a1 (Brevitas zoo, random weights) on Pynq-Z2 @ 100 MHz; worker warmed by an estimate "
+            f"build and one re-estimate; then {N} re-estimates each after changing one MVAU's PE to the next "
+            "legal value; wall time of FinnWorker.request round trips (JSON over pipes included); median.",
+        runs_s=[round(t, 3) for t in times], min_s=round(min(times), 3), max_s=round(max(times), 3),
+        first_reestimate_s=round(first, 2), estimate_build_cold_s=round(cold, 2), fps_seen=fps,
+    )
 
 
 if __name__ == "__main__":

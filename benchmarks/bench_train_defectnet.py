@@ -9,11 +9,8 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
-
-
+from _common import report
 from foldwise.core.data.defects import generate_defect_splits
 from foldwise.core.networks.train import evaluate, recommended_config, train
 from foldwise.core.networks.zoo import ZOO, build
@@ -33,23 +30,13 @@ def main() -> None:
                    on_epoch=lambda r: print(r, file=sys.stderr, flush=True))
     cpu_s = time.process_time() - cpu0
     test = evaluate(result.model, splits.test, spec=entry.spec)
-    print(json.dumps({
-        "benchmark": "train_defectnet",
-        "test_accuracy": round(test.accuracy, 4),
-        "goal_accuracy": GOAL_ACCURACY,
-        "train_seconds": round(result.seconds, 1),
-        "train_cpu_seconds": round(cpu_s, 1),
-        "budget_seconds": BUDGET_S,
-        "data_seconds": round(data_s, 1),
-        "epochs_run": len(result.history),
-        "best_epoch": result.best_epoch,
-        "best_val_accuracy": result.best_val_acc,
-        "sizes": [len(splits.train), len(splits.val), len(splits.test)],
-        "config": config.to_dict(),
-        "threads": result.threads,
-        "load_avg_1min": round(os.getloadavg()[0], 2),
-        "ok": bool(test.accuracy >= GOAL_ACCURACY and result.seconds <= BUDGET_S),
-    }))
+    passed = test.accuracy >= GOAL_ACCURACY and result.seconds <= BUDGET_S
+    report("DefectNet test accuracy, CPU training time", round(test.accuracy, 4), "≥ 95 % in ≤ 3 min", passed,
+           measured=f"{100 * test.accuracy:.1f} % in {result.seconds:.0f} s ({len(result.history)} epochs)",
+           train_seconds=round(result.seconds, 1), train_cpu_seconds=round(cpu_s, 1), budget_seconds=BUDGET_S,
+           data_seconds=round(data_s, 1), epochs_run=len(result.history), best_epoch=result.best_epoch,
+           best_val_accuracy=result.best_val_acc, sizes=[len(splits.train), len(splits.val), len(splits.test)],
+           config=config.to_dict(), threads=result.threads)
 
 
 if __name__ == "__main__":

@@ -138,7 +138,10 @@ def main() -> None:
     window.jobs.cancel_all()
     window.close()
     longest = max(busy)
-    report("ui_event_loop_longest_gap_ms", round(longest, 1), f"<= {GOAL_MS:g} ms", longest <= GOAL_MS and not failures,
+    report("GUI event loop's longest stall with a calibration preview and an estimate running at once",
+           round(longest, 1), f"≤ {GOAL_MS:g} ms", longest <= GOAL_MS and not failures,
+           measured=f"{longest:.0f} ms (median gap {statistics.median(busy):.1f} ms, "
+                    f"{sum(g > GOAL_MS for g in busy)} gaps over {GOAL_MS:g} ms)",
            tick_ms=TICK_MS, jobs_seconds=round(seconds, 2), ticks=len(busy),
            p99_gap_ms=round(statistics.quantiles(busy, n=100)[98], 1), median_gap_ms=round(statistics.median(busy), 1),
            gaps_over_50ms=sum(g > GOAL_MS for g in busy), idle_longest_gap_ms=round(max(idle), 1),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+from typing import Any
+
 
 class FoldwiseError(Exception):
     """A problem the user can act on; ``str(error)`` is the message shown to them."""
@@ -9,6 +12,14 @@ class FoldwiseError(Exception):
 
 class InputError(FoldwiseError):
     """Bad input from the user: a file, a layer name, a parameter out of range."""
+
+
+def only_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
+    """``data`` if each key is a field of dataclass ``cls``; InputError naming the unknown ``what`` otherwise."""
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise InputError(f"unknown {what}: {', '.join(unknown)}")
+    return data
 
 
 class ProjectError(FoldwiseError):

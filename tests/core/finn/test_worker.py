@@ -106,3 +106,26 @@ def test_missing_model_is_an_input_error(finn_worker, tmp_path) -> None:
         build.estimate(tmp_path / "nope.onnx", worker=finn_worker)
     with pytest.raises(InputError, match="not found"):
         finn_worker.request("estimate", {"model": str(tmp_path / "nope.onnx"), "output_dir": str(tmp_path)})
+
+
+@pytest.mark.slow
+def test_the_worker_keeps_at_most_four_prepared_models_least_recently_used_out(finn_worker, tfc_model,
+                                                                                tmp_path) -> None:
+    import onnx
+
+    from foldwise.core.hashing import sha256_file
+
+    paths = []
+    for i in range(5):  # the same graph, other bytes: five models to the worker
+        model = onnx.load(str(tfc_model))
+        model.doc_string = f"copy {i}"
+        paths.append(tmp_path / f"tfc-{i}.onnx")
+        onnx.save(model, str(paths[-1]))
+    for path in paths[:4]:
+        build.hw_nodes(path, worker=finn_worker)
+    build.hw_nodes(paths[0], worker=finn_worker)  # used again: now the most recent
+    build.hw_nodes(paths[4], worker=finn_worker)  # a fifth: copy 1, the least recently used, goes
+    cached = finn_worker.request("info", {})["cached"]
+    assert len(cached) == 4
+    assert cached[-2:] == [sha256_file(paths[0]), sha256_file(paths[4])]
+    assert sha256_file(paths[1]) not in cached

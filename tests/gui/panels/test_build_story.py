@@ -196,3 +196,37 @@ def test_the_window_opens_on_the_folding_the_command_line_found(window: MainWind
     qtbot.waitUntil(lambda: not window.jobs.running, timeout=LONG)
     again = cli("autofit", "--no-baseline")
     assert again["autofit"]["fps"]["value"] == pytest.approx(found) and again["kept"].startswith("kept        no: ")
+
+
+def test_a_reopened_project_shows_its_build_figures_from_the_cache_before_finn_answers(
+        window: MainWindow, tmp_path: Path, finn_worker, tfc_model: Path, qtbot) -> None:  # noqa: F811
+    """Issue #17, reopen without waiting: the hardware nodes and option tables FINN gave before are read from the
+    project's cache at once; the figures for the saved folding come from the tables and FINN's re-estimate
+    confirms them, with no "FINN hardware nodes" or tabulation job."""
+    path = story_with_a_model(tmp_path / "story", tfc_model)
+    assert window.open_project(path)
+    panel = build_panel(window)
+    wait_ready(qtbot, panel)
+    qtbot.waitUntil(lambda: panel.instant is not None, timeout=LONG)  # tabulated and kept in cache/finn
+    model = panel.folding_model
+    row = [n["name"] for n in model.nodes].index("MVAU_hls_0")
+    pe = model.index(row, model.column_of("PE"))
+    chosen = next(v for v in model.legal_values(pe) if v != model.values["MVAU_hls_0"]["PE"])
+    assert model.setData(pe, chosen)
+    qtbot.waitUntil(lambda: not panel.live.busy and "confirmed" in panel.live_label.text(), timeout=LONG)
+    edited = panel.report
+    assert sorted(p.name.split("-")[0] for p in (path / "cache" / "finn").glob("*.json")) == ["hw_nodes", "options"]
+
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=LONG)  # FINN's build settings, read once
+    assert window.close_project() and window.open_project(path)
+    before = {id(job) for job in window.jobs.registry.jobs}
+    panel = build_panel(window)
+    qtbot.waitUntil(lambda: panel.report is not None, timeout=5000)
+    assert "instant" in panel.origin_label.text() and not panel.busy and panel.estimate_button.isEnabled()
+    assert panel.folding_model.values["MVAU_hls_0"]["PE"] == chosen
+    assert panel.report.fps.value == pytest.approx(edited.fps.value)
+    assert panel.report.node_cycles == edited.node_cycles
+    started = [job.title for job in window.jobs.registry.jobs if id(job) not in before]
+    assert not [t for t in started if "hardware nodes" in t or "Tabulate" in t], started
+    qtbot.waitUntil(lambda: not panel.live.busy and "confirmed" in panel.live_label.text(), timeout=LONG)
+    assert panel.report.fps.value == pytest.approx(edited.fps.value)

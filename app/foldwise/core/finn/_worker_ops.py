@@ -52,9 +52,19 @@ _PREP_STEPS = estimate_only_dataflow_steps[: estimate_only_dataflow_steps.index(
 
 _channel: Any = None
 _scratch = Path(".")
-#: (model sha256, part) -> {"spec": post-specialization model, "base": + minimize_bit_width, "cpu_nodes"}
+#: (model sha256, part) -> {"spec": post-specialization model, "base": + minimize_bit_width, "cpu_nodes",
+#: described nodes and option tables}; the least recently used beyond _CACHE_SIZE are dropped (``_entry``)
 _cache: dict[tuple[str, str], dict[str, Any]] = {}
 _CACHE_SIZE = 4
+
+
+def _entry(key: tuple[str, str]) -> dict[str, Any]:
+    """The cache entry of ``key``, now the most recently used; a CNV-w1a1 entry holds ~15 MB of graphs."""
+    entry = _cache.pop(key, None)
+    _cache[key] = entry = {} if entry is None else entry
+    while len(_cache) > _CACHE_SIZE:
+        _cache.pop(next(iter(_cache)))
+    return entry
 
 
 def init(channel: Any, scratch: Path) -> None:
@@ -154,7 +164,7 @@ def _with_cpu_nodes(step: Callable, key: tuple[str, str], allow_cpu_compute: boo
     @wraps(step)
     def run(model: ModelWrapper, cfg: DataflowBuildConfig) -> ModelWrapper:
         nodes = legal.cpu_nodes(model)
-        _cache.setdefault(key, {})["cpu_nodes"] = nodes
+        _entry(key)["cpu_nodes"] = nodes
         # FINN would estimate only the part it converted and silently leave the compute to the host
         if not allow_cpu_compute and any(n["op_type"] in legal.COMPUTE_OPS for n in nodes):
             raise InputError(f"FINN cannot convert this model to hardware. Nodes left on the CPU: "
@@ -194,7 +204,7 @@ def _with_capture(step: Callable, key: tuple[str, str]) -> Callable:
     @wraps(step)
     def run(model: ModelWrapper, cfg: DataflowBuildConfig) -> ModelWrapper:
         model = step(model, cfg)
-        _cache.setdefault(key, {})["spec"] = copy.deepcopy(model)
+        _entry(key)["spec"] = copy.deepcopy(model)
         return model
 
     return run
@@ -302,9 +312,7 @@ def _prepared(params: dict[str, Any]) -> tuple[tuple[str, str], dict[str, Any]]:
     model_path = _model_path(params)
     part = _part(params)
     key = (_sha256(model_path), part)
-    entry = _cache.setdefault(key, {})
-    while len(_cache) > _CACHE_SIZE:  # oldest models first; a CNV entry holds ~15 MB
-        _cache.pop(next(iter(_cache)))
+    entry = _entry(key)
     cfg = _cfg(params, _scratch / "prep" / key[0][:12])
     if entry.get("spec") is None:
         failures: dict[str, Any] = {}
@@ -409,7 +417,8 @@ def options(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def info(params: dict[str, Any]) -> dict[str, Any]:
-    return {"finn_version": finn_version(), "part_map": dict(part_map), "cached_models": len(_cache)}
+    return {"finn_version": finn_version(), "part_map": dict(part_map), "cached_models": len(_cache),
+            "cached": [sha for sha, _part in _cache]}  # least recently used first
 
 
 KINDS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {

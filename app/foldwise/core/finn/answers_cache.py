@@ -31,16 +31,31 @@ def answer_key(kind: str, model: str | Path, board: str, **extra: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def _path(folder: Path, kind: str, model: str | Path, board: str, **extra: Any) -> Path:
+    return folder / f"{kind}-{answer_key(kind, model, board, **extra)}.json"
+
+
+def saved_answer(folder: Path | None, kind: str, model: str | Path, board: str, **extra: Any) -> dict[str, Any] | None:
+    """The saved answer for this model, part and kind, or None (nothing saved, or the model cannot be read)."""
+    if folder is None:
+        return None
+    with contextlib.suppress(OSError, ValueError):
+        path = _path(folder, kind, model, board, **extra)
+        answer = json.loads(path.read_text(encoding="utf-8"))
+        os.utime(path)  # recently used
+        return answer
+    return None
+
+
 def cached_answer(folder: Path | None, kind: str, model: str | Path, board: str,
                   compute: Callable[[], dict[str, Any]], **extra: Any) -> dict[str, Any]:
     """The saved answer for this model, part and kind, else ``compute()``'s, saved (``folder`` None: no cache)."""
     if folder is None:
         return compute()
-    path = folder / f"{kind}-{answer_key(kind, model, board, **extra)}.json"
-    with contextlib.suppress(OSError, ValueError):
-        answer = json.loads(path.read_text(encoding="utf-8"))
-        os.utime(path)  # recently used
+    answer = saved_answer(folder, kind, model, board, **extra)
+    if answer is not None:
         return answer
+    path = _path(folder, kind, model, board, **extra)
     answer = compute()
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from foldwise.core.errors import InputError, ToolMissingError
-from foldwise.core.finn.answers_cache import cached_answer
+from foldwise.core.finn.answers_cache import cached_answer, saved_answer
 from foldwise.core.finn.boards import DEFAULT_BOARD, get_board
 from foldwise.core.finn.build_config import BuildConfig
 from foldwise.core.finn.folding import FoldingConfig, FoldingLike, check_against, folding_dict
@@ -141,9 +141,19 @@ def hw_nodes(
     """Hardware nodes after conversion/specialization: current folding attrs, legal values, ties, estimates.
     ``cache``: a folder keeping the answer per model (``answers_cache``), so a second call needs no worker."""
     params = _params(model, board, clock_mhz)
-    result = cached_answer(cache, "hw_nodes", model, board,
-                           lambda: (worker or get_worker()).request("hw_nodes", params, ctx))
+    return _hw_nodes(cached_answer(cache, "hw_nodes", model, board,
+                                   lambda: (worker or get_worker()).request("hw_nodes", params, ctx)))
+
+
+def _hw_nodes(result: dict[str, Any]) -> HwNodes:
     return HwNodes(result["nodes"], result["cpu_nodes"], result["model_sha256"], result["part"])
+
+
+def saved_hw_nodes(model: str | Path, *, board: str = DEFAULT_BOARD, cache: Path | None) -> HwNodes | None:
+    """:func:`hw_nodes` as kept in ``cache``, read without the worker (None if not kept): a few milliseconds,
+    so a reopened project's Build panel can show them at once."""
+    result = saved_answer(cache, "hw_nodes", model, board)
+    return _hw_nodes(result) if result is not None else None
 
 
 def validate_folding(folding: FoldingLike, nodes: HwNodes) -> FoldingConfig:
@@ -193,6 +203,13 @@ def option_tables(
     params = _params(model, board, clock_mhz, knobs=knobs)
     return cached_answer(cache, "options", model, board,
                          lambda: (worker or get_worker()).request("options", params, ctx), knobs=knobs)["groups"]
+
+
+def saved_option_tables(model: str | Path, *, board: str = DEFAULT_BOARD, knobs: bool = True,
+                        cache: Path | None) -> list[dict[str, Any]] | None:
+    """:func:`option_tables` as kept in ``cache``, read without the worker (None if not kept)."""
+    result = saved_answer(cache, "options", model, board, knobs=knobs)
+    return result["groups"] if result is not None else None
 
 
 def hls_codegen(

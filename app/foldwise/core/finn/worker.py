@@ -146,13 +146,14 @@ class FinnWorker:
         events.put(None)  # EOF: the worker is gone
 
     def _kill(self) -> None:
-        if self._proc is not None:
-            kill_process_tree(self._proc, grace=2.0)
-            if self._proc.stdin is not None:
+        # Taken first: close() (which may not get the lock) and a failing request can kill at the same time.
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            kill_process_tree(proc, grace=2.0)
+            if proc.stdin is not None:
                 with contextlib.suppress(OSError):
-                    self._proc.stdin.close()
-            self._log(f"--- worker pid {self._proc.pid} stopped (exit code {self._proc.returncode})")
-        self._proc = None
+                    proc.stdin.close()
+            self._log(f"--- worker pid {proc.pid} stopped (exit code {proc.returncode})")
 
     def close(self) -> None:
         """Ask the worker to exit; kill it if it does not within a few seconds."""

@@ -7,12 +7,11 @@ Runs are reproducible: ``seed`` fixes weight-independent randomness (data order,
 from __future__ import annotations
 
 import copy
-import enum
 import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -22,67 +21,11 @@ from foldwise.core.errors import InputError
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.networks.batches import as_tensors, check_classes, check_shape, logits_of, to_input
 from foldwise.core.networks.spec import InputSpec
-
-
-class Optimizer(str, enum.Enum):
-    ADAM = "adam"
-    SGD = "sgd"
-
-
-@dataclass
-class TrainConfig:
-    """Training settings; ``patience`` (epochs without a better val accuracy) enables early stopping.
-
-    ``threads`` None picks all cores on a quiet machine and one on a busy one (see ``_auto_threads``).
-    """
-
-    epochs: int = 12
-    batch_size: int = 64
-    lr: float = 2e-3
-    optimizer: Optimizer = Optimizer.ADAM
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    cosine_schedule: bool = True
-    patience: int | None = 4
-    hflip: bool = False
-    vflip: bool = False
-    transpose: bool = False
-    seed: int = 0
-    threads: int | None = None
-
-    def __post_init__(self) -> None:
-        try:
-            self.optimizer = Optimizer(self.optimizer)
-        except ValueError as exc:
-            raise InputError(f"optimizer must be one of {[o.value for o in Optimizer]}, got {self.optimizer!r}") \
-                from exc
-        if self.epochs < 1 or self.batch_size < 1:
-            raise InputError(f"epochs and batch size must be at least 1 (got {self.epochs}, {self.batch_size})")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise InputError(f"learning rate must be a positive finite number, got {self.lr}")
-        if self.patience is not None and self.patience < 1:
-            raise InputError(f"patience must be at least 1 epoch (or None to disable), got {self.patience}")
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["optimizer"] = self.optimizer.value
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(f"unknown training settings: {', '.join(unknown)}")
-        return cls(**data)
-
-
-def recommended_config(arch: str | None = None, **overrides: Any) -> TrainConfig:
-    """TrainConfig with the zoo network's tuned defaults (if ``arch`` is a zoo name), then ``overrides``."""
-    from foldwise.core.networks.zoo import ZOO
-
-    entry = ZOO.get(arch) if arch else None
-    return TrainConfig.from_dict({**(entry.train_defaults if entry else {}), **overrides})
+from foldwise.core.networks.train_config import (  # noqa: F401 - re-exported: callers import them from here
+    Optimizer,
+    TrainConfig,
+    recommended_config,
+)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from torch import nn
 
 from foldwise.core.errors import InputError
 from foldwise.core.networks.spec import InputSpec
+from foldwise.core.networks.train_config import ZOO_TRAIN_DEFAULTS
 
 
 @dataclass(frozen=True)
@@ -267,13 +268,10 @@ ZOO: dict[str, ZooEntry] = {
     for entry in (
         ZooEntry("lenet5", "LeNet-5: 2 conv + 3 fully connected layers, for 32×32 digits",
                  InputSpec((1, 32, 32), dataset="digits"), 10,
-                 lambda spec, n: LeNet5(n, spec.channels),
-                 {"epochs": 30, "batch_size": 32, "lr": 2e-3, "patience": 10}),
+                 lambda spec, n: LeNet5(n, spec.channels), ZOO_TRAIN_DEFAULTS["lenet5"]),
         ZooEntry("defectnet", "DefectNet: AlexNet-style CNN (5 conv blocks, 3 FC) for 64×64 defect patches",
                  InputSpec((3, 64, 64), dataset="defects"), 2,
-                 lambda spec, n: DefectNet(n, spec.channels),
-                 # Parts lie at any angle, so all 8 flips/transposes of a patch keep its label.
-                 {"epochs": 8, "batch_size": 32, "lr": 3e-3, "hflip": True, "vflip": True, "transpose": True}),
+                 lambda spec, n: DefectNet(n, spec.channels), ZOO_TRAIN_DEFAULTS["defectnet"]),
         ZooEntry("tfc", "TFC-w1a1 (Brevitas bnn_pynq): binary MLP 64-64-64, input sized for 32×32 digits",
                  InputSpec((1, 32, 32), dataset="digits"), 10, _bnn_pynq_tfc),
         ZooEntry("cnv", "CNV-w1a1 (Brevitas bnn_pynq): binary VGG-like CNN, 6 conv + 3 FC, 32×32 RGB",

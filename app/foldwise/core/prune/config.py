@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from foldwise.core.errors import InputError
+from foldwise.core.errors import InputError, only_fields
 
 CRITERIA = {
     "l1": "L1 magnitude of each channel's weights (sum of |w|)",
@@ -87,11 +87,7 @@ class PruneSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PruneSpec:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(f"unknown prune settings: {', '.join(unknown)}")
-        return cls(**data)
+        return cls(**only_fields(cls, data, "prune settings"))
 
     def default_name(self) -> str:
         parts = []

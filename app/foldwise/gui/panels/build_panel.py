@@ -16,7 +16,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -570,6 +570,10 @@ class BuildPanel(StagePanel):
                                       f"{html.escape(names)}</small>")
             self._fetch_schema()
 
+        saved = build.saved_hw_nodes(model, board=board, cache=cache)
+        if saved is not None:  # a project estimated before: no wait for FINN (its re-estimate still confirms)
+            done(saved)
+            return None
         return self.run_job(f"FINN hardware nodes of {model.name} ({board})",
                             lambda ctx: build.hw_nodes(model, board=board, clock_mhz=clock, worker=worker, ctx=ctx,
                                                        cache=cache),
@@ -588,10 +592,18 @@ class BuildPanel(StagePanel):
         def done(tables: InstantTables) -> None:
             if model == self.model_path and board == self.board:
                 self.instant = tables
+                if self.report is None and self.hw is hw:  # reopened: the tables were cached, FINN still starts
+                    self._show_instant()
 
         def failed(job: Job) -> None:  # instant figures are a convenience: FINN's re-estimate still answers
             self.services.status(f"Folding edits wait for FINN's re-estimate: {job.error_message}", 10000)
 
+        saved = build.saved_option_tables(model, board=board, cache=cache)
+        if saved is not None:
+            # On the next turn of the event loop: a project opened at start-up shows the window before the
+            # figures' chart loads pyqtgraph.
+            QTimer.singleShot(0, lambda: done(InstantTables(saved, defaults)))
+            return
         self.services.jobs.start(
             Job(f"Tabulate every legal folding of {model.name}",
                 lambda ctx: InstantTables(build.option_tables(model, board=board, worker=worker, ctx=ctx,

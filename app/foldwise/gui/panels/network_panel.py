@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -220,7 +221,7 @@ class NetworkPanel(StagePanel):
         self._opened = False
         super().set_project(project, relay)
         if project is not None:
-            # Both need torch (a 1.5 s import): after the window is up, not before it is shown.
+            # The training fields and an untrained network's planned layers: after the window is up.
             QTimer.singleShot(0, lambda: self._after_open(project))
 
     def _after_open(self, project: Any) -> None:
@@ -228,7 +229,9 @@ class NetworkPanel(StagePanel):
             return
         self._opened = True
         self._show_recommended_settings()
-        self.project_changed()  # torch is loaded now: an untrained network's layers can be shown
+        if project.current is None:  # an untrained network's planned layers need torch: loaded now, once
+            importlib.import_module("torch")
+        self.project_changed()
         if self.services.auto_prepare and not project.iterations and project.settings.get("example"):
             self._offer_training(project)
 
@@ -256,7 +259,7 @@ class NetworkPanel(StagePanel):
 
     def _show_recommended_settings(self) -> None:
         from foldwise.core.errors import InputError
-        from foldwise.core.networks.train import recommended_config
+        from foldwise.core.networks.train_config import recommended_config
 
         try:
             settings = self.project.settings.get("train", {}) if self.project else {}
@@ -268,7 +271,7 @@ class NetworkPanel(StagePanel):
         self.batch.setValue(config.batch_size)
 
     def train_config(self) -> Any:
-        from foldwise.core.networks.train import recommended_config
+        from foldwise.core.networks.train_config import recommended_config
 
         defaults = self.project.settings.get("train", {}) if self.project else {}
         return recommended_config(
