@@ -63,6 +63,11 @@ def format_text(report: BuildReport) -> str:
         pct = report.utilization_pct.get(key)
         pct_s = f"{pct:5.1f}% of {report.board}" if pct is not None else "n/a"
         lines.append(f"{key:<11} {fig.value:>10,.0f}  {pct_s} ({fig.source})")
+    over = {k: pct for k, pct in report.utilization_pct.items() if pct is not None and pct > 100}
+    if over:
+        shown = ", ".join(f"{k} {pct:,.0f} %" for k, pct in over.items())
+        lines.append(f"verdict     does not fit the {report.board} ({shown}, estimated): lower --target-fps, run "
+                     "autofit, or use a smaller network (narrower, shallower, pruned)")
     lines.append("cycles per node (estimated):")
     width = max((len(n) for n in report.node_cycles), default=0)
     lines += [f"  {name:<{width}} {cyc:>10,}" for name, cyc in report.node_cycles.items()]

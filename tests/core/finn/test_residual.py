@@ -130,3 +130,26 @@ def test_a_depthwise_separable_network_maps_to_vvau_and_mvau(finn_worker, tmp_pa
     kinds = sorted(name.rsplit("_", 2)[0] for name in report.node_cycles if name[:4] in ("VVAU", "MVAU"))
     assert kinds == ["MVAU"] * 4 + ["VVAU"] * 2  # stem, 2 pointwise, linear; 2 depthwise
     assert report.streamlining.startswith("global average pool")  # no fork or join: FINN's default streamline
+
+
+def test_a_mean_in_a_residual_network_is_refused_before_finn_loops_on_it(finn_worker, tmp_path: Path) -> None:
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            nn = torch.nn
+            self.c0, self.r0 = nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()
+            self.c1, self.r1 = nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.r0(self.c0(x))
+            y = self.r1(x + self.c1(x))
+            return self.fc(torch.flatten(torch.mean(y, dim=(2, 3), keepdim=True), 1))
+
+    torch.manual_seed(0)
+    network = quantize_network(MeanPooled().eval(), _images(8), QuantConfig(weight_bits=4, act_bits=4,
+                                                                            calib_images=8),
+                               spec=SPEC, collect_stats=False).network
+    path = export_qonnx_file(network, tmp_path / "mean.qonnx.onnx")
+    with pytest.raises(InputError, match=r"ReduceMean_0 \(ReduceMean\) in a residual network: .*AdaptiveAvgPool2d"):
+        build.estimate(path, build_dir=tmp_path / "b", worker=finn_worker)

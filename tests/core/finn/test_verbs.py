@@ -44,3 +44,20 @@ def test_autofit_verb_saves_a_folding_estimate_accepts(finn_worker, tfc_model, t
     assert main(["estimate", str(tfc_model), "--folding", str(folding), "--out", str(tmp_path / "b"), "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["fps"]["value"] == pytest.approx(out["autofit"]["fps"]["value"])
+
+
+def test_estimate_text_says_when_the_network_does_not_fit() -> None:
+    from foldwise.core.finn.reports import BuildReport, Figure
+    from foldwise.verbs.estimate import format_text
+
+    # full-width ResNet-18 W4A4 at 1,000 FPS as bench_finn_residual.py measured it (2026-12-02)
+    report = BuildReport(board="Pynq-Z2", bottleneck="MVAU_hls_0", max_cycles=81_408,
+                         fps=Figure(1228.4, "estimated", "frames/s"),
+                         resources={"LUT": Figure(408_145.0, "estimated"), "BRAM_18K": Figure(2768.0, "estimated")},
+                         utilization_pct={"LUT": 767.2, "BRAM_18K": 988.6},
+                         streamlining="residual topology (Add_0 adds two streams): FINN's step_resnet_streamline")
+    text = format_text(report)
+    assert "verdict     does not fit the Pynq-Z2 (LUT 767 %, BRAM_18K 989 %, estimated)" in text
+    assert "streamlining: residual topology" in text
+    report.utilization_pct = {"LUT": 28.8, "BRAM_18K": 11.4}
+    assert "does not fit" not in format_text(report)

@@ -27,6 +27,8 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.infer_data_layouts import InferDataLayouts
 from qonnx.transformation.infer_datatypes import InferDataTypes
 
+from foldwise.core.errors import InputError
+
 
 def step_streamline_global_pool(model: ModelWrapper, cfg: DataflowBuildConfig) -> ModelWrapper:
     """GlobalAveragePool on integers → GlobalAccPool, its 1/(H·W) streamlined into the next thresholds."""
@@ -65,6 +67,13 @@ def streamline_steps(model: ModelWrapper) -> tuple[list[str], str]:
     """The steps that replace ``step_streamline`` for this model, and why (empty reason: FINN's default)."""
     found = topology(model)
     steps, reasons = ["step_streamline"], []
+    means = [node.name for node in model.graph.node if node.op_type == "ReduceMean"]
+    if found["residual"] and means:
+        # seen with finn-plus 1.6.1: its StreamlinePlus never reaches a fixed point, MoveTransposePastEltwise and
+        # MoveScalarLinearPastInvariants undoing each other around the mean, so the build would never end
+        raise InputError(f"{', '.join(means)} (ReduceMean) in a residual network: finn-plus's residual "
+                         "streamlining never finishes on it; average with nn.AdaptiveAvgPool2d(1) (a "
+                         "GlobalAveragePool, which FINN maps to GlobalAccPool) instead of torch.mean")
     if found["residual"]:
         steps = [step_resnet_streamline.__name__]
         reasons.append(f"residual topology ({'; '.join(found['residual'][:3])}): FINN's step_resnet_streamline")

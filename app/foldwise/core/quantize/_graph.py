@@ -53,6 +53,19 @@ def trace_error(model: nn.Module, exc: BaseException, what: str = "traced") -> I
                       "rewrite its forward without data-dependent Python control flow")
 
 
+def drop_string_annotations(gm: fx.GraphModule) -> None:
+    """Forget type annotations FX recorded as strings (``forward(self, x: torch.Tensor)`` in a module with
+    ``from __future__ import annotations``): the saved graph module's code would import them by name, and
+    pickling it fails ("'str' object has no attribute '__name__'")."""
+    changed = False
+    for node in gm.graph.nodes:
+        if isinstance(node.type, str):
+            node.type = None
+            changed = True
+    if changed:
+        gm.recompile()
+
+
 @dataclass
 class InputScaling:
     """Affine map ``x * gain + offset`` from raw 0..255 pixels to what the float network expects."""

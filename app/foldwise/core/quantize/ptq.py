@@ -97,6 +97,7 @@ def prepare(float_model: nn.Module, config: QuantConfig, input_shape: tuple[int,
         traced = preprocess_for_quantize(model, equalize_iters=0)
     except Exception as exc:  # any tracing failure becomes a message naming the module
         raise _graph.trace_error(model, exc) from exc
+    _graph.drop_string_annotations(traced)
     names = {id(m): name for name, m in traced.named_modules()}
     compute, acts, identities = layer_maps(config)
 
