@@ -11,16 +11,12 @@ nothing but the input's NCHW→NHWC Transpose is left on the CPU and LUT and BRA
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "app"))
-
-from foldwise.core.finn.worker import FinnWorker  # noqa: E402
+from _common import report  # also puts app/ on sys.path
+from foldwise.core.finn.worker import FinnWorker
 
 
 def run_one(arch: str, epochs: int, target_fps: int, tmp: Path, worker: FinnWorker) -> dict:
@@ -87,10 +83,16 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-finn-residual-"))
     with FinnWorker(state_dir=tmp / "worker") as worker:
         rows = [run_one(arch, args.epochs, args.target_fps, tmp, worker) for arch in args.arch]
-    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
-    print(json.dumps({"figure": "finn_residual_all_on_hardware", "value": [r["fps"]["value"] for r in rows],
-                      "goal": "only the input Transpose on the CPU; LUT, BRAM18 <= 100 % of the Pynq-Z2",
-                      "pass": all(r["pass"] for r in rows), "networks": rows, "loadavg": load}, indent=1))
+    def line(r: dict) -> str:
+        util = r["utilization_pct"]
+        return (f"{r['arch']}: {r['fps']['value']:,.0f} FPS (estimated), LUT {util.get('LUT')} %, "
+                f"BRAM18 {util.get('BRAM_18K')} %, on the CPU: {', '.join(r['cpu_nodes']) or 'nothing'}, "
+                f"QONNX bit-exact {r['qonnx_bit_exact']}")
+
+    report(f"Residual / depthwise-separable zoo networks W4A4, FINN SetFolding for {args.target_fps:,} FPS on the "
+           f"Z2 @ 100 MHz ({' / '.join(args.arch)}; {args.epochs} training epochs)",
+           [r["fps"]["value"] for r in rows], "only the input Transpose on the CPU, within the Z2",
+           all(r["pass"] for r in rows), measured="; ".join(line(r) for r in rows), networks=rows)
 
 
 if __name__ == "__main__":
