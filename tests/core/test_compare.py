@@ -263,3 +263,17 @@ def test_the_verdict_takes_a_real_boards_fps_but_not_an_emulated_ones_over_finns
         _run(quantized, "throughput", {"fps": Figure(900.0, "images/s", "measured")}, "2026-12-02T01:00:00Z")
         row = compare_table(project)[1]
     assert row.cell("fps").source == "measured" and row.verdict["source"] == "measured"
+
+
+def test_a_kept_folding_that_differs_from_the_newest_build_is_noted(estimated_defect: Path) -> None:
+    from foldwise.core.finn.build_state import estimate_record, save_build_state
+
+    with Project.open(estimated_defect) as project:
+        current = project.current
+        assert not compare_table(project)[-1].warnings
+        build_fps = compare_table(project)[-1].cells["fps_estimated"].value
+        save_build_state(current, estimate=estimate_record(build_fps, "Pynq-Z2", 100.0))
+        assert not compare_table(project)[-1].warnings  # the same folding: nothing to say
+        save_build_state(current, estimate=estimate_record(5425.0, "Pynq-Z2", 100.0))
+        (note,) = compare_table(project)[-1].warnings
+    assert "kept in the Build stage estimates 5,425 FPS" in note and "makes it a build" in note

@@ -255,6 +255,24 @@ def _demo(iteration: Iteration) -> tuple[Cell | None, dict[str, Any] | None]:
     return Cell(fig.value, fig.source, "frames/s", note), verdict
 
 
+def _kept_folding_note(iteration: Iteration, build_fps: Cell | None) -> str:
+    """A line when the folding kept in the Build stage (edited or auto-fitted) estimates another FPS than the
+    newest build the table shows: the Build panel and the Iterations dock show the kept one."""
+    from foldwise.core.finn.build_state import load_build_state
+
+    if iteration.missing:
+        return ""
+    kept = (load_build_state(iteration).get("estimate") or {}).get("fps")
+    if not isinstance(kept, (int, float)) or isinstance(kept, bool) or kept <= 0:
+        return ""
+    if build_fps is not None and abs(kept - build_fps.value) <= 0.01 * build_fps.value:
+        return ""
+    shown = f"the newest build's {format_fps(build_fps.value)}" if build_fps is not None else "no build yet"
+    return (f"iteration {iteration.label}: the folding kept in the Build stage estimates {format_fps(kept)} "
+            f"(estimated), the table shows {shown}: Estimate in the Build panel "
+            "(or `foldwise estimate --folding FILE`) makes it a build")
+
+
 def iteration_row(project: Project, iteration: Iteration, target_fps: float | None = None) -> Row:
     """The table row of one iteration (``target_fps`` None: the project's)."""
     warnings: list[str] = [iteration.missing] if iteration.missing else []
@@ -270,6 +288,9 @@ def iteration_row(project: Project, iteration: Iteration, target_fps: float | No
         **_run_cells(iteration),
         "demo_fps": demo_cell,
     }
+    kept = _kept_folding_note(iteration, cells["fps_estimated"])
+    if kept:
+        warnings.append(kept)
     row = Row(iteration.id, iteration.name, iteration.kind, iteration.parent, iteration.created,
               describe_change(iteration), iteration.id == project.current_id, {k: cells[k] for k in COLUMN_KEYS},
               build=found[0].name if found else None, demo=demo, warnings=warnings)
