@@ -258,13 +258,12 @@ def _demo(iteration: Iteration) -> tuple[Cell | None, dict[str, Any] | None]:
 def _kept_folding_note(iteration: Iteration, build_fps: Cell | None) -> str:
     """A line when the folding kept in the Build stage (edited or auto-fitted) estimates another FPS than the
     newest build the table shows: the Build panel and the Iterations dock show the kept one."""
-    from foldwise.core.finn.build_state import load_build_state
+    from foldwise.core.finn.build_state import kept_fps
 
-    if iteration.missing:
+    found = kept_fps(iteration) if not iteration.missing else None
+    if found is None:
         return ""
-    kept = (load_build_state(iteration).get("estimate") or {}).get("fps")
-    if not isinstance(kept, (int, float)) or isinstance(kept, bool) or kept <= 0:
-        return ""
+    kept = found[0]
     if build_fps is not None and abs(kept - build_fps.value) <= 0.01 * build_fps.value:
         return ""
     shown = f"the newest build's {format_fps(build_fps.value)}" if build_fps is not None else "no build yet"

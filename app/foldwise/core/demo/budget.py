@@ -118,14 +118,14 @@ def _host_stages(shape: tuple[int, int, int], frames: int) -> tuple[list[StageCo
 def _estimate_inference(iteration: Iteration) -> StageCost:
     """FINN's estimate of the folding the iteration keeps (as edited or auto-fitted in the Build stage, the
     figure the Build panel and the Iterations dock show), else of its newest finished build."""
-    from foldwise.core.finn.build_state import load_build_state
+    from foldwise.core.finn.build_state import kept_fps
     from foldwise.core.finn.stage import list_builds
 
-    saved = load_build_state(iteration).get("estimate") or {}
-    if isinstance(saved.get("fps"), (int, float)) and saved["fps"] > 0:
-        return StageCost("inference", 1000.0 / float(saved["fps"]), str(saved.get("source") or "estimated"),
-                         f"FINN's estimate {saved['fps']:,.1f} FPS of the folding kept in the Build stage, "
-                         "frames streamed to the accelerator")
+    kept = kept_fps(iteration)
+    if kept is not None:
+        fps, source = kept
+        return StageCost("inference", 1000.0 / fps, source, f"FINN's estimate {fps:,.1f} FPS of the folding kept "
+                         "in the Build stage, frames streamed to the accelerator")
     build = next((b for b in list_builds(iteration) if b.ok and b.fps), None)
     if build is None:
         raise InputError(f"iteration {iteration.label} has no finished FINN build: run an estimate first")

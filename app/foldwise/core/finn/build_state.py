@@ -76,14 +76,24 @@ def keep_found_folding(iteration: Iteration, model: Path, folding: dict[str, Any
                             estimate=estimate_record(fps, report.board or "", clock_mhz, source))
 
 
+def kept_fps(iteration: Iteration) -> tuple[float, str] | None:
+    """FINN's estimate of the folding kept with the iteration (edited, auto-fitted or found by a verb) and its
+    source; None when none was kept."""
+    estimate = load_build_state(iteration).get("estimate") or {}
+    fps = estimate.get("fps")
+    if not isinstance(fps, (int, float)) or isinstance(fps, bool) or fps <= 0:
+        return None
+    return float(fps), str(estimate.get("source") or "estimated")
+
+
 def iteration_fps(iteration: Iteration) -> tuple[float, str] | None:
     """The iteration's latest FPS figure and its source: the Build panel's last estimate, else its newest
     build's; None before it was ever estimated."""
     from foldwise.core.finn.stage import list_builds
 
-    estimate = load_build_state(iteration).get("estimate") or {}
-    if isinstance(estimate.get("fps"), (int, float)):
-        return float(estimate["fps"]), str(estimate.get("source") or "estimated")
+    kept = kept_fps(iteration)
+    if kept is not None:
+        return kept
     for record in list_builds(iteration):
         if record.ok and record.fps:
             return float(record.fps), "estimated"
