@@ -200,12 +200,12 @@ class SweepView(QWidget):
             )
             self.plot.addItem(self.scatter)
             self.plot_holder.addWidget(self.plot)
-            self.plot_holder.addWidget(
-                QLabel(
-                    "Each point's size: its LUT share (estimated). Black outline: the "
-                    "Pareto front (accuracy and FPS up, LUT down). ★: the best point."
-                )
+            legend = QLabel(
+                "Each point's size: its LUT share (estimated). Black outline: the "
+                "Pareto front (accuracy and FPS up, LUT down). ★: the best point."
             )
+            legend.setWordWrap(True)  # unwrapped, its one line made the tab 800 px wide: wider than 1280×800 allows
+            self.plot_holder.addWidget(legend)
             half = max(sum(self.split.sizes()) // 2, 120)
             self.split.setSizes([half, half])
         return self.plot
