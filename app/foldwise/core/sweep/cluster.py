@@ -10,7 +10,6 @@ it: on a real cluster, a shared file system); on a login host it is ``<remote_di
 from __future__ import annotations
 
 import contextlib
-import os
 import shlex
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from foldwise.core.atomic import atomic_write_bytes
 from foldwise.core.errors import FoldwiseError, InputError, ToolMissingError
 from foldwise.core.finn.hosts import RemoteBuildHost
 from foldwise.core.finn.remote_build import runtime_files, runtime_id
@@ -94,9 +94,7 @@ class LocalCluster(Cluster):
     def write_text(self, path: str, text: str) -> None:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        atomic_write_bytes(target, text.encode("utf-8"))
 
     def read_text(self, path: str) -> str | None:
         try:
