@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from foldwise.core.jobs import Job, JobRegistry, JobState, eta, format_duration
+from foldwise.gui.gui_thread_gc import collect_garbage_on_gui_thread
 from foldwise.gui.widgets.progress import set_bar_value
 
 
@@ -67,6 +68,7 @@ class JobsController(QObject):
         self.registry = registry or JobRegistry()
         self._relays: list[_JobRelay] = []
         leave_a_core_for_the_gui()
+        collect_garbage_on_gui_thread()  # worker threads must never be the ones destroying widgets
 
     def start(
         self,
