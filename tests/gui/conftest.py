@@ -4,12 +4,48 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QInputDialog, QMessageBox
 
 from foldwise.core.project import IterationKind, Project
 from foldwise.gui.app import make_settings
+from foldwise.gui.gui_thread_gc import collect_garbage_anywhere, collect_garbage_on_gui_thread
 from foldwise.gui.main_window import MainWindow
 from foldwise.gui.panels.base import StagePanel
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _garbage_collected_on_the_gui_thread(qapp) -> Iterator[None]:
+    """As in the application (see foldwise.gui.gui_thread_gc), for every GUI test; the tests after these get
+    CPython's own collection back."""
+    collect_garbage_on_gui_thread()
+    yield
+    collect_garbage_anywhere()
+
+
+class UnansweredDialog(AssertionError):
+    """A modal dialog opened in a test that does not answer it."""
+
+
+@pytest.fixture(autouse=True)
+def _modal_dialogs_fail_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A modal dialog nobody answers runs its own event loop forever, out of reach of pytest-timeout's signal:
+    CI of fe89955 sat in one until its 90-minute limit. Here every blocking dialog call fails the test at once,
+    naming the dialog; a test that means to answer one patches it itself (its patch wins)."""
+    def refuse(what: str):
+        def blocked(*args, **_kwargs):
+            shown = [a for a in args if isinstance(a, str)][:2]  # the title and text of the static calls
+            if args and isinstance(args[0], QDialog):
+                shown = [args[0].windowTitle(), type(args[0]).__name__]
+            raise UnansweredDialog(f"{what} opened a modal dialog this test does not answer: {shown}")
+        return blocked
+
+    for name in ("question", "warning", "critical", "information", "about"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(refuse(f"QMessageBox.{name}")))
+    for name in ("getOpenFileName", "getOpenFileNames", "getSaveFileName", "getExistingDirectory"):
+        monkeypatch.setattr(QFileDialog, name, staticmethod(refuse(f"QFileDialog.{name}")))
+    for name in ("getText", "getInt", "getDouble", "getItem"):
+        monkeypatch.setattr(QInputDialog, name, staticmethod(refuse(f"QInputDialog.{name}")))
+    monkeypatch.setattr(QDialog, "exec", refuse("exec()"))
 
 
 @pytest.fixture
