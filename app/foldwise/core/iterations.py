@@ -156,18 +156,23 @@ def network_input_shape(project: Project) -> tuple[int, int, int] | None:
     return zoo.get_entry(arch).spec.shape if arch in zoo.ZOO else None
 
 
-def choose_dataset(project: Project, choice: str) -> dict[str, Any]:
-    """Make ``choice`` (``defects``, ``digits`` or ``folder:DIR``) the project's data set; its settings.
-
-    Refused (InputError, nothing changed) when the choice is bad or a shipped set's images do not have the size
-    the current network takes. The data is read on next use; iterations already made keep their figures.
-    """
+def dataset_choice(project: Project, choice: str) -> dict[str, Any]:
+    """The project settings ``choice`` (``defects``, ``digits`` or ``folder:DIR``) would make its data set;
+    nothing is changed. InputError when the choice is bad or a shipped set's images do not have the size the
+    current network takes."""
     from foldwise.core.data.registry import check_input_fits, dataset_settings
 
     settings = dataset_settings(choice, seed=int(project.settings.get("dataset", {}).get("seed", 0)))
     shape = network_input_shape(project)
     if shape is not None:
         check_input_fits(settings, shape, "the project's network")
+    return settings
+
+
+def choose_dataset(project: Project, choice: str) -> dict[str, Any]:
+    """Make ``choice`` the project's data set (see :func:`dataset_choice`); its settings. The data is read on
+    next use; iterations already made keep their figures."""
+    settings = dataset_choice(project, choice)
     project.update_settings(dataset=settings)
     return settings
 

@@ -110,6 +110,22 @@ class RenameProject(QUndoCommand):
         self.project.rename(self.before)
 
 
+class ChangeDataset(QUndoCommand):
+    """The project's data set (``settings.dataset``), as core.iterations.dataset_choice made it."""
+
+    def __init__(self, project: Project, settings: dict) -> None:
+        super().__init__(f"Data set: {settings.get('name')}")
+        self.project = project
+        self.before = dict(project.settings.get("dataset") or {})
+        self.after = dict(settings)
+
+    def redo(self) -> None:
+        self.project.update_settings(dataset=self.after)
+
+    def undo(self) -> None:
+        self.project.update_settings(dataset=self.before)
+
+
 class CommitIteration(QUndoCommand):
     """Pushed after a stage made a new iteration: undo hides it and restores the previous current one."""
 

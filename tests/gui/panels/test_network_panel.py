@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
 
 from foldwise.core.jobs import JobState
 from foldwise.core.project import IterationKind
@@ -182,3 +183,41 @@ def test_a_cancelled_fine_tune_keeps_the_curves_on_screen(main_window: MainWindo
     assert job.state == JobState.CANCELLED
     qtbot.wait(200)  # let any epoch record still queued arrive
     assert panel._curves.records == history and panel._curves.source.startswith("iteration 0001")
+
+
+def test_the_data_set_is_chosen_and_changed_in_the_panel_undoably(main_window: MainWindow, tmp_path: Path, qtbot,
+                                                                 monkeypatch) -> None:
+    """#16: a zoo network made without a data set gets one here; a shipped set of the wrong image size is refused
+    with the reason; an image folder is picked with a dialog; each change is undone where it was made."""
+    assert main_window.create_project(tmp_path / "p", arch="lenet5")
+    panel = network_panel(main_window)
+    project = main_window.project
+    assert not project.settings.get("dataset") and panel.dataset.currentIndex() == -1 and panel.dataset.isEnabled()
+
+    panel.dataset.activated.emit(panel.dataset.findData("digits"))
+    assert project.settings["dataset"]["name"] == "digits"
+    assert panel.dataset.currentData() == "digits" and "data <b>digits</b>" in panel.heading.text()
+
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr("foldwise.gui.errors.message_box", lambda _parent, title, text: shown.append((title, text)))
+    assert not panel.choose_dataset("defects")  # 3×64×64 images for a 1×32×32 network
+    assert shown and shown[0][0] == "Cannot use this data set" and "takes 1×32×32" in shown[0][1], shown
+    assert project.settings["dataset"]["name"] == "digits" and panel.dataset.currentData() == "digits"
+
+    images = tmp_path / "parts"
+    for label in ("good", "bad"):
+        (images / label).mkdir(parents=True)
+        for i in range(3):
+            (images / label / f"{i}.png").write_bytes(b"")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *_args, **_kw: str(images)))
+    panel.dataset.activated.emit(panel.dataset.findData("folder"))
+    assert project.settings["dataset"] == {"name": "folder", "path": str(images), "seed": 0}
+    assert panel.dataset.currentText() == "Folder: parts" and str(images) in panel.dataset.toolTip()
+
+    assert main_window.undo_action.text() == "&Undo Network: Data set: folder"
+    main_window.undo_action.trigger()
+    assert project.settings["dataset"]["name"] == "digits" and panel.dataset.currentData() == "digits"
+    main_window.undo_action.trigger()
+    assert not project.settings.get("dataset") and panel.dataset.currentIndex() == -1
+    main_window.redo_action.trigger()
+    assert panel.dataset.currentData() == "digits"

@@ -11,6 +11,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -21,16 +23,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from foldwise.core.errors import FoldwiseError
 from foldwise.core.jobs import Job
 from foldwise.gui.fields import NumberField, with_messages
 from foldwise.gui.panels.base import AppServices, StagePanel
-from foldwise.gui.undo import CommitIteration
+from foldwise.gui.undo import ChangeDataset, CommitIteration
 from foldwise.gui.widgets.figures import FigureStrip
 from foldwise.gui.widgets.graph_view import LayerGraphView
 from foldwise.gui.widgets.layer_table import LayerTable
 from foldwise.gui.widgets.offer_bar import OfferBar
 
 TRAIN_TIP = "Train (or fine-tune) the current network; the result is a new iteration"
+#: the data-set box's entries: (shown, the choice core.iterations.dataset_choice takes; a folder asks for its path)
+DATASET_TIP = ("The data set every stage trains, calibrates and measures on (undoable with Ctrl+Z); iterations "
+               "already made keep their figures")
+DATASETS = (("Defects (shipped)", "defects"), ("Digits (shipped)", "digits"), ("Image folder…", "folder"))
 
 
 class NetworkPanel(StagePanel):
@@ -75,8 +82,15 @@ class NetworkPanel(StagePanel):
         self.netron_link.setOpenExternalLinks(True)
         self.netron_link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.netron_link.hide()
+        self.dataset = QComboBox()
+        self.dataset.setObjectName("datasetBox")
+        self.dataset.setToolTip(DATASET_TIP)
+        for shown, choice in DATASETS:
+            self.dataset.addItem(shown, choice)
+        self.dataset.activated.connect(self._dataset_picked)
         train_box = QGroupBox("Training (CPU)")
         form = QFormLayout(train_box)
+        form.addRow("Data set:", self.dataset)
         form.addRow("Max epochs:", with_messages(self.epochs))
         form.addRow("Learning rate:", with_messages(self.lr))
         form.addRow("Batch size:", with_messages(self.batch))
@@ -132,6 +146,7 @@ class NetworkPanel(StagePanel):
             self.table.set_layers([])
             self.graph.set_layers([])
             return
+        self._show_dataset()
         settings = project.settings
         arch = settings.get("network", {}).get("arch", "—")
         data = settings.get("dataset", {}).get("name", "—")
@@ -207,10 +222,49 @@ class NetworkPanel(StagePanel):
         self.train_button.setEnabled(project is not None and not busy and self.fields.ok)
         self.train_button.setToolTip(self.fields.reason() or TRAIN_TIP)
         self.import_button.setEnabled(project is not None and not busy)
+        self.dataset.setEnabled(project is not None and not busy)  # a running job reads the data set
         self.netron_button.setEnabled(project is not None and project.current is not None)
 
     def set_busy(self, busy: bool) -> None:
         self.project_changed()
+
+    def _show_dataset(self) -> None:
+        settings = (self.project.settings.get("dataset") or {}) if self.project is not None else {}
+        index = self.dataset.findData(settings.get("name"))
+        self.dataset.setCurrentIndex(index)  # -1 (empty) when the project has none yet
+        folder = settings.get("path")
+        self.dataset.setItemText(self.dataset.findData("folder"),
+                                 f"Folder: {Path(folder).name}" if folder else DATASETS[-1][0])
+        self.dataset.setToolTip(DATASET_TIP + (f"\n{folder}" if folder else ""))
+
+    def _dataset_picked(self, index: int) -> None:
+        choice = self.dataset.itemData(index)
+        if choice == "folder":
+            folder = QFileDialog.getExistingDirectory(self, "Image folder (one sub-folder per class)")
+            if not folder:
+                self._show_dataset()
+                return
+            choice = f"folder:{folder}"
+        self.choose_dataset(choice)
+
+    def choose_dataset(self, choice: str) -> bool:
+        """Make ``choice`` (defects, digits or folder:DIR) the project's data set, undoably; a refusal says why
+        and changes nothing. False if refused."""
+        from foldwise.core.iterations import dataset_choice
+
+        project = self.project
+        if project is None or self.busy:
+            return False
+        try:
+            settings = dataset_choice(project, choice)
+        except FoldwiseError as exc:
+            self.services.error("Cannot use this data set", exc)
+            self._show_dataset()
+            return False
+        if settings != (project.settings.get("dataset") or {}):
+            self.undo_stack.push(ChangeDataset(project, settings))
+            self.services.status(f"Data set: {settings['name']} (used from the next stage run; undo with Ctrl+Z)")
+        return True
 
     def fields_changed(self) -> None:
         self._update_buttons()
