@@ -9,7 +9,7 @@ from foldwise.core.finn.boards import BOARDS, DEFAULT_BOARD
 from foldwise.core.finn.build_config import BuildConfig
 from foldwise.core.finn.build_state import keep_found_folding
 from foldwise.core.finn.kinds import BuildKind
-from foldwise.core.finn.reports import BuildReport
+from foldwise.core.finn.reports import DRAM, BuildReport
 from foldwise.core.finn.stage import build, resolve
 from foldwise.core.project import Project
 from foldwise.verbs._common import add_json_flag, build_target, console_context, emit
@@ -48,6 +48,8 @@ def summary(report: BuildReport) -> dict:
         "clock_ns": report.clock_ns,
         "cpu_nodes": report.cpu_nodes,
         "streamlining": report.streamlining,
+        "external_weights": report.external_weights,
+        "dram_weights": report.dram_weights.to_dict() if report.dram_weights else None,
         "build_dir": str(report.build_dir) if report.build_dir else None,
     }
 
@@ -63,6 +65,12 @@ def format_text(report: BuildReport) -> str:
         pct = report.utilization_pct.get(key)
         pct_s = f"{pct:5.1f}% of {report.board}" if pct is not None else "n/a"
         lines.append(f"{key:<11} {fig.value:>10,.0f}  {pct_s} ({fig.source})")
+    dram = report.dram_weights
+    if dram is not None:
+        pct = report.utilization_pct.get(DRAM)
+        of = f"{pct:5.1f}% of {report.board}'s peak, shared with the CPU" if pct is not None else "board peak n/a"
+        lines.append(f"{'DRAM':<11} {dram.value:>10,.1f}  MB/s of weights streamed in ({len(report.external_weights)}"
+                     f" layers with mem_mode external), {of} ({dram.source})")
     over = {k: pct for k, pct in report.utilization_pct.items() if pct is not None and pct > 100}
     if over:
         shown = ", ".join(f"{k} {pct:,.0f} %" for k, pct in over.items())

@@ -79,3 +79,29 @@ def test_hls_codegen_keeps_generated_code_in_the_build_dir(finn_worker, tfc_mode
     tops = sorted(p.name for p in Path(result["codegen_dir"]).glob("code_gen_ipgen_MVAU_hls_*/top_*.cpp"))
     assert tops == [f"top_MVAU_hls_{i}.cpp" for i in range(4)]
     assert result["report"].fps.source == "estimated"
+
+
+def test_external_weights_leave_the_fabric_and_their_dram_stream_is_counted(finn_worker, tfc_model, tmp_path) -> None:
+    """#16: with mem_mode external FINN counts no weight memory for a layer; Foldwise adds the stream it reads
+    from DRAM every frame (TFC-w1a1's 64×64 and 64×10 binary matrices: 512 and 80 bytes), in the re-estimate and
+    in an estimate build alike, and the CLI reports it against the Z2's DRAM."""
+    from foldwise.verbs.estimate import format_text
+
+    folding = {**TFC_FOLDING, "MVAU_hls_1": {**TFC_FOLDING["MVAU_hls_1"], "mem_mode": "external"},
+               "MVAU_hls_3": {**TFC_FOLDING["MVAU_hls_3"], "mem_mode": "external"}}
+    inside = build.reestimate(tfc_model, TFC_FOLDING, worker=finn_worker)
+    quick = build.reestimate(tfc_model, folding, worker=finn_worker)
+    assert inside.external_weights == {} and inside.dram_weights is None
+    assert quick.external_weights == {"MVAU_hls_1": 512, "MVAU_hls_3": 80}
+    assert inside.node_resources["MVAU_hls_0"]["BRAM_18K"] > 0  # block RAM for its weights, inside
+    ext0 = build.reestimate(tfc_model, {**folding, "MVAU_hls_0": {**TFC_FOLDING["MVAU_hls_0"], "mem_mode": "external"}},
+                            worker=finn_worker)
+    assert ext0.node_resources["MVAU_hls_0"]["BRAM_18K"] == 0 and ext0.external_weights["MVAU_hls_0"] == 784 * 64 // 8
+    assert quick.dram_weights.value == pytest.approx(592 * quick.fps.value / 1e6)
+    assert quick.utilization_pct["DRAM"] == pytest.approx(100 * quick.dram_weights.value / 2100)
+
+    full = build.estimate(tfc_model, folding=folding, build_dir=tmp_path / "ext", worker=finn_worker)
+    assert full.external_weights == quick.external_weights
+    assert full.dram_weights.value == pytest.approx(quick.dram_weights.value)
+    text = format_text(full)
+    assert "MB/s of weights streamed in (2 layers with mem_mode external)" in text and "Pynq-Z2's peak" in text

@@ -66,3 +66,16 @@ def test_rtlsim_and_post_synth_take_over_with_their_labels(estimate_dir: Path) -
 def test_missing_estimate_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FoldwiseError, match=r"estimate_network_performance\.json is missing"):
         read_build_reports(tmp_path)
+
+
+def test_weights_streamed_from_dram_are_read_back_and_counted_against_the_boards_peak(estimate_dir: Path) -> None:
+    """#16: layers with mem_mode external stream their weights in every frame; their MB/s at the estimated FPS
+    is the report's DRAM figure, against the Z2's 2,100 MB/s (16-bit DDR3 at 1,050 Mb/s)."""
+    assert read_build_reports(estimate_dir, board="Pynq-Z2").dram_weights is None  # no such layer
+    _write(estimate_dir, "foldwise_external_weights.json", {"MVAU_hls_1": 512})
+    rep = read_build_reports(estimate_dir, board="Pynq-Z2", clock_ns=10.0)
+    assert rep.external_weights == {"MVAU_hls_1": 512}
+    assert rep.dram_weights.value == pytest.approx(512 * 111607.142857 / 1e6) and rep.dram_weights.unit == "MB/s"
+    assert rep.dram_weights.source == "estimated"
+    assert rep.utilization_pct["DRAM"] == pytest.approx(100 * rep.dram_weights.value / 2100)
+    assert rep.to_dict()["dram_weights"]["value"] == pytest.approx(rep.dram_weights.value)

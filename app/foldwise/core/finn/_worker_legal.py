@@ -75,6 +75,23 @@ def _fast_inst(node: Any) -> Any:
     return inst
 
 
+#: FINN memory modes whose weights live outside the fabric and stream in over AXI from DRAM
+EXTERNAL_MEM_MODES = ("external", "external_mem")
+
+
+def external_weight_streams(model: ModelWrapper) -> dict[str, int]:
+    """Bytes per frame each layer with weights outside the fabric reads: FINN's folded shape of the node's
+    weight input (one word per cycle, every output pixel re-reads the matrix) times that stream's width."""
+    out = {}
+    for node in _hw_nodes(model):
+        inst = _fast_inst(node)
+        if "mem_mode" not in _attr_types(inst) or inst.get_nodeattr("mem_mode") not in EXTERNAL_MEM_MODES:
+            continue
+        words = int(np.prod(inst.get_folded_input_shape(1)[:-1]))
+        out[node.name] = -(-words * int(inst.get_instream_width(1)) // 8)
+    return out
+
+
 def _attr_types(inst: Any) -> dict[str, tuple]:
     return inst.get_nodeattr_types()
 

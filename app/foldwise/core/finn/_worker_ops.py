@@ -45,7 +45,13 @@ from foldwise.core.errors import (
 from foldwise.core.finn import _worker_legal as legal
 from foldwise.core.finn import _worker_topology as topology
 from foldwise.core.finn import config_schema
-from foldwise.core.finn.kinds import DATAFLOW_PARENT, DATAFLOW_PARTITION, EMULATION_DIR, BuildKind
+from foldwise.core.finn.kinds import (
+    DATAFLOW_PARENT,
+    DATAFLOW_PARTITION,
+    EMULATION_DIR,
+    EXTERNAL_WEIGHTS_REPORT,
+    BuildKind,
+)
 from foldwise.core.finn.tools import find_vitis_hls, find_vivado, finn_version
 
 _PREP_STEPS = estimate_only_dataflow_steps[: estimate_only_dataflow_steps.index("step_specialize_layers") + 1]
@@ -152,6 +158,8 @@ def _steps_with_hooks(names: list[str], key: tuple[str, str], params: dict, fail
             fn = _with_capture(fn, key)
         elif name == "step_apply_folding_config" and params.get("folding"):
             fn = _with_validation(fn, key, params)
+        elif name == "step_generate_estimate_reports":
+            fn = _with_external_weights(fn)
         steps.append(_record_step(fn, failures))
     return steps
 
@@ -205,6 +213,21 @@ def _with_capture(step: Callable, key: tuple[str, str]) -> Callable:
     def run(model: ModelWrapper, cfg: DataflowBuildConfig) -> ModelWrapper:
         model = step(model, cfg)
         _entry(key)["spec"] = copy.deepcopy(model)
+        return model
+
+    return run
+
+
+def _with_external_weights(step: Callable) -> Callable:
+    """Beside FINN's estimate reports: the bytes per frame of each weight stream read from DRAM (FINN's
+    reports count those layers' weight memory as none and say nothing of the stream)."""
+
+    @wraps(step)
+    def run(model: ModelWrapper, cfg: DataflowBuildConfig) -> ModelWrapper:
+        model = step(model, cfg)
+        path = Path(cfg.output_dir) / "report" / EXTERNAL_WEIGHTS_REPORT
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(legal.external_weight_streams(model), indent=2), encoding="utf-8")
         return model
 
     return run
@@ -347,7 +370,8 @@ def _analyse(model: ModelWrapper, part: str, clock_ns: float) -> dict[str, Any]:
     perf = dict(model.analysis(dataflow_performance))
     perf["estimated_throughput_fps"] = (10**9 / clock_ns) / perf["max_cycles"]
     perf["estimated_latency_ns"] = perf["critical_path_cycles"] * clock_ns
-    return {"node_cycles": cycles, "node_resources": resources, "performance": perf}
+    return {"node_cycles": cycles, "node_resources": resources, "performance": perf,
+            "external_weights": legal.external_weight_streams(model)}
 
 
 def _folded(spec: ModelWrapper, params: dict[str, Any], cfg: DataflowBuildConfig) -> tuple[ModelWrapper, dict]:

@@ -27,6 +27,9 @@ class Board:
     bram18: int
     uram: int
     dsp: int
+    #: peak DRAM bandwidth in MB/s (weights streamed from DRAM share it with the CPU and the input/output DMA);
+    #: None where Foldwise has no figure for the board
+    dram_mb_s: float | None = None
 
     def capacity(self) -> dict[str, int]:
         """Capacity keyed like FINN's resource reports."""
@@ -36,8 +39,13 @@ class Board:
         return asdict(self)
 
 
-def _b(name: str, part: str, flow: str, lut: int, ff: int, bram36: int, uram: int, dsp: int) -> Board:
-    return Board(name, part, flow, lut, ff, 2 * bram36, uram, dsp)
+def _b(name: str, part: str, flow: str, lut: int, ff: int, bram36: int, uram: int, dsp: int,
+       dram_mb_s: float | None = None) -> Board:
+    return Board(name, part, flow, lut, ff, 2 * bram36, uram, dsp, dram_mb_s)
+
+
+#: PYNQ-Z1 and PYNQ-Z2 reference manuals: 512 MB DDR3 on a 16-bit bus at 1,050 Mb/s per pin
+_PYNQ_Z_DRAM_MB_S = 16 / 8 * 1050
 
 
 _Z7020 = (53_200, 106_400, 140, 0, 220)
@@ -47,8 +55,8 @@ _ZU28DR = (425_280, 850_560, 1_080, 80, 4_272)
 BOARDS: dict[str, Board] = {
     b.name: b
     for b in (
-        _b("Pynq-Z1", "xc7z020clg400-1", "zynq", *_Z7020),
-        _b("Pynq-Z2", "xc7z020clg400-1", "zynq", *_Z7020),
+        _b("Pynq-Z1", "xc7z020clg400-1", "zynq", *_Z7020, _PYNQ_Z_DRAM_MB_S),
+        _b("Pynq-Z2", "xc7z020clg400-1", "zynq", *_Z7020, _PYNQ_Z_DRAM_MB_S),
         _b("Ultra96", "xczu3eg-sbva484-1-e", "zynq", *_ZU3EG),
         _b("Ultra96-V2", "xczu3eg-sbva484-1-i", "zynq", *_ZU3EG),
         _b("AUP-ZU3_8GB", "xczu3eg-sfvc784-2-e", "zynq", *_ZU3EG),

@@ -171,7 +171,7 @@ def reestimate(
     params = _params(model, board, clock_mhz, folding=folding_dict(folding) or {})
     result = (worker or get_worker()).request("reestimate", params, ctx)
     rep = report_from_estimates(result["node_cycles"], result["node_resources"], result["performance"],
-                                params["clock_ns"], board)
+                                params["clock_ns"], board, result.get("external_weights"))
     rep.folding = result.get("folding")
     return rep
 
@@ -188,7 +188,7 @@ def setfolding_sweep(
     out = []
     for r in result["results"]:
         rep = report_from_estimates(r["node_cycles"], r["node_resources"], r["performance"],
-                                    params["clock_ns"], board)
+                                    params["clock_ns"], board, r.get("external_weights"))
         rep.folding = r["folding"]
         out.append((int(r["target_fps"]), rep))
     return out

@@ -17,6 +17,8 @@ from foldwise.core.errors import InputError
 EMULATION_DIR = "emulation"
 DATAFLOW_PARENT = "dataflow_parent.onnx"
 DATAFLOW_PARTITION = "dataflow_partition.onnx"
+#: Foldwise's file beside FINN's estimate reports: bytes per frame of each weight stream read from DRAM
+EXTERNAL_WEIGHTS_REPORT = "foldwise_external_weights.json"
 
 
 class BuildKind(str, enum.Enum):

@@ -2,7 +2,8 @@
 
 Every figure carries where it comes from: ``"estimated"`` (FINN's analytical models), ``"simulated"``
 (rtlsim of the stitched IP) or ``"synthesized"`` (post-synthesis utilisation). Nothing is recomputed here
-except sums, FPS from cycles (FINN's own formula, 1e9 / clk_ns / max_cycles) and percentages of the board.
+except sums, FPS from cycles (FINN's own formula, 1e9 / clk_ns / max_cycles), percentages of the board, and
+the DRAM bandwidth of weights streamed from DRAM (bytes per frame times FPS).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Literal
 
 from foldwise.core.errors import FoldwiseError
 from foldwise.core.finn.boards import Board, board_for_part, get_board, utilization
+from foldwise.core.finn.kinds import EXTERNAL_WEIGHTS_REPORT
 
 Source = Literal["estimated", "simulated", "synthesized"]
 ESTIMATED: Source = "estimated"
@@ -22,6 +24,8 @@ SYNTHESIZED: Source = "synthesized"
 
 #: resources FINN estimates per node (``FF`` only comes from synthesis)
 RESOURCE_KEYS = ("LUT", "BRAM_18K", "URAM", "DSP")
+#: ``utilization_pct`` key of the DRAM bandwidth external weight streams take (of the board's peak)
+DRAM = "DRAM"
 
 
 @dataclass
@@ -68,6 +72,16 @@ class BuildReport:
     cpu_nodes: list[dict[str, str]] = field(default_factory=list)
     #: why the build streamlined as it did ("" for FINN's default step_streamline)
     streamlining: str = ""
+    #: bytes per frame each layer with ``mem_mode`` external reads from DRAM (computed from FINN's folded
+    #: weight-stream shape); FINN's resource estimate counts no weight memory for those layers
+    external_weights: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def dram_weights(self) -> Figure | None:
+        """MB/s the external weight streams read from DRAM at the figure's FPS (its source); None without any."""
+        if not self.external_weights or self.fps is None:
+            return None
+        return Figure(sum(self.external_weights.values()) * self.fps.value / 1e6, self.fps.source, "MB/s")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; figures become ``{"value", "source", "unit"}``."""
@@ -101,6 +115,8 @@ class BuildReport:
             "time_per_step": dict(self.time_per_step),
             "cpu_nodes": list(self.cpu_nodes),
             "streamlining": self.streamlining,
+            "external_weights": dict(self.external_weights),
+            "dram_weights": fig(self.dram_weights),
         }
 
 
@@ -135,9 +151,10 @@ def report_from_estimates(
     performance: dict[str, Any],
     clock_ns: float,
     board: str | Board | None = None,
+    external_weights: dict[str, int] | None = None,
 ) -> BuildReport:
     """A report from FINN's analysis results held in memory (the worker's re-estimate), not files."""
-    rep = BuildReport(clock_ns=clock_ns)
+    rep = BuildReport(clock_ns=clock_ns, external_weights=dict(external_weights or {}))
     _fill_estimates(rep, node_cycles, node_resources, performance, clock_ns)
     _finish(rep, _resolve_board(board))
     return rep
@@ -185,6 +202,9 @@ def _finish(rep: BuildReport, board: Board | None) -> None:
     if board is not None:
         rep.board = board.name
         rep.utilization_pct = utilization({k: f.value for k, f in rep.resources.items()}, board)
+        dram = rep.dram_weights
+        if dram is not None and board.dram_mb_s:
+            rep.utilization_pct[DRAM] = 100.0 * dram.value / board.dram_mb_s
 
 
 def _post_synth_totals(data: dict[str, Any]) -> dict[str, float]:
@@ -249,6 +269,9 @@ def read_build_reports(
         rep.resources_synthesized = {
             k: Figure(v, SYNTHESIZED) for k, v in _post_synth_totals(_load(synth_path)).items()
         }
+    external_path = report_dir / EXTERNAL_WEIGHTS_REPORT
+    if external_path.is_file():
+        rep.external_weights = {k: int(v) for k, v in _load(external_path).items()}
     rep.cpu_nodes = list(meta.get("cpu_nodes", []))
     rep.streamlining = str(meta.get("streamlining") or "")
     _finish(rep, _resolve_board(board))

@@ -1,4 +1,5 @@
-"""Resource gauges: LUT, BRAM18, DSP and URAM used against the board's capacity, with the budget marked.
+"""Resource gauges: LUT, BRAM18, DSP and URAM used against the board's capacity, with the budget marked (and
+the DRAM bandwidth of weights streamed from DRAM against the board's peak, when a layer's are).
 
 Green within the budget (85 % by default), amber over it, red over 100 % of the device; the source of the
 figure (estimated / synthesized) is written under each bar.
@@ -12,8 +13,9 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
-#: (report key, title) in display order
-GAUGES = (("LUT", "LUT"), ("BRAM_18K", "BRAM18"), ("DSP", "DSP"), ("URAM", "URAM"))
+#: (report key, title) in display order; DRAM (MB/s of weights streamed in) shows only when a layer's weights
+#: are external
+GAUGES = (("LUT", "LUT"), ("BRAM_18K", "BRAM18"), ("DSP", "DSP"), ("URAM", "URAM"), ("DRAM", "DRAM MB/s"))
 COLOURS = {"ok": QColor("#3a9d5d"), "over_budget": QColor("#d68a00"), "over_capacity": QColor("#c0392b"),
            "none": QColor("#b8bec6")}
 TRACK = QColor("#e6eaef")
@@ -150,11 +152,12 @@ class ResourceGauge(QWidget):
 
 
 class ResourceGauges(QWidget):
-    """The four gauges side by side."""
+    """The gauges side by side."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.gauges = {key: ResourceGauge(key, title) for key, title in GAUGES}
+        self.gauges["DRAM"].hide()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(18)
@@ -163,10 +166,15 @@ class ResourceGauges(QWidget):
 
     def set_report(self, report: Any, capacity: dict[str, int], budget: dict[str, float] | None = None,
                    stale: bool = False) -> None:
-        """Fill from a BuildReport (None clears) against ``capacity`` (``Board.capacity()``)."""
+        """Fill from a BuildReport (None clears) against ``capacity`` (``Board.capacity()``, and ``DRAM``: the
+        board's peak MB/s)."""
         budget = budget or {}
         for key, gauge in self.gauges.items():
-            figure = report.resources.get(key) if report is not None else None
+            if key == "DRAM":
+                figure = report.dram_weights if report is not None and capacity.get(key) else None
+                gauge.setVisible(figure is not None)  # without the board's peak only the CLI reports it (n/a)
+            else:
+                figure = report.resources.get(key) if report is not None else None
             gauge.set_value(figure.value if figure else None, int(capacity.get(key, 0)),
                             budget.get(key, 0.85), figure.source if figure else "", stale)
 

@@ -959,8 +959,9 @@ class BuildPanel(StagePanel):
 
     def _show_gauges(self) -> None:
         budget = self._budget()
-        self.gauges.set_report(self.report, get_board(self.board).capacity(),
-                               dict.fromkeys(("LUT", "BRAM_18K", "DSP", "URAM"), budget))
+        board = get_board(self.board)
+        self.gauges.set_report(self.report, {**board.capacity(), "DRAM": int(board.dram_mb_s or 0)},
+                               dict.fromkeys(("LUT", "BRAM_18K", "DSP", "URAM", "DRAM"), budget))
 
 
 def _preview() -> None:  # pragma: no cover - manual preview
