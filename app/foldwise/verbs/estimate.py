@@ -74,8 +74,11 @@ def format_text(report: BuildReport) -> str:
     over = {k: pct for k, pct in report.utilization_pct.items() if pct is not None and pct > 100}
     if over:
         shown = ", ".join(f"{k} {pct:,.0f} %" for k, pct in over.items())
-        lines.append(f"verdict     does not fit the {report.board} ({shown}, estimated): lower --target-fps, run "
-                     "autofit, or use a smaller network (narrower, shallower, pruned)")
+        fixes = "lower --target-fps, run autofit, or use a smaller network (narrower, shallower, pruned)"
+        if "BRAM_18K" in over and DRAM not in over:
+            fixes += ("; or stream the largest layers' weights from DRAM (mem_mode external in --folding: fully "
+                      "connected layers read them once a frame, convolutions once per output pixel)")
+        lines.append(f"verdict     does not fit the {report.board} ({shown}, estimated): {fixes}")
     lines.append("cycles per node (estimated):")
     width = max((len(n) for n in report.node_cycles), default=0)
     lines += [f"  {name:<{width}} {cyc:>10,}" for name, cyc in report.node_cycles.items()]

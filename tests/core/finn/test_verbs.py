@@ -58,6 +58,7 @@ def test_estimate_text_says_when_the_network_does_not_fit() -> None:
                          streamlining="residual topology (Add_0 adds two streams): FINN's step_resnet_streamline")
     text = format_text(report)
     assert "verdict     does not fit the Pynq-Z2 (LUT 767 %, BRAM_18K 989 %, estimated)" in text
+    assert "stream the largest layers' weights from DRAM (mem_mode external" in text  # BRAM over: an option
     assert "streamlining: residual topology" in text
     report.utilization_pct = {"LUT": 28.8, "BRAM_18K": 11.4}
     assert "does not fit" not in format_text(report)
