@@ -26,6 +26,7 @@ from finn.transformation.streamline.round_thresholds import RoundAndClipThreshol
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.infer_data_layouts import InferDataLayouts
 from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
 
 from foldwise.core.errors import InputError
 
@@ -63,6 +64,19 @@ def topology(model: ModelWrapper) -> dict[str, Any]:
     return {"residual": residual, "global_pool": pools}
 
 
+def _uneven_adds(model: ModelWrapper) -> list[str]:
+    """Each Add of two streams whose shapes differ (a broadcast skip), described with both shapes."""
+    shaped = model.transform(InferShapes())
+    out = []
+    for node in shaped.graph.node:
+        dynamic = [t for t in node.input if t and shaped.get_initializer(t) is None]
+        if node.op_type == "Add" and len(dynamic) == 2:
+            shapes = [shaped.get_tensor_shape(t) for t in dynamic]
+            if None not in shapes and shapes[0] != shapes[1]:
+                out.append(f"{node.name} (Add) adds {' and '.join('×'.join(map(str, s)) for s in shapes)}")
+    return out
+
+
 def streamline_steps(model: ModelWrapper) -> tuple[list[str], str]:
     """The steps that replace ``step_streamline`` for this model, and why (empty reason: FINN's default)."""
     found = topology(model)
@@ -74,6 +88,12 @@ def streamline_steps(model: ModelWrapper) -> tuple[list[str], str]:
         raise InputError(f"{', '.join(means)} (ReduceMean) in a residual network: finn-plus's residual "
                          "streamlining never finishes on it; average with nn.AdaptiveAvgPool2d(1) (a "
                          "GlobalAveragePool, which FINN maps to GlobalAccPool) instead of torch.mean")
+    uneven = _uneven_adds(model) if found["residual"] else []
+    if uneven:
+        # seen with finn-plus 1.6.1: StreamlinePlus retries MoveMulPastJoinAdd/MoveTransposePastJoinAdd on such an
+        # add forever ("Producers not identical, skipping"), and FINN's ElementwiseAdd needs equal streams anyway
+        raise InputError(f"{'; '.join(uneven)}: FINN adds two streams of one shape only; give the skip the "
+                         "other branch's channels and size (a 1×1 convolution, with stride if the branch has one)")
     if found["residual"]:
         steps = [step_resnet_streamline.__name__]
         reasons.append(f"residual topology ({'; '.join(found['residual'][:3])}): FINN's step_resnet_streamline")
