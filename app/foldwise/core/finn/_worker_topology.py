@@ -47,6 +47,16 @@ def step_streamline_global_pool(model: ModelWrapper, cfg: DataflowBuildConfig) -
 CUSTOM_STEPS = {f.__name__: f for f in (step_resnet_streamline, step_streamline_global_pool)}
 
 
+def _stream_adds(model: ModelWrapper) -> list[tuple[Any, list[str]]]:
+    """Each Add of two streams (no initializer among its inputs), with those two inputs."""
+    out = []
+    for node in model.graph.node:
+        dynamic = [t for t in node.input if t and model.get_initializer(t) is None]
+        if node.op_type == "Add" and len(dynamic) == 2:
+            out.append((node, dynamic))
+    return out
+
+
 def topology(model: ModelWrapper) -> dict[str, Any]:
     """``{"residual": [joins and forks], "global_pool": [GlobalAveragePool nodes]}`` of a (Q)ONNX model."""
     consumers: dict[str, list[str]] = {}
@@ -54,11 +64,7 @@ def topology(model: ModelWrapper) -> dict[str, Any]:
         for name in node.input:
             if name and model.get_initializer(name) is None:
                 consumers.setdefault(name, []).append(node.name or node.op_type)
-    residual = []
-    for node in model.graph.node:
-        dynamic = [t for t in node.input if t and model.get_initializer(t) is None]
-        if node.op_type == "Add" and len(dynamic) == 2:
-            residual.append(f"{node.name} adds two streams")
+    residual = [f"{node.name} adds two streams" for node, _inputs in _stream_adds(model)]
     residual += [f"{tensor} feeds {len(users)} nodes" for tensor, users in consumers.items() if len(users) > 1]
     pools = [node.name for node in model.graph.node if node.op_type == "GlobalAveragePool"]
     return {"residual": residual, "global_pool": pools}
@@ -68,12 +74,10 @@ def _uneven_adds(model: ModelWrapper) -> list[str]:
     """Each Add of two streams whose shapes differ (a broadcast skip), described with both shapes."""
     shaped = model.transform(InferShapes())
     out = []
-    for node in shaped.graph.node:
-        dynamic = [t for t in node.input if t and shaped.get_initializer(t) is None]
-        if node.op_type == "Add" and len(dynamic) == 2:
-            shapes = [shaped.get_tensor_shape(t) for t in dynamic]
-            if None not in shapes and shapes[0] != shapes[1]:
-                out.append(f"{node.name} (Add) adds {' and '.join('×'.join(map(str, s)) for s in shapes)}")
+    for node, inputs in _stream_adds(shaped):
+        shapes = [shaped.get_tensor_shape(t) for t in inputs]
+        if None not in shapes and shapes[0] != shapes[1]:
+            out.append(f"{node.name} (Add) adds {' and '.join('×'.join(map(str, s)) for s in shapes)}")
     return out
 
 

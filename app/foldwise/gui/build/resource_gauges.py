@@ -13,9 +13,11 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
+from foldwise.core.finn.reports import DRAM
+
 #: (report key, title) in display order; DRAM (MB/s of weights streamed in) shows only when a layer's weights
 #: are external
-GAUGES = (("LUT", "LUT"), ("BRAM_18K", "BRAM18"), ("DSP", "DSP"), ("URAM", "URAM"), ("DRAM", "DRAM MB/s"))
+GAUGES = (("LUT", "LUT"), ("BRAM_18K", "BRAM18"), ("DSP", "DSP"), ("URAM", "URAM"), (DRAM, "DRAM MB/s"))
 COLOURS = {"ok": QColor("#3a9d5d"), "over_budget": QColor("#d68a00"), "over_capacity": QColor("#c0392b"),
            "none": QColor("#b8bec6")}
 TRACK = QColor("#e6eaef")
@@ -157,7 +159,7 @@ class ResourceGauges(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.gauges = {key: ResourceGauge(key, title) for key, title in GAUGES}
-        self.gauges["DRAM"].hide()
+        self.gauges[DRAM].hide()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(18)
@@ -170,7 +172,7 @@ class ResourceGauges(QWidget):
         board's peak MB/s)."""
         budget = budget or {}
         for key, gauge in self.gauges.items():
-            if key == "DRAM":
+            if key == DRAM:
                 figure = report.dram_weights if report is not None and capacity.get(key) else None
                 gauge.setVisible(figure is not None)  # without the board's peak only the CLI reports it (n/a)
             else:

@@ -37,7 +37,7 @@ from foldwise.core.finn.hosts import HostCheck, RemoteBuildHost, remove_host, sa
 from foldwise.core.finn.instant import InstantTables, instant_report
 from foldwise.core.finn.kinds import BuildKind
 from foldwise.core.finn.remote_build import check_build_host
-from foldwise.core.finn.reports import BuildReport, read_build_reports
+from foldwise.core.finn.reports import DRAM, BuildReport, read_build_reports
 from foldwise.core.finn.target import project_target_fps, set_target_fps, target_verdict
 from foldwise.core.finn.tools import what_is_missing
 from foldwise.core.finn.worker import FinnWorker, get_worker
@@ -960,8 +960,8 @@ class BuildPanel(StagePanel):
     def _show_gauges(self) -> None:
         budget = self._budget()
         board = get_board(self.board)
-        self.gauges.set_report(self.report, {**board.capacity(), "DRAM": int(board.dram_mb_s or 0)},
-                               dict.fromkeys(("LUT", "BRAM_18K", "DSP", "URAM", "DRAM"), budget))
+        self.gauges.set_report(self.report, {**board.capacity(), DRAM: int(board.dram_mb_s or 0)},
+                               dict.fromkeys(("LUT", "BRAM_18K", "DSP", "URAM", DRAM), budget))
 
 
 def _preview() -> None:  # pragma: no cover - manual preview
