@@ -76,5 +76,5 @@ def test_quantizing_an_imported_residual_network_lists_its_shared_quantizers(
     capsys.readouterr()
     assert main(["quantize", str(path), "--weights", "4", "--acts", "4", "--calib", "32"]) == 0
     out = capsys.readouterr().out
-    assert "shared quantizers (one scale on both inputs of each residual add, as FINN's add needs):" in out
+    assert "shared quantizers: 1 residual add(s) — both inputs of a residual add need one scale" in out
     assert "  add: r0_Relu (after stem_Conv) + add_quant (after c2_Conv) share one scale, 4 bits" in out

@@ -47,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
             f"{acc['quantized']:.2%} quantized (measured, {where(acc)}); weights {result['weight_mb']['value']:.4f} MB "
             f"(computed); QONNX {check_verdict(check)}")
     if result.get("shared_quantizers"):
-        from foldwise.core.quantize.sharing import describe
+        from foldwise.core.quantize.sharing import describe, heading
 
-        text += "\nshared quantizers (one scale on both inputs of each residual add, as FINN's add needs):"
+        text += f"\nshared quantizers: {heading(result['shared_quantizers'])}:"
         text += "".join(f"\n  {line}" for line in describe(result["shared_quantizers"]))
     emit(result, args, text=text)
     return 0

@@ -177,3 +177,92 @@ def test_a_skip_of_another_shape_is_refused_with_both_shapes_before_finn_loops_o
     with pytest.raises(InputError, match=r"Add_0 \(Add\) adds 1×4×16×16 and 1×1×16×16: FINN adds two streams of "
                                          r"one shape only; .*1×1 convolution"):
         build.estimate(path, build_dir=tmp_path / "b", worker=finn_worker)
+
+
+class DenseSkip(torch.nn.Module):
+    """A skip by concatenation (DenseNet-style): the block's input and its ReLU branch, side by side.
+    ``signed_skip`` concatenates the branch with a convolution's signed output instead."""
+
+    def __init__(self, signed_skip: bool = False, dim: int = 1) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.signed_skip, self.dim = signed_skip, dim
+        self.c0, self.r0 = nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()
+        self.c1, self.r1 = nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()
+        self.c2 = nn.Conv2d(4, 4, 1)
+        self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(8 if dim == 1 else 4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.r0(self.c0(x))
+        skip = self.c2(x) if self.signed_skip else x
+        return self.fc(torch.flatten(self.pool(torch.cat([skip, self.r1(self.c1(x))], self.dim)), 1))
+
+
+def _quantized(model: torch.nn.Module) -> object:
+    torch.manual_seed(0)
+    return quantize_network(model.eval(), _images(8), QuantConfig(weight_bits=4, act_bits=4, calib_images=8),
+                            spec=SPEC, collect_stats=False).network
+
+
+def test_a_skip_by_concatenation_of_relus_shares_one_unsigned_quantizer_and_reaches_hardware(
+        finn_worker, tmp_path: Path) -> None:
+    """#16: Brevitas gives a concatenation's inputs one sign; with its signed identity the ReLUs turned signed
+    and FINN's QONNX conversion refused them. An unsigned one keeps them ReLUs FINN can map."""
+    torch.manual_seed(0)
+    network = _quantized(DenseSkip())
+    [group] = network.shared
+    assert group["kind"] == "concatenation" and group["shared"] and group["bits"] == [4, 4]
+    assert [(i["after"], i["signed"]) for i in group["inputs"]] == [("c0", False), ("c1", False)]
+    path = export_qonnx_file(network, tmp_path / "dense.qonnx.onnx")
+    assert check_qonnx(network, path, _images(8))["bit_exact"]
+    report = build.estimate(path, target_fps=1000, build_dir=tmp_path / "b", worker=finn_worker)
+    assert [n["op_type"] for n in report.cpu_nodes] == ["Transpose"]
+    assert {"StreamingConcat_hls_0", "DuplicateStreams_hls_0", "GlobalAccPool_hls_0"} <= set(report.node_cycles)
+
+
+def test_an_imported_skip_by_concatenation_quantizes_both_inputs_in_torch_as_in_the_export(tmp_path: Path) -> None:
+    """Brevitas's calibration left a quantizer shared by two ReLUs observing only (it records each proxy's flags,
+    the shared one twice): torch then computed those ReLUs in float while the export quantized them."""
+    from foldwise.core.networks.importers import import_network
+
+    torch.manual_seed(0)
+    torch.onnx.export(DenseSkip().eval(), torch.rand(1, *SPEC.shape), tmp_path / "dense.onnx", dynamo=False,
+                      opset_version=13)
+    loaded = import_network(tmp_path / "dense.onnx", spec=SPEC)
+    network = _quantized(loaded.model)
+    [group] = network.shared
+    relus = [network.model.get_submodule(item["quantizer"]) for item in group["inputs"]]
+    proxy = relus[0].act_quant.fused_activation_quant_proxy.tensor_quant
+    assert relus[1].act_quant.fused_activation_quant_proxy.tensor_quant is proxy  # one quantizer, two ReLUs
+    outputs = []
+    hooks = [relu.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for relu in relus]
+    with torch.no_grad():
+        network(_images(4).float())
+    for hook in hooks:
+        hook.remove()
+    for out in outputs:
+        levels = out.value / out.scale
+        assert torch.equal(levels, levels.round()) and float(levels.max()) <= 15  # on the 4-bit grid
+    assert check_qonnx(network, export_qonnx_file(network, tmp_path / "dense.qonnx.onnx"), _images(8))["bit_exact"]
+
+
+def test_a_concatenation_of_a_signed_skip_and_a_relu_is_refused_per_node_before_finn(
+        finn_worker, tmp_path: Path) -> None:
+    """#16 bad input: FINN's own message ("only supports unsigned and non-narrow Quant nodes for Relu
+    activations") named no node; the refusal names the quantizer, its ReLU and the concatenation."""
+    network = _quantized(DenseSkip(signed_skip=True))
+    [group] = network.shared
+    assert [i["signed"] for i in group["inputs"]] == [True, True]  # Brevitas aligned the sign to the conv's
+    path = export_qonnx_file(network, tmp_path / "signed.qonnx.onnx")
+    with pytest.raises(InputError, match=r"Quant_\d+ after Relu_1 \(Relu\) is signed, sharing the sign of the "
+                                         r"other inputs of Concat_0 \(Concat\): FINN converts only unsigned"):
+        build.estimate(path, build_dir=tmp_path / "b", worker=finn_worker)
+    assert not (tmp_path / "b" / "build_dataflow.log").exists()  # refused before any FINN step
+
+
+def test_a_concatenation_along_the_height_stays_on_the_cpu_with_the_reason(finn_worker, tmp_path: Path) -> None:
+    network = _quantized(DenseSkip(dim=2))
+    path = export_qonnx_file(network, tmp_path / "height.qonnx.onnx")
+    with pytest.raises(InputError, match=r"Nodes left on the CPU: .*Concat_0 \(Concat\): FINN concatenates "
+                                         r"integer streams of one scale along channels only"):
+        build.estimate(path, build_dir=tmp_path / "b", worker=finn_worker)

@@ -385,5 +385,5 @@ def test_the_panel_says_which_quantizers_a_residual_add_shares(window: MainWindo
     panel = open_panel(window, tmp_path / "res")
     note = panel.shared_note
     assert note.isVisible()
-    assert "Shared quantizers</b> (1 residual add(s))" in note.text() and "ElementwiseAdd" in note.text()
+    assert "Shared quantizers</b>: 1 residual add(s) — both inputs" in note.text() and "ElementwiseAdd" in note.text()
     assert "add: r0_Relu (after stem_Conv) + add_quant (after c2_Conv) share one scale, 4 bits" in note.text()

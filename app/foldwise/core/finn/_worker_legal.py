@@ -44,6 +44,7 @@ _CPU_HINTS = {
     "Conv": "float or non-integer weights/inputs, or an unsupported conv configuration",
     "Reshape": "a reshape FINN cannot express as a stream operation",
     "Softmax": "no FINN hardware layer (export logits, or end at TopK)",
+    "Concat": "FINN concatenates integer streams of one scale along channels only (StreamingConcat)",
 }
 
 

@@ -81,8 +81,31 @@ def _uneven_adds(model: ModelWrapper) -> list[str]:
     return out
 
 
+def _signed_after_relu(model: ModelWrapper) -> list[str]:
+    """Each Quant right after a Relu that is signed or narrow, which FINN's QONNX conversion refuses, with what
+    it feeds when that explains the sign (a concatenation gives all its inputs one sign)."""
+    out = []
+    for node in model.graph.node:
+        producer = model.find_producer(node.input[0]) if node.op_type == "Quant" else None
+        if producer is None or producer.op_type != "Relu":
+            continue
+        attrs = {a.name: a.i for a in node.attribute}
+        odd = [word for word in ("signed", "narrow") if attrs.get(word, 0)]
+        if odd:
+            joins = [c.name for c in model.find_consumers(node.output[0]) or [] if c.op_type == "Concat"]
+            why = f", sharing the sign of the other inputs of {', '.join(joins)} (Concat)" if joins else ""
+            out.append(f"{node.name} after {producer.name} (Relu) is {' and '.join(odd)}{why}")
+    return out
+
+
 def streamline_steps(model: ModelWrapper) -> tuple[list[str], str]:
     """The steps that replace ``step_streamline`` for this model, and why (empty reason: FINN's default)."""
+    odd = _signed_after_relu(model)
+    if odd:
+        # FINN's own message (from step_qonnx_to_finn) names neither the node nor the cause
+        raise InputError(f"{'; '.join(odd)}: FINN converts only unsigned, non-narrow quantizers after a ReLU; "
+                         "quantize ReLU outputs unsigned, and give every input of a concatenation a ReLU (or "
+                         "none), so that one unsigned quantizer can serve them all")
     found = topology(model)
     steps, reasons = ["step_streamline"], []
     means = [node.name for node in model.graph.node if node.op_type == "ReduceMean"]

@@ -1,7 +1,8 @@
 """Brevitas quantizer classes for a bit width, weight scaling and scale type, chosen for FINN.
 
 FINN-friendly choices (see shared FACTS): symmetric narrow-range weights, unsigned ReLU outputs, *signed*
-requantizing identities (FINN rejects an unsigned QuantIdentity) and float biases (``bias_quant=None``).
+requantizing identities (FINN rejects an unsigned QuantIdentity; the one exception, a network that concatenates,
+is in :func:`layer_maps`) and float biases (``bias_quant=None``).
 1-bit weights and signed 1-bit identities are bipolar (±1, BNN style, constant scale 1).
 """
 
@@ -69,8 +70,12 @@ def signed_act_quant(bits: int, config: QuantConfig) -> type:
     return base.let(bit_width=bits)
 
 
-def layer_maps(config: QuantConfig) -> tuple[dict, dict, dict]:
+def layer_maps(config: QuantConfig, concatenates: bool = False) -> tuple[dict, dict, dict]:
     """(compute_layer_map, quant_act_map, quant_identity_map) for ``brevitas.graph.quantize`` at the defaults.
+
+    ``concatenates``: the network has a ``torch.cat``. Brevitas gives every input of a concatenation the sign of
+    one shared quantizer, its 'unsigned' identity when all inputs are non-negative; mapped to the signed one,
+    the ReLUs feeding the concatenation would turn signed, which FINN's QONNX conversion refuses after a ReLU.
 
     Per-layer bit widths are applied afterwards by re-initialising each proxy (see ``_graph.set_bits``).
     """
@@ -86,6 +91,8 @@ def layer_maps(config: QuantConfig) -> tuple[dict, dict, dict]:
     }
     signed = (qnn.QuantIdentity, {"act_quant": signed_act_quant(config.act_bits, config),
                                   "return_quant_tensor": True})
-    # 'unsigned' maps to the signed identity on purpose: FINN rejects an unsigned QuantIdentity.
-    identities = {"signed": signed, "unsigned": signed}
+    # otherwise 'unsigned' maps to the signed identity, as checked through FINN for chains and residual adds
+    unsigned = (qnn.QuantIdentity, {"act_quant": unsigned_act_quant(config.act_bits, config),
+                                    "return_quant_tensor": True}) if concatenates else signed
+    identities = {"signed": signed, "unsigned": unsigned}
     return compute, acts, identities

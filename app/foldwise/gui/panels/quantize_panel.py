@@ -318,10 +318,10 @@ class QuantizePanel(StagePanel):
         if not groups:
             self.shared_note.hide()
             return
-        from foldwise.core.quantize.sharing import WHY, describe
+        from foldwise.core.quantize.sharing import describe, heading
 
         lines = "".join(f"<li>{line}</li>" for line in describe(groups))
-        self.shared_note.setText(f"<b>Shared quantizers</b> ({len(groups)} residual add(s)) — {WHY}:<ul>{lines}</ul>")
+        self.shared_note.setText(f"<b>Shared quantizers</b>: {heading(groups)}:<ul>{lines}</ul>")
         self.shared_note.show()
 
     def _show_qat(self, inspection: Any, idle: bool) -> None:
