@@ -18,7 +18,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-layer", metavar="FILE.json",
                         help='per-layer overrides: {"layer": {"weight_bits": 4, "act_bits": 4, "quantize": true}}')
     parser.add_argument("--calib", type=int, default=256, help="calibration images (default 256)")
-    parser.add_argument("--per-channel", action="store_true", help="one weight scale per output channel")
+    scaling = parser.add_mutually_exclusive_group()
+    scaling.add_argument("--per-channel", dest="weight_scaling", action="store_const", const="per_channel",
+                         default="per_channel", help="one weight scale per output channel (the default)")
+    scaling.add_argument("--per-tensor", dest="weight_scaling", action="store_const", const="per_tensor",
+                         help="one weight scale per weight tensor")
     parser.add_argument("--po2", action="store_true", help="power-of-two scales")
     parser.add_argument("--bias-correction", action="store_true", help="apply bias correction after calibration")
     parser.add_argument("--gpfq", action="store_true", help="apply GPFQ weight rounding after calibration")
@@ -34,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = QuantConfig(
         weight_bits=args.weights, act_bits=args.acts, calib_images=args.calib,
-        weight_scaling="per_channel" if args.per_channel else "per_tensor",
+        weight_scaling=args.weight_scaling,
         scale_type="po2" if args.po2 else "float", bias_correction=args.bias_correction, gpfq=args.gpfq,
         layers=load_layer_overrides(args.per_layer) if args.per_layer else {},
     )

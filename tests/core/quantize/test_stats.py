@@ -58,8 +58,9 @@ def test_what_if_power_of_two_scales_round_up():
 def test_weight_table_matches_brevitas_at_the_configured_bits(w8a8):
     entry = w8a8.stats.get("features.conv2/weight")
     proxy = w8a8.network.model.get_submodule("features.conv2").weight_quant
-    assert entry.quant.step == pytest.approx(float(proxy.scale()))
-    assert entry.table[8][4] == pytest.approx(float(proxy.scale()))
+    assert proxy.scale().numel() == 16  # per-channel by default: the table steps by the largest channel's scale
+    assert entry.quant.step == pytest.approx(float(proxy.scale().max()))
+    assert entry.table[8][4] == pytest.approx(float(proxy.scale().max()))
     w = torch.tensor([[1.0, -0.5, 0.01], [0.2, 0.0, -0.03]])
     table = weight_table(w, per_channel=True, po2=False)
     lo, hi, clipped, flushed, _step = table[2]  # ternary: steps of the channel max

@@ -15,8 +15,9 @@ from foldwise.gui.quantize.config_edit import set_config
 LABELS = {"weight_bits": "default weight bits", "act_bits": "default activation bits",
           "weight_scaling": "weight scaling", "scale_type": "scale type", "calib_images": "calibration images",
           "bias_correction": "bias correction", "gpfq": "GPFQ"}
-SCALING = (("per-tensor", "per_tensor", "One scale per weight tensor"),
-           ("per-channel", "per_channel", "One scale per output channel: tighter ranges, more accurate at low bits"))
+SCALING = (("per-channel", "per_channel", "One scale per output channel (the default): tighter ranges, more "
+                                           "accurate at low bits, above all in residual networks"),
+           ("per-tensor", "per_tensor", "One scale per weight tensor"))
 SCALE_TYPES = (("float", "float", "Any float scale"),
                ("power of two", "po2", "Scales are powers of two: shifts instead of multipliers on hardware"))
 
