@@ -203,6 +203,20 @@ def _small_onnx(name: str) -> Prep:
     return prep
 
 
+def _skip_qonnx(name: str, kind: str) -> Prep:
+    """A quantized QONNX file FINN cannot map: a concatenation of a signed skip and a ReLU ("concat"), or an add
+    of two shapes ("broadcast")."""
+
+    def prep(_p: Path, w: Path) -> None:
+        from foldwise.core.quantize.export import export_qonnx_file
+        from tests.core.finn import test_residual as residual
+
+        model = residual.DenseSkip(signed_skip=True) if kind == "concat" else residual.Broadcast()
+        export_qonnx_file(residual._quantized(model), w / name)
+
+    return prep
+
+
 def _folder(key: str, value: str) -> Prep:
     def edit(m: dict) -> None:
         m["iterations"][0][key] = value
@@ -373,6 +387,12 @@ CASES = [
          [_write("z.onnx", b"")]),
     Case("estimate-missing-file", None, ["estimate", "{w}/none.onnx"], 1, r"neither a QONNX file nor a Foldwise"),
     Case("estimate-float-iteration", "trained", ["estimate", "{p}"], 1, r"is not quantized, so FINN cannot build it"),
+    Case("estimate-signed-concat", None, ["estimate", "{w}/c.onnx"], 1,
+         r"Quant_\d+ after Relu_1 \(Relu\) is signed, sharing the sign of the other inputs of Concat_0",
+         [_skip_qonnx("c.onnx", "concat")]),
+    Case("estimate-broadcast-add", None, ["estimate", "{w}/b.onnx"], 1,
+         r"Add_0 \(Add\) adds 1×4×16×16 and 1×1×16×16: FINN adds two streams of one shape only",
+         [_skip_qonnx("b.onnx", "broadcast")]),
     Case("estimate-unknown-board", "quantized", ["estimate", "{p}", "--board", "ZCU999"], 2, r"invalid choice"),
     Case("estimate-locked", "quantized", ["estimate", "{p}"], 1, r"is open in another Foldwise instance"),
     Case("build-locked", "quantized", ["build", "{p}"], 1, r"is open in another Foldwise instance"),

@@ -155,20 +155,22 @@ def test_a_mean_in_a_residual_network_is_refused_before_finn_loops_on_it(finn_wo
         build.estimate(path, build_dir=tmp_path / "b", worker=finn_worker)
 
 
+class Broadcast(torch.nn.Module):
+    """A residual add of a 4-channel branch and one channel of the input (a broadcast skip)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c0, self.r0 = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU()
+        self.pool, self.fc = torch.nn.AdaptiveAvgPool2d(1), torch.nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.pool(self.r0(self.c0(x)) + x[:, :1]), 1))
+
+
 def test_a_skip_of_another_shape_is_refused_with_both_shapes_before_finn_loops_on_it(finn_worker,
                                                                                     tmp_path: Path) -> None:
     """#16 bad input: a residual add that broadcasts (4 channels + the 3-channel input) is listed with both
     shapes and the fix; FINN's residual streamlining would retry on it forever."""
-
-    class Broadcast(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.c0, self.r0 = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU()
-            self.pool, self.fc = torch.nn.AdaptiveAvgPool2d(1), torch.nn.Linear(4, 2)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.fc(torch.flatten(self.pool(self.r0(self.c0(x)) + x[:, :1]), 1))
-
     torch.manual_seed(0)
     network = quantize_network(Broadcast().eval(), _images(8), QuantConfig(weight_bits=4, act_bits=4,
                                                                            calib_images=8),

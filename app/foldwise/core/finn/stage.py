@@ -300,6 +300,7 @@ def build(target: BuildTarget, config: BuildConfig, ctx: JobContext | None = Non
     folder = build_folder(model, iteration, config)
     if config.host is not None:
         return remote_build(model, config, folder, ctx)
+    parent_existed = folder.parent.exists()  # <stem>.finn beside a model file, builds/ in an iteration
     folder.mkdir(parents=True, exist_ok=True)
     (folder / FAILURE_RECORD).unlink(missing_ok=True)  # a resumed or rerun build starts unjudged
     try:
@@ -312,6 +313,9 @@ def build(target: BuildTarget, config: BuildConfig, ctx: JobContext | None = Non
         return worker_builds.worker_build(model, config, folder, worker=worker, ctx=ctx)["report"]
     except BaseException as exc:  # cancel, FINN error, dead worker, Ctrl+C or SIGTERM: the worker is stopped
         record_failure(folder, exc, remove_if_empty=fresh)
+        if not parent_existed:
+            with contextlib.suppress(OSError):  # only when record_failure removed the build and it is empty
+                folder.parent.rmdir()
         raise
 
 
