@@ -16,30 +16,25 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from foldwise.core.errors import InputError
 from foldwise.core.networks.spec import InputSpec
-from foldwise.core.networks.train_config import ZOO_TRAIN_DEFAULTS
 
 
 @dataclass(frozen=True)
 class ZooEntry:
-    """One built-in network: ``build(num_classes)`` makes a fresh, untrained instance.
-
-    ``train_defaults`` are the TrainConfig fields tuned for this network on its default data set.
-    """
+    """One built-in network: ``build(num_classes)`` makes a fresh, untrained instance (its tuned training
+    settings: ``train_config.zoo_train_defaults``)."""
 
     name: str
     description: str
     spec: InputSpec
     num_classes: int
     builder: Callable[[InputSpec, int], nn.Module]
-    train_defaults: dict[str, Any] = field(default_factory=dict)
 
     def build(self, num_classes: int | None = None) -> nn.Module:
         return self.builder(self.spec, self.num_classes if num_classes is None else num_classes)
@@ -191,8 +186,7 @@ def _resnet_entry(depth: int, multiplier: float) -> ZooEntry:
     return ZooEntry(resnet_name(depth, multiplier),
                     f"ResNet-{depth}, {size} ({channels} channels), stride-2 stem, for 64×64 defect patches",
                     InputSpec((3, 64, 64), dataset="defects"), 2,
-                    lambda spec, n: ResNet(n, spec.channels, width, blocks, stem_stride=2),
-                    {"epochs": 8, "batch_size": 32, "lr": 3e-3, "hflip": True, "vflip": True, "transpose": True})
+                    lambda spec, n: ResNet(n, spec.channels, width, blocks, stem_stride=2))
 
 
 class DepthwiseSeparable(nn.Sequential):
@@ -246,8 +240,7 @@ def _mobilenet_entry(multiplier: float) -> ZooEntry:
                     f"MobileNet-style, {multiplier:g}× width: 7 depthwise-separable blocks (depthwise 3×3 + "
                     "pointwise 1×1), for 64×64 defect patches",
                     InputSpec((3, 64, 64), dataset="defects"), 2,
-                    lambda spec, n: MobileNet(n, spec.channels, multiplier),
-                    {"epochs": 8, "batch_size": 32, "lr": 3e-3, "hflip": True, "vflip": True, "transpose": True})
+                    lambda spec, n: MobileNet(n, spec.channels, multiplier))
 
 
 def _bnn_pynq_tfc(spec: InputSpec, num_classes: int) -> nn.Module:
@@ -268,10 +261,10 @@ ZOO: dict[str, ZooEntry] = {
     for entry in (
         ZooEntry("lenet5", "LeNet-5: 2 conv + 3 fully connected layers, for 32×32 digits",
                  InputSpec((1, 32, 32), dataset="digits"), 10,
-                 lambda spec, n: LeNet5(n, spec.channels), ZOO_TRAIN_DEFAULTS["lenet5"]),
+                 lambda spec, n: LeNet5(n, spec.channels)),
         ZooEntry("defectnet", "DefectNet: AlexNet-style CNN (5 conv blocks, 3 FC) for 64×64 defect patches",
                  InputSpec((3, 64, 64), dataset="defects"), 2,
-                 lambda spec, n: DefectNet(n, spec.channels), ZOO_TRAIN_DEFAULTS["defectnet"]),
+                 lambda spec, n: DefectNet(n, spec.channels)),
         ZooEntry("tfc", "TFC-w1a1 (Brevitas bnn_pynq): binary MLP 64-64-64, input sized for 32×32 digits",
                  InputSpec((1, 32, 32), dataset="digits"), 10, _bnn_pynq_tfc),
         ZooEntry("cnv", "CNV-w1a1 (Brevitas bnn_pynq): binary VGG-like CNN, 6 conv + 3 FC, 32×32 RGB",
