@@ -387,3 +387,33 @@ def test_the_panel_says_which_quantizers_a_residual_add_shares(window: MainWindo
     assert note.isVisible()
     assert "Shared quantizers</b>: 1 residual add(s) — both inputs" in note.text() and "ElementwiseAdd" in note.text()
     assert "add: r0_Relu (after stem_Conv) + add_quant (after c2_Conv) share one scale, 4 bits" in note.text()
+
+
+def test_the_panel_says_which_quantizers_a_concatenation_shares(window: MainWindow, tmp_path: Path) -> None:
+    from foldwise.core.examples import create_from_example
+    from foldwise.core.importing import ImportSpec, import_iteration
+
+    class DenseBlock(torch.nn.Module):  # a skip by concatenation, written in plain PyTorch, for the digits
+        def __init__(self) -> None:
+            super().__init__()
+            nn = torch.nn
+            self.c0, self.r0 = nn.Conv2d(1, 4, 3, padding=1), nn.ReLU()
+            self.c1, self.r1 = nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()
+            self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(8, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.r0(self.c0(x))
+            return self.fc(torch.flatten(self.pool(torch.cat([x, self.r1(self.c1(x))], 1)), 1))
+
+    torch.manual_seed(0)
+    torch.onnx.export(DenseBlock().eval(), torch.rand(1, 1, 32, 32), tmp_path / "dense.onnx", dynamo=False,
+                      opset_version=13)
+    with create_from_example(tmp_path / "cat", "lenet-digits") as project:
+        import_iteration(project, ImportSpec(tmp_path / "dense.onnx"))
+        quantize_iteration(project, QuantizeSpec(QuantConfig(weight_bits=4, act_bits=4, calib_images=32)))
+    note = open_panel(window, tmp_path / "cat").shared_note
+    assert note.isVisible()
+    assert "Shared quantizers</b>: 1 concatenation(s) — every input of a concatenation needs one scale, bit width " \
+           "and sign" in note.text() and "StreamingConcat" in note.text()
+    assert "cat (concatenation): r0_Relu (after c0_Conv) + r1_Relu (after c1_Conv) share one scale, 4 bits, " \
+           "unsigned" in note.text()
