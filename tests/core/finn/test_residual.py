@@ -185,14 +185,14 @@ class DenseSkip(torch.nn.Module):
     """A skip by concatenation (DenseNet-style): the block's input and its ReLU branch, side by side.
     ``signed_skip`` concatenates the branch with a convolution's signed output instead."""
 
-    def __init__(self, signed_skip: bool = False, dim: int = 1) -> None:
+    def __init__(self, signed_skip: bool = False, dim: int = 1, channels: int = 3, classes: int = 2) -> None:
         super().__init__()
         nn = torch.nn
         self.signed_skip, self.dim = signed_skip, dim
-        self.c0, self.r0 = nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()
+        self.c0, self.r0 = nn.Conv2d(channels, 4, 3, padding=1), nn.ReLU()
         self.c1, self.r1 = nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()
         self.c2 = nn.Conv2d(4, 4, 1)
-        self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(8 if dim == 1 else 4, 2)
+        self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(8 if dim == 1 else 4, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.r0(self.c0(x))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -371,47 +372,35 @@ def test_a_quantized_iteration_shows_its_measured_figures_until_bits_are_edited(
     assert not panel.what_if and cards["weight_mb"].value.text() == measured_mb
 
 
-def test_the_panel_says_which_quantizers_a_residual_add_shares(window: MainWindow, tmp_path: Path) -> None:
+def _shared_note_of_imported(window: MainWindow, tmp_path: Path, model: torch.nn.Module) -> Any:
+    """The Quantize panel's shared-quantizer note for ``model`` (plain PyTorch for 1×32×32 digits), exported to
+    ONNX, imported into a lenet-digits project and quantized W4A4."""
     from foldwise.core.examples import create_from_example
     from foldwise.core.importing import ImportSpec, import_iteration
+
+    torch.manual_seed(0)
+    torch.onnx.export(model.eval(), torch.rand(1, 1, 32, 32), tmp_path / "net.onnx", dynamo=False, opset_version=13)
+    with create_from_example(tmp_path / "p", "lenet-digits") as project:
+        import_iteration(project, ImportSpec(tmp_path / "net.onnx"))
+        quantize_iteration(project, QuantizeSpec(QuantConfig(weight_bits=4, act_bits=4, calib_images=32)))
+    return open_panel(window, tmp_path / "p").shared_note
+
+
+def test_the_panel_says_which_quantizers_a_residual_add_shares(window: MainWindow, tmp_path: Path) -> None:
     from tests.core.finn.test_residual import OneBlock
 
     torch.manual_seed(0)
-    torch.onnx.export(OneBlock().eval(), torch.rand(1, 1, 32, 32), tmp_path / "oneblock.onnx", dynamo=False,
-                      opset_version=13)
-    with create_from_example(tmp_path / "res", "lenet-digits") as project:
-        import_iteration(project, ImportSpec(tmp_path / "oneblock.onnx"))
-        quantize_iteration(project, QuantizeSpec(QuantConfig(weight_bits=4, act_bits=4, calib_images=32)))
-    panel = open_panel(window, tmp_path / "res")
-    note = panel.shared_note
+    note = _shared_note_of_imported(window, tmp_path, OneBlock())
     assert note.isVisible()
     assert "Shared quantizers</b>: 1 residual add(s) — both inputs" in note.text() and "ElementwiseAdd" in note.text()
     assert "add: r0_Relu (after stem_Conv) + add_quant (after c2_Conv) share one scale, 4 bits" in note.text()
 
 
 def test_the_panel_says_which_quantizers_a_concatenation_shares(window: MainWindow, tmp_path: Path) -> None:
-    from foldwise.core.examples import create_from_example
-    from foldwise.core.importing import ImportSpec, import_iteration
-
-    class DenseBlock(torch.nn.Module):  # a skip by concatenation, written in plain PyTorch, for the digits
-        def __init__(self) -> None:
-            super().__init__()
-            nn = torch.nn
-            self.c0, self.r0 = nn.Conv2d(1, 4, 3, padding=1), nn.ReLU()
-            self.c1, self.r1 = nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()
-            self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(8, 10)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            x = self.r0(self.c0(x))
-            return self.fc(torch.flatten(self.pool(torch.cat([x, self.r1(self.c1(x))], 1)), 1))
+    from tests.core.finn.test_residual import DenseSkip
 
     torch.manual_seed(0)
-    torch.onnx.export(DenseBlock().eval(), torch.rand(1, 1, 32, 32), tmp_path / "dense.onnx", dynamo=False,
-                      opset_version=13)
-    with create_from_example(tmp_path / "cat", "lenet-digits") as project:
-        import_iteration(project, ImportSpec(tmp_path / "dense.onnx"))
-        quantize_iteration(project, QuantizeSpec(QuantConfig(weight_bits=4, act_bits=4, calib_images=32)))
-    note = open_panel(window, tmp_path / "cat").shared_note
+    note = _shared_note_of_imported(window, tmp_path, DenseSkip(channels=1, classes=10))  # for the digits
     assert note.isVisible()
     assert "Shared quantizers</b>: 1 concatenation(s) — every input of a concatenation needs one scale, bit width " \
            "and sign" in note.text() and "StreamingConcat" in note.text()
