@@ -20,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calib", type=int, default=256, help="calibration images (default 256)")
     scaling = parser.add_mutually_exclusive_group()
     scaling.add_argument("--per-channel", dest="weight_scaling", action="store_const", const="per_channel",
-                         default="per_channel", help="one weight scale per output channel (the default)")
+                         help="one weight scale per output channel (the default)")
     scaling.add_argument("--per-tensor", dest="weight_scaling", action="store_const", const="per_tensor",
                          help="one weight scale per weight tensor")
     parser.add_argument("--po2", action="store_true", help="power-of-two scales")
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = QuantConfig(
         weight_bits=args.weights, act_bits=args.acts, calib_images=args.calib,
-        weight_scaling=args.weight_scaling,
+        **({"weight_scaling": args.weight_scaling} if args.weight_scaling else {}),  # else QuantConfig's default
         scale_type="po2" if args.po2 else "float", bias_correction=args.bias_correction, gpfq=args.gpfq,
         layers=load_layer_overrides(args.per_layer) if args.per_layer else {},
     )
