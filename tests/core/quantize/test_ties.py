@@ -35,6 +35,27 @@ def _nudge(context: dict, node, input_level: float, steps: float) -> dict:
     return changed
 
 
+def test_a_tie_at_a_high_level_is_one_whole_step_despite_float32_rounding(w8a8, executed):
+    # A dequantized k·scale in float32 is off the grid by up to ~6e-8·k steps, so at an 8-bit ReLU's levels
+    # (in the hundreds) two neighbours held in float32 are not exactly one step apart: find the element where
+    # the file's value one step up lands farthest from that.
+    model, batch, context = executed
+    node = _act_quant(model, 1)
+    out = context[node.output[0]][1]
+    scale = float(np.asarray(context[node.input[1]]).reshape(-1)[0])
+    levels = np.rint(out / scale)
+    moved = ((levels + 1) * scale).astype(np.float32)
+    error = np.abs((moved.astype(np.float64) - out) / scale - 1.0)
+    flat = int(np.argmax(np.where(out > 0, error, 0)))
+    index = (1, *np.unravel_index(flat, out.shape))
+    assert error.flat[flat] > 1e-6, "this network has no level where float32 rounding shows"
+    changed = {k: np.array(v, copy=True) for k, v in context.items()}
+    changed[node.input[0]][index] = np.float32((levels.flat[flat] + 0.5 + 4e-6) * scale)
+    changed[node.output[0]][index] = moved.flat[flat]
+    (found,) = explain_mismatch(w8a8.network, model, batch, changed, [1])
+    assert found["tie"] and found["steps_apart"] == 1.0 and found["layer"] == "features.relu2", found
+
+
 def test_agreeing_images_have_nothing_to_explain(w8a8, executed):
     model, batch, context = executed
     (found,) = explain_mismatch(w8a8.network, model, batch, context, [1])

@@ -16,6 +16,8 @@ def test_each_verdict_reads_differently() -> None:
     assert value == "✓ faithful (1 tie)" and "63/64" in text and "features.relu1" in text
     text, value = qonnx_text(WRONG)
     assert value == "✗ mismatch" and "features.conv2" in text and "Quant_1" in text
+    why = {**WRONG, "first_mismatch": {**WRONG["first_mismatch"], "note": "3 value(s) 2 step(s) apart"}}
+    assert "features.conv2</b> (node Quant_1, Quant): 3 value(s) 2 step(s) apart;" in qonnx_text(why)[0]
 
 
 def test_cli_verdicts() -> None:

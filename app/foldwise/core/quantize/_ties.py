@@ -17,6 +17,9 @@ import torch
 # |frac(x/scale) - 0.5| below this many steps counts as "on the boundary": float32 sums of a few thousand
 # products are off by ~1e-6 relative; real export errors move values by whole steps.
 BOUNDARY_STEPS = 1e-3
+# Two dequantized values k·scale held in float32 are a whole number of steps apart only to within ~6e-8·k (an
+# 8-bit level of 255 is off by 1.5e-5 steps), so steps are rounded to integers after this check of the grid.
+GRID_STEPS = 1e-3
 
 
 def explain_mismatch(network: Any, model: Any, batch: torch.Tensor, executed: dict[str, np.ndarray],
@@ -49,13 +52,15 @@ def _explain_row(pairs: list[tuple[tuple[str, np.ndarray], Any]], executed: dict
         if not differs.any():
             continue
         scale = _per_row(executed[node.input[1]], row, got.shape)
-        steps = float((np.abs(got - want) / scale)[differs].max())
+        apart = (np.abs(got - want) / scale)[differs]
+        on_grid = bool(np.abs(apart - np.rint(apart)).max() <= GRID_STEPS)
+        steps = float(np.rint(apart).max() if on_grid else apart.max())
         distance = 0.0
         if node.op_type == "Quant":
             level = np.asarray(executed[node.input[0]][row], dtype=np.float64) / scale
             level = level + _per_row(executed[node.input[2]], row, got.shape)
             distance = float(np.abs(level - np.floor(level) - 0.5)[differs].max())
-        tie = steps <= 1.0 + 1e-6 and distance <= BOUNDARY_STEPS and node.op_type == "Quant"
+        tie = on_grid and steps == 1.0 and distance <= BOUNDARY_STEPS and node.op_type == "Quant"
         return {"tie": tie, "layer": layer, "node": node.name, "elements": int(differs.sum()),
                 "steps_apart": steps, "distance_to_boundary": distance}
     return {"tie": False, "note": "every activation quantizer agrees; the outputs differ after the last one"}

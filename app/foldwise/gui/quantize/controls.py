@@ -35,6 +35,8 @@ def qonnx_text(check: dict[str, Any] | None, what: str = "QONNX") -> tuple[str, 
     where = (f"at layer <b>{html.escape(str(first.get('layer') or '?'))}</b> (node {html.escape(str(first['node']))}, "
              f"{html.escape(str(first.get('op')))})" if first.get("node")
              else html.escape(first.get("note") or "in the output"))
+    if first.get("node") and first.get("note"):
+        where += f": {html.escape(first['note'])}"
     return (f"<span style='color:#b3261e'>✗ {what} mismatch on {check.get('mismatched_images')}/{images} images, "
             f"first {where}; max |Δ| {check.get('max_abs_diff', 0):.3g}</span> <i>(measured)</i>", "✗ mismatch")
 
