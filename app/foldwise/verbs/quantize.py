@@ -24,6 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     scaling.add_argument("--per-tensor", dest="weight_scaling", action="store_const", const="per_tensor",
                          help="one weight scale per weight tensor")
     parser.add_argument("--po2", action="store_true", help="power-of-two scales")
+    parser.add_argument("--act-range", choices=("percentile", "mse"),
+                        help="how calibration sets activation ranges: the 99.999th percentile (the default) or the "
+                             "least mean squared quantization error at each quantizer's bits (clips harder)")
     parser.add_argument("--bias-correction", action="store_true", help="apply bias correction after calibration")
     parser.add_argument("--gpfq", action="store_true", help="apply GPFQ weight rounding after calibration")
     parser.add_argument("--qat", type=int, default=0, metavar="EPOCHS", help="quantization-aware epochs after PTQ")
@@ -39,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     config = QuantConfig(
         weight_bits=args.weights, act_bits=args.acts, calib_images=args.calib,
         **({"weight_scaling": args.weight_scaling} if args.weight_scaling else {}),  # else QuantConfig's default
+        **({"act_range": args.act_range} if args.act_range else {}),
         scale_type="po2" if args.po2 else "float", bias_correction=args.bias_correction, gpfq=args.gpfq,
         layers=load_layer_overrides(args.per_layer) if args.per_layer else {},
     )

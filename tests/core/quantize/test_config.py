@@ -40,11 +40,17 @@ def test_lookups_fall_back_to_network_defaults():
 
 def test_json_round_trip(tmp_path):
     config = QuantConfig(weight_bits=4, act_bits=6, weight_scaling="per_channel", scale_type="po2",
-                         calib_images=64, bias_correction=True, gpfq=True, layers={"x": {"weight_bits": 3}})
+                         calib_images=64, act_range="mse", bias_correction=True, gpfq=True,
+                         layers={"x": {"weight_bits": 3}})
     path = config.save(tmp_path / "quant.json")
     again = QuantConfig.load(path)
     assert again.to_dict() == config.to_dict()
-    assert json.loads(path.read_text())["scale_type"] == "po2"
+    saved = json.loads(path.read_text())
+    assert saved["scale_type"] == "po2" and saved["act_range"] == "mse"
+    # a file saved before activation ranges could be chosen reads as the percentile it was calibrated with
+    del saved["act_range"]
+    path.write_text(json.dumps(saved))
+    assert QuantConfig.load(path).act_range == "percentile"
 
 
 def test_unknown_keys_and_bad_files_are_input_errors(tmp_path):
@@ -52,6 +58,8 @@ def test_unknown_keys_and_bad_files_are_input_errors(tmp_path):
         QuantConfig.from_dict({"weight_bitz": 4})
     with pytest.raises(InputError, match="calibration"):
         QuantConfig(calib_images=0)
+    with pytest.raises(InputError, match="'max' is not a valid ActRange"):
+        QuantConfig(act_range="max")
     bad = tmp_path / "layers.json"
     bad.write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):

@@ -155,3 +155,28 @@ def test_gpfq_keeps_w4a4_accuracy_and_leaves_no_float_copies(lenet, digits, floa
     # GPFQ switches all quantization off and on again for its float pass: the layer left in float stays so.
     assert network.model.get_submodule("features.conv1").weight_quant.disable_quant
     assert network.model.get_submodule("features.relu1").act_quant.disable_quant
+
+
+@pytest.mark.parametrize("scale_type", ["float", "po2"])
+def test_mse_ranges_clip_harder_at_4_bits_and_export_faithfully(lenet, digits, float_accuracy, scale_type, tmp_path):
+    from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
+    from foldwise.core.quantize.stats import what_if
+
+    def quantized(act_range: str):
+        config = QuantConfig(weight_bits=4, act_bits=4, scale_type=scale_type, act_range=act_range, calib_images=128)
+        return quantize_network(lenet, digits["train_x"], config)
+
+    percentile, mse = quantized("percentile"), quantized("mse")
+    acts = [e.name for e in percentile.stats.entries if e.kind == "act"]
+    assert acts and acts == [e.name for e in mse.stats.entries if e.kind == "act"]
+    for name in acts:
+        p, m = percentile.stats.get(name), mse.stats.get(name)
+        # the least-squares range at 4 bits lies inside the near-max one and clips more of the histogram
+        assert m.quant.hi <= p.quant.hi and m.clipped >= p.clipped, name
+        assert what_if(m, 4)["hi"] == pytest.approx(m.quant.hi), name  # the stats describe the calibrated range
+    if scale_type == "float":
+        assert sum(mse.stats.get(n).quant.hi < percentile.stats.get(n).quant.hi for n in acts) == len(acts)
+    assert accuracy_of(mse.network, digits) >= float_accuracy - 0.05
+    check = check_qonnx(mse.network, export_qonnx_file(mse.network, tmp_path / "mse.qonnx.onnx"),
+                        digits["test_x"][:64])
+    assert check["faithful"], check["first_mismatch"]

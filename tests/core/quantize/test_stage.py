@@ -57,3 +57,14 @@ def test_quantize_verb_reports_bad_input(trained_lenet: Path, tmp_path: Path, ca
     assert (trained_lenet / "manifest.json").read_text() == manifest
     assert main(["export", str(trained_lenet), "--qonnx", str(tmp_path / "x.onnx")]) == 1
     assert "not quantized" in capsys.readouterr().err
+
+
+def test_quantize_verb_takes_the_activation_range(trained_lenet: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["quantize", str(trained_lenet), "--weights", "4", "--acts", "4", "--act-range", "mse",
+                 "--calib", "32", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["iteration"]["name"] == "w4a4-mse"
+    assert json.loads((Path(result["path"]) / "quant.json").read_text())["config"]["act_range"] == "mse"
+    with pytest.raises(SystemExit) as bad:
+        main(["quantize", str(trained_lenet), "--act-range", "max"])
+    assert bad.value.code == 2 and "invalid choice: 'max' (choose from 'percentile', 'mse')" in capsys.readouterr().err

@@ -143,6 +143,22 @@ def test_a_finished_preview_is_drawn_in_steps_and_the_panel_is_busy_until_the_la
     assert "measured" in panel.confusion.quant_view.title and panel.chosen_card.source.text() == "computed"
 
 
+def test_the_activation_range_is_chosen_in_the_defaults_and_the_preview_says_it_used_the_other(
+        window: MainWindow, trained_lenet: Path, qtbot) -> None:
+    panel = open_panel(window, trained_lenet)
+    panel.defaults.calib_images.setValue(64)
+    qtbot.mouseClick(panel.preview_button, Qt.MouseButton.LeftButton)
+    wait(qtbot, panel, panel._job)
+    combo = panel.defaults.act_range
+    assert combo.currentData() == "percentile" and "activation ranges" not in panel.notice.text()
+    combo.setCurrentIndex(combo.findData("mse"))
+    assert panel.config.act_range == "mse" and panel.undo_stack.undoText().endswith("Set activation range")
+    assert "activation ranges by percentile" in panel.notice.text()
+    panel.undo_stack.undo()
+    assert panel.config.act_range == "percentile" and combo.currentData() == "percentile"
+    assert "activation ranges" not in panel.notice.text()
+
+
 def test_preview_histograms_follow_bit_edits_instantly_and_feed_quantize(window: MainWindow,
                                                                          trained_lenet: Path, qtbot) -> None:
     panel = open_panel(window, trained_lenet)

@@ -3,11 +3,14 @@
 Brevitas quantizers are dependency-injection classes made at run time (``Injector.let``): plain pickle
 cannot find them by name, and looking up a ``@value`` function through its class runs the injection and
 fails. This pickler stores such classes by value (metaclass, name, bases, namespace) and such functions
-through the ``__dependencies__`` of the class that defines them. Everything else pickles as usual.
+through the ``__dependencies__`` of the class that defines them. Brevitas's MSE range search keeps four lambdas
+bound to its quantizer; they are stored as the equivalent ``functools.partial`` of the same module functions.
+Everything else pickles as usual.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import pickle
 import sys
@@ -37,10 +40,32 @@ def _dependency_function(owner: type, name: str) -> Any:
     return owner.__dependencies__[name][1]
 
 
+_MSE_LAMBDAS = {"set_local_loss_mode", "set_observer_mode", "restore_observer_mode", "restore_offload_param"}
+
+
+def _reduce_brevitas_mse(obj: Any) -> Any:
+    """The module's own reduction with its lambdas (see ``MSE.__init__``) swapped for picklable partials."""
+    from brevitas.core.stats import stats_op
+
+    func, args, state, *rest = obj.__reduce_ex__(pickle.DEFAULT_PROTOCOL)
+    lambdas = {k for k, v in state.items() if isinstance(v, types.LambdaType) and v.__name__ == "<lambda>"}
+    if lambdas != _MSE_LAMBDAS:
+        return NotImplemented  # another Brevitas version: let pickle name what it cannot store
+    proxy, seen = obj.proxy_forward.__self__, obj.previous_observer_mode
+    state = {**state,
+             "set_local_loss_mode": functools.partial(stats_op._set_local_loss_mode, proxy),
+             "set_observer_mode": functools.partial(stats_op._set_observer_mode, proxy, previous_observer_mode=seen),
+             "restore_observer_mode": functools.partial(stats_op._restore_observer_mode, proxy, seen),
+             "restore_offload_param": functools.partial(stats_op._restore_params, proxy)}
+    return (func, args, state, *rest)
+
+
 class Pickler(pickle.Pickler):
     """``pickle.Pickler`` that also stores run-time-made classes and injector-bound functions."""
 
     def reducer_override(self, obj: Any) -> Any:
+        if type(obj).__name__ == "MSE" and type(obj).__module__ == "brevitas.core.stats.stats_op":
+            return _reduce_brevitas_mse(obj)
         if isinstance(obj, type):
             if type(obj) is type or _static_lookup(obj.__module__, obj.__qualname__) is obj:
                 return NotImplemented

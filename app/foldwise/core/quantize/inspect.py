@@ -19,7 +19,7 @@ from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, Project, figure
 from foldwise.core.protocol import REPORT, SCAN
 from foldwise.core.quantize import store
-from foldwise.core.quantize.config import ExportResult, ExportSpec, LayerOverride, QuantConfig, check_bits
+from foldwise.core.quantize.config import ActRange, ExportResult, ExportSpec, LayerOverride, QuantConfig, check_bits
 from foldwise.core.quantize.stats import CalibrationStats, TensorStats, what_if
 
 SENSITIVITY_IMAGES = SCAN.images
@@ -241,6 +241,10 @@ def with_override(config: QuantConfig, name: str, *, weight_bits: Any = KEEP, ac
     return layers
 
 
+def _act_bits(config: QuantConfig) -> tuple[int, dict[str, int | None]]:
+    return config.act_bits, {name: o.act_bits for name, o in config.layers.items() if o.act_bits is not None}
+
+
 def scaling_note(calibrated: QuantConfig, chosen: QuantConfig) -> str:
     """Why the instant figures may not match the next run: what ``what_if`` cannot re-derive ("" if nothing)."""
     notes = []
@@ -249,6 +253,11 @@ def scaling_note(calibrated: QuantConfig, chosen: QuantConfig) -> str:
                      f"{calibrated.scale_type.value}")
     if calibrated.calib_images != chosen.calib_images:
         notes.append(f"on {calibrated.calib_images} images")
+    if calibrated.act_range != chosen.act_range:
+        notes.append(f"activation ranges by {'MSE' if calibrated.act_range == ActRange.MSE else 'percentile'}")
+    elif chosen.act_range == ActRange.MSE and _act_bits(calibrated) != _act_bits(chosen):
+        # a percentile range holds for any bit width; the MSE range is found for one
+        notes.append(f"MSE activation ranges found at the calibration's bits (A{calibrated.act_bits})")
     if (calibrated.bias_correction, calibrated.gpfq) != (chosen.bias_correction, chosen.gpfq):
         notes.append("with other bias-correction/GPFQ settings")
     return "; ".join(notes)

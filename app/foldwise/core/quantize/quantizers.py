@@ -13,19 +13,23 @@ from brevitas.inject.enum import ScalingImplType
 from brevitas.quant.binary import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
 from brevitas.quant.fixed_point import (
     Int8ActPerTensorFixedPoint,
+    Int8ActPerTensorFixedPointMSE,
     Int8WeightPerChannelFixedPoint,
     Int8WeightPerTensorFixedPoint,
     Uint8ActPerTensorFixedPoint,
+    Uint8ActPerTensorFixedPointMSE,
 )
 from brevitas.quant.scaled_int import (
     Int8ActPerTensorFloat,
+    Int8ActPerTensorFloatMSE,
     Int8WeightPerChannelFloat,
     Int8WeightPerTensorFloat,
     Uint8ActPerTensorFloat,
+    Uint8ActPerTensorFloatMSE,
 )
 from torch import nn
 
-from foldwise.core.quantize.config import QuantConfig, ScaleType, WeightScaling
+from foldwise.core.quantize.config import ActRange, QuantConfig, ScaleType, WeightScaling
 
 COMPUTE_TYPES: dict[type[nn.Module], type[nn.Module]] = {
     nn.Conv1d: qnn.QuantConv1d,
@@ -58,16 +62,23 @@ def weight_quant(bits: int, config: QuantConfig) -> type:
     return base.let(bit_width=bits)
 
 
+# (unsigned, signed) activation quantizers by (scale type, range statistic)
+ACT_QUANTS: dict[tuple[ScaleType, ActRange], tuple[type, type]] = {
+    (ScaleType.FLOAT, ActRange.PERCENTILE): (Uint8ActPerTensorFloat, Int8ActPerTensorFloat),
+    (ScaleType.FLOAT, ActRange.MSE): (Uint8ActPerTensorFloatMSE, Int8ActPerTensorFloatMSE),
+    (ScaleType.PO2, ActRange.PERCENTILE): (Uint8ActPerTensorFixedPoint, Int8ActPerTensorFixedPoint),
+    (ScaleType.PO2, ActRange.MSE): (Uint8ActPerTensorFixedPointMSE, Int8ActPerTensorFixedPointMSE),
+}
+
+
 def unsigned_act_quant(bits: int, config: QuantConfig) -> type:
-    base = Uint8ActPerTensorFixedPoint if config.scale_type == ScaleType.PO2 else Uint8ActPerTensorFloat
-    return base.let(bit_width=bits)
+    return ACT_QUANTS[ScaleType(config.scale_type), ActRange(config.act_range)][0].let(bit_width=bits)
 
 
 def signed_act_quant(bits: int, config: QuantConfig) -> type:
     if bits == 1:
         return SignedBinaryActPerTensorConst
-    base = Int8ActPerTensorFixedPoint if config.scale_type == ScaleType.PO2 else Int8ActPerTensorFloat
-    return base.let(bit_width=bits)
+    return ACT_QUANTS[ScaleType(config.scale_type), ActRange(config.act_range)][1].let(bit_width=bits)
 
 
 def layer_maps(config: QuantConfig, concatenates: bool = False) -> tuple[dict, dict, dict]:

@@ -156,6 +156,8 @@ def _default_name(config: QuantConfig, qat_epochs: int) -> str:
     name = f"w{config.weight_bits}a{config.act_bits}"
     if config.layers:
         name += "-mixed"
+    if config.act_range == "mse":
+        name += "-mse"
     return name + (f"-qat{qat_epochs}" if qat_epochs else "")
 
 

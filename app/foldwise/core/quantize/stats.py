@@ -212,7 +212,7 @@ class ActivationCollector:
             entry = TensorStats(f"{site.module}/act", site.module, site.layer, "act", acc.count,
                                 int(_loghist.split(acc.counts())[1]), acc.min, acc.max, acc.counts(),
                                 enabled=not proxy.disable_quant)
-            entry.quant = _act_range(proxy, entry, network.config.scale_type == "po2")
+            entry.quant = _act_range(proxy, entry, network.config)
             _set_fractions(entry)
             entries.append(entry)
         return CalibrationStats(entries)
@@ -230,7 +230,8 @@ def _read_proxy(proxy: Any, weight_layer: Any = None) -> tuple[torch.Tensor, flo
         proxy.disable_quant = disabled
 
 
-def _act_range(proxy: Any, entry: TensorStats, po2: bool) -> QuantRange:
+def _act_range(proxy: Any, entry: TensorStats, config: Any) -> QuantRange:
+    po2 = config.scale_type == "po2"
     scale_t, zero_point, bits = _read_proxy(proxy)
     scale = float(scale_t.max())
     signed = bool(proxy.is_signed)
@@ -239,7 +240,7 @@ def _act_range(proxy: Any, entry: TensorStats, po2: bool) -> QuantRange:
     if bits == 1 and signed:
         qmin, qmax = -1, 1  # bipolar
     threshold = scale * max(qmax, 1)
-    if po2:  # the power-of-two rounding hides the statistic: estimate it from the histogram
+    if po2 and config.act_range == "percentile":  # the power-of-two rounding hides it: read it off the histogram
         threshold = _loghist.percentile_magnitude(entry.hist, entry.min, entry.max, ACT_PERCENTILE)
     return QuantRange(bits, signed, narrow, (qmin - zero_point) * scale, (qmax - zero_point) * scale, scale,
                       zero_point, po2, False, threshold)

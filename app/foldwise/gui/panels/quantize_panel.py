@@ -7,6 +7,7 @@ Torch and Brevitas load on first use (a job), so opening the app and projects st
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import sys
 from collections.abc import Callable
@@ -337,9 +338,8 @@ class QuantizePanel(StagePanel):
     def _adopt_config(self, source: Any) -> None:
         """Show the settings a quantized iteration was made with (one refresh, not one per field)."""
         with self.config.events.blocked():
-            for name in ("weight_bits", "act_bits", "weight_scaling", "scale_type", "calib_images",
-                         "bias_correction", "gpfq", "layers"):
-                setattr(self.config, name, getattr(source, name))
+            for item in dataclasses.fields(source):
+                setattr(self.config, item.name, getattr(source, item.name))
         self.defaults._from_config()
         self.table.bits_model.refresh()
         self._config_changed()

@@ -14,10 +14,14 @@ from foldwise.gui.quantize.config_edit import set_config
 
 LABELS = {"weight_bits": "default weight bits", "act_bits": "default activation bits",
           "weight_scaling": "weight scaling", "scale_type": "scale type", "calib_images": "calibration images",
-          "bias_correction": "bias correction", "gpfq": "GPFQ"}
+          "act_range": "activation range", "bias_correction": "bias correction", "gpfq": "GPFQ"}
 SCALING = (("per-channel", "per_channel", "One scale per output channel (the default): tighter ranges, more "
                                            "accurate at low bits, above all in residual networks"),
            ("per-tensor", "per_tensor", "One scale per weight tensor"))
+ACT_RANGES = (("by percentile", "percentile", "Each activation's range is the 99.999th percentile of its calibration "
+                                              "values (the default)"),
+              ("by MSE", "mse", "Each activation's range minimises the mean squared quantization error at its bit "
+                                "width: it clips harder; worth a try when the percentile loses accuracy"))
 SCALE_TYPES = (("float", "float", "Any float scale"),
                ("power of two", "po2", "Scales are powers of two: shifts instead of multipliers on hardware"))
 
@@ -31,7 +35,8 @@ def _combo(items: tuple[tuple[str, str, str], ...]) -> QComboBox:
 
 
 class DefaultsBox(QGroupBox):
-    """Weight/activation bits, scaling, calibration images, bias correction and GPFQ for the whole network."""
+    """Weight/activation bits, scaling, calibration images and activation ranges, bias correction and GPFQ for the
+    whole network."""
 
     invalid = Signal(object)  # an InputError from an edit; the config keeps its old value
 
@@ -49,6 +54,7 @@ class DefaultsBox(QGroupBox):
         self.calib_images.setSingleStep(64)
         self.calib_images.setSuffix(" images")
         self.calib_images.setToolTip("Training images the activation ranges are calibrated on")
+        self.act_range = _combo(ACT_RANGES)
         self.bias_correction = QCheckBox("Bias correction")
         self.bias_correction.setToolTip("Re-estimate biases after calibration to cancel the quantization's mean error")
         self.gpfq = QCheckBox("GPFQ")
@@ -66,7 +72,10 @@ class DefaultsBox(QGroupBox):
         form = QFormLayout(self)
         form.addRow("Bits W/A:", with_messages(bits, self.weight_bits, self.act_bits))
         form.addRow("Scales:", scales)
-        form.addRow("Calibrate:", with_messages(self.calib_images))
+        calibrate = QHBoxLayout()
+        calibrate.addWidget(self.calib_images)
+        calibrate.addWidget(self.act_range)
+        form.addRow("Calibrate:", with_messages(calibrate, self.calib_images))
         form.addRow(options)
         self.form = form
         self.weight_bits.valueChanged.connect(lambda v: self._set("weight_bits", v))
@@ -75,6 +84,7 @@ class DefaultsBox(QGroupBox):
             lambda _i: self._set("weight_scaling", self.weight_scaling.currentData()))
         self.scale_type.currentIndexChanged.connect(lambda _i: self._set("scale_type", self.scale_type.currentData()))
         self.calib_images.valueChanged.connect(lambda v: self._set("calib_images", v))
+        self.act_range.currentIndexChanged.connect(lambda _i: self._set("act_range", self.act_range.currentData()))
         self.bias_correction.toggled.connect(lambda v: self._set("bias_correction", v))
         self.gpfq.toggled.connect(lambda v: self._set("gpfq", v))
         self.setEnabled(False)
@@ -114,7 +124,7 @@ class DefaultsBox(QGroupBox):
     def _from_config(self, _info: Any = None) -> None:
         config = self.config
         widgets = (self.weight_bits, self.act_bits, self.weight_scaling, self.scale_type, self.calib_images,
-                   self.bias_correction, self.gpfq)
+                   self.act_range, self.bias_correction, self.gpfq)
         for widget in widgets:
             widget.blockSignals(True)
         try:
@@ -123,6 +133,7 @@ class DefaultsBox(QGroupBox):
             self.weight_scaling.setCurrentIndex(self.weight_scaling.findData(str(config.weight_scaling.value)))
             self.scale_type.setCurrentIndex(self.scale_type.findData(str(config.scale_type.value)))
             self.calib_images.setValue(config.calib_images)
+            self.act_range.setCurrentIndex(self.act_range.findData(str(config.act_range.value)))
             self.bias_correction.setChecked(bool(config.bias_correction))
             self.gpfq.setChecked(bool(config.gpfq))
         finally:
