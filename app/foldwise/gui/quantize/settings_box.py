@@ -18,9 +18,9 @@ LABELS = {"weight_bits": "default weight bits", "act_bits": "default activation 
 SCALING = (("per-channel", "per_channel", "One scale per output channel (the default): tighter ranges, more "
                                            "accurate at low bits, above all in residual networks"),
            ("per-tensor", "per_tensor", "One scale per weight tensor"))
-ACT_RANGES = (("by percentile", "percentile", "Each activation's range is the 99.999th percentile of its calibration "
+ACT_RANGES = (("percentile", "percentile", "Each activation's range is the 99.999th percentile of its calibration "
                                               "values (the default)"),
-              ("by MSE", "mse", "Each activation's range minimises the mean squared quantization error at its bit "
+              ("MSE", "mse", "Each activation's range minimises the mean squared quantization error at its bit "
                                 "width: it clips harder; worth a try when the percentile loses accuracy"))
 SCALE_TYPES = (("float", "float", "Any float scale"),
                ("power of two", "po2", "Scales are powers of two: shifts instead of multipliers on hardware"))
@@ -73,8 +73,9 @@ class DefaultsBox(QGroupBox):
         form.addRow("Bits W/A:", with_messages(bits, self.weight_bits, self.act_bits))
         form.addRow("Scales:", scales)
         calibrate = QHBoxLayout()
-        calibrate.addWidget(self.calib_images)
-        calibrate.addWidget(self.act_range)
+        for widget in (self.calib_images, self.act_range):  # not their widest text: the row label keeps its room
+            widget.setMinimumWidth(80)
+            calibrate.addWidget(widget, 1)
         form.addRow("Calibrate:", with_messages(calibrate, self.calib_images))
         form.addRow(options)
         self.form = form
