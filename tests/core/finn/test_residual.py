@@ -17,6 +17,7 @@ from foldwise.core.networks.zoo import ResNet
 from foldwise.core.quantize.config import LayerOverride, QuantConfig
 from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
 from foldwise.core.quantize.ptq import quantize_network
+from tests.core.quantize.conftest import assert_faithful
 
 SPEC = InputSpec((3, 16, 16))
 
@@ -51,8 +52,7 @@ def test_both_inputs_of_every_residual_add_share_one_quantizer(quantized_resnet)
 
 def test_qonnx_export_is_bit_exact(quantized_resnet) -> None:
     network, path = quantized_resnet
-    check = check_qonnx(network, path, _images(8))
-    assert check["bit_exact"], check
+    assert_faithful(check_qonnx(network, path, _images(8)))
 
 
 def test_every_layer_of_a_residual_network_is_on_hardware(finn_worker, quantized_resnet, tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_an_imported_one_block_residual_onnx_network_reaches_hardware(finn_worke
                                spec=spec, collect_stats=False).network
     assert [g["shared"] for g in network.shared] == [True]
     path = export_qonnx_file(network, tmp_path / "oneblock.qonnx.onnx")
-    assert check_qonnx(network, path, images[:8])["bit_exact"]
+    assert_faithful(check_qonnx(network, path, images[:8]))
     report = build.estimate(path, target_fps=1000, build_dir=tmp_path / "b", worker=finn_worker)
     assert [n["op_type"] for n in report.cpu_nodes] == ["Transpose"]
     assert {"ElementwiseAdd_hls_0", "GlobalAccPool_hls_0", "MVAU_hls_3"} <= set(report.node_cycles)
@@ -124,7 +124,7 @@ def test_a_depthwise_separable_network_maps_to_vvau_and_mvau(finn_worker, tmp_pa
                                spec=SPEC, collect_stats=False).network
     assert network.shared == []  # no residual add: nothing to share
     path = export_qonnx_file(network, tmp_path / "mobilenet.qonnx.onnx")
-    assert check_qonnx(network, path, _images(8))["bit_exact"]
+    assert_faithful(check_qonnx(network, path, _images(8)))
     report = build.estimate(path, target_fps=1000, build_dir=tmp_path / "b", worker=finn_worker)
     assert [n["op_type"] for n in report.cpu_nodes] == ["Transpose"]
     kinds = sorted(name.rsplit("_", 2)[0] for name in report.node_cycles if name[:4] in ("VVAU", "MVAU"))
@@ -216,7 +216,7 @@ def test_a_skip_by_concatenation_of_relus_shares_one_unsigned_quantizer_and_reac
     assert group["kind"] == "concatenation" and group["shared"] and group["bits"] == [4, 4]
     assert [(i["after"], i["signed"]) for i in group["inputs"]] == [("c0", False), ("c1", False)]
     path = export_qonnx_file(network, tmp_path / "dense.qonnx.onnx")
-    assert check_qonnx(network, path, _images(8))["bit_exact"]
+    assert_faithful(check_qonnx(network, path, _images(8)))
     report = build.estimate(path, target_fps=1000, build_dir=tmp_path / "b", worker=finn_worker)
     assert [n["op_type"] for n in report.cpu_nodes] == ["Transpose"]
     assert {"StreamingConcat_hls_0", "DuplicateStreams_hls_0", "GlobalAccPool_hls_0"} <= set(report.node_cycles)
@@ -245,7 +245,7 @@ def test_an_imported_skip_by_concatenation_quantizes_both_inputs_in_torch_as_in_
     for out in outputs:
         levels = out.value / out.scale
         assert torch.equal(levels, levels.round()) and float(levels.max()) <= 15  # on the 4-bit grid
-    assert check_qonnx(network, export_qonnx_file(network, tmp_path / "dense.qonnx.onnx"), _images(8))["bit_exact"]
+    assert_faithful(check_qonnx(network, export_qonnx_file(network, tmp_path / "dense.qonnx.onnx"), _images(8)))
 
 
 def test_a_concatenation_of_a_signed_skip_and_a_relu_is_refused_per_node_before_finn(

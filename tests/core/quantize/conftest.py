@@ -71,3 +71,9 @@ def accuracy_of(network, digits) -> float:
 
 def assert_close_arrays(a: np.ndarray, b: np.ndarray) -> None:
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def assert_faithful(check: dict) -> None:
+    """A QONNX check that found the file right: bit-exact, or every mismatched image a verified rounding tie (torch
+    and onnxruntime sum convolutions in an order that differs between CPUs)."""
+    assert check["faithful"] and check["mismatched_images"] == check["rounding_ties"], check["first_mismatch"]
