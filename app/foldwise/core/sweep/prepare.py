@@ -26,13 +26,19 @@ from foldwise.core.sweep.grid import DesignPoint, bits_name
 SWEEP_MARK = "sweep_bits"
 
 
-def base_quant_config(iteration: Iteration) -> QuantConfig:
-    """The quantization settings ``iteration`` was made with (a float iteration: the defaults)."""
+def saved_quant_config(iteration: Iteration) -> QuantConfig | None:
+    """The quantization settings a quantized ``iteration`` was made with (older records gain the defaults of
+    fields added since), or None."""
     config = (iteration.change or {}).get("config") if is_quantized(iteration) else None
     try:
-        return QuantConfig.from_dict(config) if isinstance(config, dict) else QuantConfig()
+        return QuantConfig.from_dict(config) if isinstance(config, dict) else None
     except InputError:
-        return QuantConfig()
+        return None
+
+
+def base_quant_config(iteration: Iteration) -> QuantConfig:
+    """The quantization settings ``iteration`` was made with (a float iteration: the defaults)."""
+    return saved_quant_config(iteration) or QuantConfig()
 
 
 def point_quant_config(base: Iteration, bits: dict[str, Any]) -> QuantConfig:
@@ -75,10 +81,11 @@ def _matching(project: Project, parent: Iteration, config: QuantConfig) -> Itera
     wanted = config.to_dict()
     for it in project.iterations:
         change = it.change or {}
+        saved = saved_quant_config(it)
         if (
             it.parent == parent.id
-            and is_quantized(it)
-            and change.get("config") == wanted
+            and saved is not None
+            and saved.to_dict() == wanted
             and not change.get("qat_epochs")
             and (it.folder / "model.qonnx.onnx").is_file()
         ):
