@@ -9,7 +9,9 @@ import json
 from typing import Any
 
 from foldwise.core.atomic import atomic_write_json
+from foldwise.core.errors import InputError
 from foldwise.core.project import Iteration
+from foldwise.core.quantize.config import QuantConfig
 
 SCAN_NAME = "sensitivity.json"
 
@@ -32,6 +34,15 @@ def load_sensitivity(iteration: Iteration, config: dict[str, Any],
             record = json.loads((owner.folder / SCAN_NAME).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(record, dict) and record.get("config") == config and isinstance(record.get("rows"), list):
+        if isinstance(record, dict) and _settings(record.get("config")) == config \
+                and isinstance(record.get("rows"), list):
             return record
     return None
+
+
+def _settings(saved: Any) -> dict[str, Any] | None:
+    """Saved settings as today's QuantConfig writes them (an older scan gains the defaults of fields added since)."""
+    try:
+        return QuantConfig.from_dict(saved).to_dict()
+    except InputError:
+        return None
