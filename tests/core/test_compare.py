@@ -180,6 +180,10 @@ def test_describe_change_reads_each_stage_record() -> None:
     assert describe_change(it({"stage": "quantize", "config": {"weight_bits": 4, "act_bits": 8,
                                                                "layers": {"fc": {}}}, "qat_epochs": 3})) == (
         "quantized W4A8, 1 layers set apart, QAT 3 epochs")
+    options = {"weight_bits": 4, "act_bits": 4, "weight_scaling": "per_tensor", "scale_type": "float",
+               "act_range": "mse", "bias_correction": False, "gpfq": True}
+    assert describe_change(it({"stage": "quantize", "config": options})) == (
+        "quantized W4A4, per-tensor weight scales, MSE activation ranges, GPFQ")
     assert describe_change(it({"stage": "train", "arch": "lenet5", "epochs_run": 2}, parent="0001")) == (
         "fine-tuned lenet5 2 epochs")
     assert describe_change(it({"stage": "import", "file": "/x/net.onnx", "format": "qonnx"})) == (

@@ -151,12 +151,21 @@ def _describe_prune(change: dict[str, Any]) -> str:
     return "pruned: " + "; ".join(parts) if parts else "pruned"
 
 
+# how a quantize record's settings other than the bits read, where they are not what most runs use
+QUANT_OPTIONS = {("weight_scaling", "per_tensor"): "per-tensor weight scales",
+                 ("scale_type", "po2"): "power-of-two scales", ("act_range", "mse"): "MSE activation ranges",
+                 ("bias_correction", True): "bias correction", ("gpfq", True): "GPFQ"}
+
+
 def _describe_quantize(change: dict[str, Any]) -> str:
     config = change.get("config") or {}
     text = f"quantized W{config.get('weight_bits', '?')}A{config.get('act_bits', '?')}"
     layers = config.get("layers") or {}
     if layers:
         text += f", {len(layers)} layers set apart"
+    for (key, value), words in QUANT_OPTIONS.items():
+        if config.get(key) == value:
+            text += f", {words}"
     if change.get("qat_epochs"):
         text += f", QAT {change['qat_epochs']} epochs"
     return text
