@@ -59,5 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
         text += f"\nshared quantizers: {heading(result['shared_quantizers'])}:"
         text += "".join(f"\n  {line}" for line in describe(result["shared_quantizers"]))
+    if result["remedies"]:
+        text += f"\n{result['remedies']}"
     emit(result, args, text=text)
     return 0

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from foldwise.cli import main
-from foldwise.core.project import IterationKind
+from foldwise.core.project import IterationKind, Project
+from foldwise.core.quantize.stage import quantize_report
 from foldwise.core.quantize.stats import CalibrationStats
 
 
@@ -68,3 +69,13 @@ def test_quantize_verb_takes_the_activation_range(trained_lenet: Path, capsys: p
     with pytest.raises(SystemExit) as bad:
         main(["quantize", str(trained_lenet), "--act-range", "max"])
     assert bad.value.code == 2 and "invalid choice: 'max' (choose from 'percentile', 'mse')" in capsys.readouterr().err
+
+
+def test_quantize_verb_says_what_to_try_when_accuracy_is_lost(trained_lenet: Path,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    assert main(["quantize", str(trained_lenet), "--weights", "2", "--acts", "2", "--calib", "32"]) == 0
+    out = capsys.readouterr().out
+    with Project.open(trained_lenet) as project:
+        acc = quantize_report(project.current)["accuracy"]
+    assert acc["float"] - acc["quantized"] > 0.02  # W2A2 on LeNet-5: far below the float network
+    assert f"lost {(acc['float'] - acc['quantized']) * 100:.1f} points to quantization: try quantization-aware" in out

@@ -423,3 +423,14 @@ def test_the_panel_says_which_quantizers_a_concatenation_shares(window: MainWind
            "and sign" in note.text() and "StreamingConcat" in note.text()
     assert "cat (concatenation): r0_Relu (after c0_Conv) + r1_Relu (after c1_Conv) share one scale, 4 bits, " \
            "unsigned" in note.text()
+
+
+def test_a_quantization_that_lost_accuracy_says_what_to_try(window: MainWindow, trained_lenet: Path) -> None:
+    with Project.open(trained_lenet) as project:
+        quantize_iteration(project, QuantizeSpec(QuantConfig(weight_bits=2, act_bits=2, calib_images=32)))
+        metrics = project.current.metrics
+    lost = (metrics["float_accuracy"]["value"] - metrics["accuracy"]["value"]) * 100
+    assert lost > 2  # W2A2 on LeNet-5
+    notice = open_panel(window, trained_lenet).notice.text()
+    assert f"Lost {lost:.1f} points to quantization: try quantization-aware training" in notice
+    assert "GPFQ weight rounding; MSE activation ranges" in notice

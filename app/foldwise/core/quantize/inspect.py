@@ -241,6 +241,20 @@ def with_override(config: QuantConfig, name: str, *, weight_bits: Any = KEEP, ac
     return layers
 
 
+def inspection_remedies(inspection: Inspection) -> str:
+    """What to try if the inspected quantization lost accuracy (``advice.remedies``), "" when it did not or the
+    accuracies were not measured."""
+    from foldwise.core.quantize.advice import remedies
+
+    validation = inspection.validation or {}
+    try:
+        compare = validation["compare"]
+        float_accuracy, quantized = compare["float"]["accuracy"]["value"], compare["quantized"]["accuracy"]["value"]
+    except (KeyError, TypeError):
+        return ""
+    return remedies(float_accuracy, quantized, inspection.config, 1 if validation.get("qat") else 0)
+
+
 def _act_bits(config: QuantConfig) -> tuple[int, dict[str, int | None]]:
     return config.act_bits, {name: o.act_bits for name, o in config.layers.items() if o.act_bits is not None}
 

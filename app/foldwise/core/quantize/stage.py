@@ -23,6 +23,7 @@ from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, IterationKind, Project, figure
 from foldwise.core.protocol import REPORT, SELECT, accuracy_figure
 from foldwise.core.quantize import store
+from foldwise.core.quantize.advice import remedies
 from foldwise.core.quantize.config import ExportResult, ExportSpec, QuantConfig, QuantizeSpec
 
 CHECK_IMAGES = 64
@@ -117,6 +118,11 @@ def quantize_report(iteration: Iteration) -> dict[str, Any]:
     compare, memory = validation["compare"], validation["weight_memory"]
     stats_path = folder / store.STATS_FILE
     rows = CalibrationStats.load(stats_path).summary() if stats_path.is_file() else []
+    change = iteration.change or {}
+    try:
+        config = QuantConfig.from_dict(change.get("config") or {})
+    except InputError:
+        config = QuantConfig()
     return {
         "iteration": iteration.to_dict(), "path": str(folder),
         "accuracy": {"float": compare["float"]["accuracy"]["value"],
@@ -129,6 +135,8 @@ def quantize_report(iteration: Iteration) -> dict[str, Any]:
         "qonnx_check": validation["qonnx_check"], "qat": validation.get("qat"),
         "seconds": validation.get("seconds"),
         "shared_quantizers": _shared(folder),
+        "remedies": remedies(compare["float"]["accuracy"]["value"], compare["quantized"]["accuracy"]["value"],
+                             config, int(change.get("qat_epochs") or 0)),
     }
 
 

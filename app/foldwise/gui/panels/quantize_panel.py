@@ -8,6 +8,7 @@ Torch and Brevitas load on first use (a job), so opening the app and projects st
 from __future__ import annotations
 
 import dataclasses
+import html
 import importlib
 import sys
 from collections.abc import Callable
@@ -472,6 +473,9 @@ class QuantizePanel(StagePanel):
         if note:
             text += f" <span style='color:#9a6700'>Histograms use the calibration's settings ({note}): preview " \
                     "again to see the new ones.</span>"
+        remedies = qi.inspection_remedies(inspection) if inspection is not None else ""
+        if remedies:
+            text += f" <span style='color:#9a6700'><b>{html.escape(remedies[0].upper() + remedies[1:])}.</b></span>"
         self.notice.setText(text)
 
     def _update_buttons(self) -> None:
