@@ -371,7 +371,10 @@ CASES = [
          r"unknown override keys", [_write("b.json", b'{"conv1": {"weights": 4}}')]),
     Case("quantize-no-network-yet", "empty", ["quantize", "{p}"], 1, r"has no network to quantize yet"),
     Case("quantize-qat-negative", "trained", ["quantize", "{p}", "--qat", "-1"], 1, r"QAT epochs cannot be negative"),
-    Case("quantize-already-quantized", "quantized", ["quantize", "{p}", "--weights", "4"], 1, r"already quantized"),
+    Case("quantize-a-quantized-iteration", "quantized", ["quantize", "{p}", "--iteration", "0002"], 1,
+         r"0002 .* is already quantized: quantize its float network 0001 .* instead"),
+    Case("quantize-unknown-iteration", "quantized", ["quantize", "{p}", "--iteration", "0099"], 1,
+         r"no iteration '0099'"),
     # export
     Case("export-to-a-folder", "quantized", ["export", "{p}", "--qonnx", "{w}"], 1, r"is a folder: give a file name"),
     Case("export-float-iteration", "trained", ["export", "{p}", "--qonnx", "{w}/o.onnx"], 1, r"is not quantized"),

@@ -1,4 +1,5 @@
-"""``foldwise quantize PATH --weights W --acts A [--per-layer FILE.json] [--calib N] [--qat EPOCHS] [--json]``."""
+"""``foldwise quantize PATH --weights W --acts A [--per-layer FILE.json] [--calib N] [--qat EPOCHS] [--iteration ID]
+[--json]``."""
 
 from __future__ import annotations
 
@@ -30,11 +31,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bias-correction", action="store_true", help="apply bias correction after calibration")
     parser.add_argument("--gpfq", action="store_true", help="apply GPFQ weight rounding after calibration")
     parser.add_argument("--qat", type=int, default=0, metavar="EPOCHS", help="quantization-aware epochs after PTQ")
+    parser.add_argument("--iteration", metavar="ID",
+                        help="float iteration to quantize (default: the current one; when that is quantized, the "
+                             "float network it was made from, as the Quantize panel does)")
     parser.add_argument("--name", help="name of the new iteration")
     add_json_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from foldwise.core.iterations import float_source, is_quantized
     from foldwise.core.quantize.config import QuantConfig, QuantizeSpec, load_layer_overrides
     from foldwise.core.quantize.export import check_verdict
     from foldwise.core.quantize.stage import quantize_iteration, quantize_report
@@ -47,11 +52,18 @@ def run(args: argparse.Namespace) -> int:
         layers=load_layer_overrides(args.per_layer) if args.per_layer else {},
     )
     with Project.open(args.path) as project:
-        iteration = quantize_iteration(project, QuantizeSpec(config, args.qat, args.name), console_context(args))
+        source, again = args.iteration, ""
+        current = project.current
+        if source is None and current is not None and is_quantized(current):
+            parent = float_source(project, current)
+            if parent is not None:  # else the stage names the quantized iteration it cannot start from
+                source, again = parent.id, f"from {parent.label}, the float network of {current.label}: "
+        spec = QuantizeSpec(config, args.qat, args.name, iteration=source)
+        iteration = quantize_iteration(project, spec, console_context(args))
         result = quantize_report(iteration)
     acc = result["accuracy"]
     check = result["qonnx_check"]
-    text = (f"{result['iteration']['id']} {result['iteration']['name']}: accuracy {acc['float']:.2%} float → "
+    text = again + (f"{result['iteration']['id']} {result['iteration']['name']}: accuracy {acc['float']:.2%} float → "
             f"{acc['quantized']:.2%} quantized (measured, {where(acc)}); weights {result['weight_mb']['value']:.4f} MB "
             f"(computed); QONNX {check_verdict(check)}")
     if result.get("shared_quantizers"):

@@ -79,3 +79,16 @@ def test_quantize_verb_says_what_to_try_when_accuracy_is_lost(trained_lenet: Pat
         acc = quantize_report(project.current)["accuracy"]
     assert acc["float"] - acc["quantized"] > 0.02  # W2A2 on LeNet-5: far below the float network
     assert f"lost {(acc['float'] - acc['quantized']) * 100:.1f} points to quantization: try quantization-aware" in out
+
+
+def test_quantize_verb_on_a_quantized_current_starts_from_its_float_network(quantized_lenet: Path,
+                                                                             capsys: pytest.CaptureFixture) -> None:
+    # the remedy the verb suggests (QAT) must run as typed, without first making 0001 current by hand
+    assert main(["quantize", str(quantized_lenet), "--weights", "4", "--acts", "4", "--calib", "32", "--qat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("from 0001 trained-3ep, the float network of 0002 w4a4: 0003 w4a4-qat1:")
+    with Project.open(quantized_lenet) as project:
+        assert project.current.id == "0003" and project.current.parent == "0001"
+    assert main(["quantize", str(quantized_lenet), "--iteration", "0002"]) == 1
+    assert "0002 w4a4 is already quantized: quantize its float network 0001 trained-3ep instead" in \
+        capsys.readouterr().err

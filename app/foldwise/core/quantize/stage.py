@@ -18,7 +18,7 @@ import numpy as np
 
 from foldwise.core.atomic import atomic_write_json
 from foldwise.core.errors import InputError
-from foldwise.core.iterations import SUMMARY_FILE, is_quantized
+from foldwise.core.iterations import SUMMARY_FILE, float_source, is_quantized
 from foldwise.core.jobs import JobContext, null_context
 from foldwise.core.project import Iteration, IterationKind, Project, figure
 from foldwise.core.protocol import REPORT, SELECT, accuracy_figure
@@ -58,7 +58,10 @@ def quantize_iteration(project: Project, spec: QuantizeSpec, ctx: JobContext | N
     if parent is None:
         raise InputError(f"project {project.name} has no network to quantize yet: train or import one first")
     if is_quantized(parent):
-        raise InputError(f"iteration {parent.label} is already quantized: make a float iteration current first")
+        source = float_source(project, parent)
+        hint = (f"quantize its float network {source.label} instead" if source is not None
+                else "no float network it was made from is in this project")
+        raise InputError(f"iteration {parent.label} is already quantized: {hint}")
     ctx.progress(0.0, "loading the network and data")
     network = load_network(project, parent)
     splits = load_splits(project, ctx.sub(0.0, 0.1), network.spec)
