@@ -35,6 +35,7 @@ def run_one(arch: str, epochs: int | None, target_fps: int, tmp: Path, worker: F
     from foldwise.core.quantize.export import check_qonnx, export_qonnx_file
     from foldwise.core.quantize.ptq import quantize_network
     from foldwise.core.quantize.validate import accuracy as validated_accuracy
+    from foldwise.verbs.estimate import format_text
 
     splits = load_or_generate(tmp / "cache", seed=0)
     entry = get_entry(arch)
@@ -61,6 +62,9 @@ def run_one(arch: str, epochs: int | None, target_fps: int, tmp: Path, worker: F
     estimate_s = time.monotonic() - t1
     cpu = [n["op_type"] for n in report.cpu_nodes]
     util = report.utilization_pct
+    # what `foldwise estimate` prints when the design is over the board: the verdict and what to change
+    verdict = next((line.split(None, 1)[1] for line in format_text(report).splitlines()
+                    if line.startswith("verdict")), None)
     return {
         "arch": arch, "epochs": epochs,
         "test_accuracy": None if accuracy is None else {"value": round(accuracy, 4), "source": "measured",
@@ -78,7 +82,7 @@ def run_one(arch: str, epochs: int | None, target_fps: int, tmp: Path, worker: F
         "utilization_pct": {k: (round(v, 1) if v is not None else None) for k, v in util.items()},
         "cpu_nodes": cpu, "hw_nodes": len(report.node_cycles),
         "hw_ops": sorted({name.rsplit("_", 2)[0] for name in report.node_cycles}),
-        "streamlining": report.streamlining,
+        "streamlining": report.streamlining, "verdict": verdict,
         "seconds": {"train": round(train_s, 1), "estimate": round(estimate_s, 1)},
         "pass": cpu == ["Transpose"] and exact and all((util.get(k) or 0) <= 100 for k in ("LUT", "BRAM_18K")),
     }

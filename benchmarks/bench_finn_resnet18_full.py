@@ -2,7 +2,7 @@
 estimate as ``bench_finn_residual.py`` (SetFolding for 1,000 FPS on the Pynq-Z2 @ 100 MHz, untrained): every
 layer reaches hardware, and the estimate's verdict is "does not fit" with what to change. Passes when the
 verdict says so (LUT or BRAM18 over the board) and the estimate printed by ``foldwise estimate`` names the fixes.
-About 8 minutes here.
+About 4.5 minutes here.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ def main() -> None:
     report(f"Full-width ResNet-18 (zoo resnet18, {fit['weights']:,} weights = {fit['weight_mb']:.2f} MB at 4 bits vs "
            f"the Z2's {fit['on_chip_mb']:.3f} MB of BRAM, computed before training), W4A4, SetFolding for "
            f"{args.target_fps:,} FPS", [util.get("LUT"), util.get("BRAM_18K")],
-           'verdict "does not fit" with what to change', bool(over) and row["cpu_nodes"] == ["Transpose"],
+           'verdict "does not fit" with what to change',
+           bool(over) and row["cpu_nodes"] == ["Transpose"] and "lower --target-fps" in (row["verdict"] or ""),
            measured=(f"every layer on hardware but {row['resources']['LUT']:,.0f} LUT ({util.get('LUT')} %) and "
                      f"{row['resources']['BRAM_18K']:,.0f} BRAM18 ({util.get('BRAM_18K')} %) for "
-                     f"{row['fps']['value']:,.0f} FPS (estimated): does not fit; QONNX bit-exact "
-                     f"{row['qonnx_bit_exact']}"), network=row)
+                     f"{row['fps']['value']:,.0f} FPS (estimated); QONNX bit-exact {row['qonnx_bit_exact']}; "
+                     f"`foldwise estimate` prints: verdict {row['verdict']}"), network=row)
 
 
 if __name__ == "__main__":
