@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication, QComboBox, QMainWindow, QMessageBox
 
+from foldwise.core.finn.target import project_target_fps
 from foldwise.core.finn.tools import what_is_missing
 from foldwise.core.jobs import JobState
 from foldwise.core.project import IterationKind
@@ -279,6 +280,13 @@ def test_project_iteration_builds_are_kept_per_iteration(qtbot, panel: BuildPane
         build_dir = panel.report.build_dir
         assert build_dir.parent == project.current.folder / "builds" and "-estimate-Pynq-Z2-100MHz" in build_dir.name
         assert panel.builds_list.topLevelItemCount() == 1
+        # The project has no target frame rate: no "Keeps up?" verdict against the field's placeholder value...
+        keeps_up = panel.figures.cards["keeps_up"]
+        assert project_target_fps(project) is None and panel.target_fps.value() == 100_000
+        assert keeps_up.source.text() == "" and "target frame rate" in keeps_up.value.toolTip()
+        panel.target_fps.setValue(50)  # ...until one is set here, which the project keeps
+        assert project_target_fps(project) == 50 and keeps_up.source.text() == "estimated"
+        assert ">yes<" in keeps_up.value.text()
 
         panel.set_model(None)
         panel.project_changed(force=True)  # back to the iteration: its builds are listed and reopenable

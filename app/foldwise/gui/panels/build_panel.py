@@ -67,6 +67,7 @@ class BuildPanel(StagePanel):
         super().__init__(services, parent)
         self.model_path: Path | None = None
         self.source = ""  # "project" | "file" | ""
+        self._typed_target: int | None = None  # the target typed with no project open (nowhere to save it)
         self.iteration: Any = None
         self.report: BuildReport | None = None
         self.hw: build.HwNodes | None = None
@@ -716,12 +717,19 @@ class BuildPanel(StagePanel):
 
     def _target_changed(self, value: int) -> None:
         """The target typed here is the project's: saved through core (the manifest), then the verdict."""
-        if self.project is not None and not self.project.read_only:
+        if self.project is None:
+            self._typed_target = int(value)
+        elif not self.project.read_only:
             try:
                 set_target_fps(self.project, int(value))
             except (InputError, OSError) as exc:
                 self.services.error("Cannot save the target frame rate", exc)
         self._refresh_verdict()
+
+    def _verdict_target(self) -> int | None:
+        """What "Keeps up?" and the cycles chart measure against: the project's target frame rate (none yet: no
+        verdict, rather than one against the field's placeholder), or with no project what was typed here."""
+        return project_target_fps(self.project) if self.project is not None else self._typed_target
 
     def _refresh_verdict(self) -> None:
         if self.report is not None:
@@ -729,7 +737,7 @@ class BuildPanel(StagePanel):
 
     def _verdict(self, report: BuildReport | None) -> Any:
         fps = report.fps if report is not None else None
-        return target_verdict(fps.value if fps else None, self.target_fps.value(), fps.source if fps else "")
+        return target_verdict(fps.value if fps else None, self._verdict_target(), fps.source if fps else "")
 
     def _mode_changed(self) -> None:
         self._update_enabled()
@@ -947,11 +955,10 @@ class BuildPanel(StagePanel):
             self.folding_model.set_report(report)
         cycles = [report.node_cycles.get(n, 0) for n in names if n in report.node_cycles]
         names = [n for n in names if n in report.node_cycles]
-        target = None
-        if report.clock_ns:  # cycles per frame the clock allows at the target frame rate
-            target = 1e9 / report.clock_ns / self.target_fps.value()
-        self._ensure_chart().set_data(names, cycles, report.bottleneck, target_cycles=target,
-                                      target_fps=self.target_fps.value())
+        target, target_fps = None, self._verdict_target()
+        if report.clock_ns and target_fps:  # cycles per frame the clock allows at the target frame rate
+            target = 1e9 / report.clock_ns / target_fps
+        self._ensure_chart().set_data(names, cycles, report.bottleneck, target_cycles=target, target_fps=target_fps)
         if editor and report.fps is not None:
             clock = 1000 / report.clock_ns if report.clock_ns else self.clock_mhz
             self._save_state(estimate=estimate_record(report.fps.value, report.board or self.board, clock,
