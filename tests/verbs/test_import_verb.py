@@ -12,6 +12,7 @@ from torch import nn
 from foldwise.cli import main
 from foldwise.core.importing import parse_input_shape
 from foldwise.core.iterations import load_network
+from foldwise.core.networks.importers import NO_BATCHNORM
 from foldwise.core.project import IterationKind, Project
 
 
@@ -78,3 +79,24 @@ def test_quantizing_an_imported_residual_network_lists_its_shared_quantizers(
     out = capsys.readouterr().out
     assert "shared quantizers: 1 residual add(s) — both inputs of a residual add need one scale" in out
     assert "  add: r0_Relu (after stem_Conv) + add_quant (after c2_Conv) share one scale, 4 bits" in out
+
+
+def test_an_onnx_graph_whose_batchnorm_was_folded_away_is_imported_with_a_note(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.core.finn.test_residual import OneBlock  # conv-bn-relu-conv-bn with a skip
+
+    path = tmp_path / "p"
+    assert main(["new", str(path), "--example", "lenet-digits"]) == 0
+    for name, folding in (("folded", True), ("kept", False)):
+        torch.onnx.export(OneBlock().eval(), torch.rand(1, 1, 32, 32), tmp_path / f"{name}.onnx", dynamo=False,
+                          opset_version=13, do_constant_folding=folding)
+    capsys.readouterr()
+    assert main(["import", str(path), str(tmp_path / "folded.onnx"), "--check"]) == 0
+    assert "can be imported\n  note: no BatchNormalization in the graph" in capsys.readouterr().out
+    assert main(["import", str(path), str(tmp_path / "folded.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "note: no BatchNormalization in the graph: torch.onnx.export folds BatchNorm" in out
+    with Project.open(path, read_only=True) as project:
+        assert project.current.change["notes"] == [NO_BATCHNORM]
+    assert main(["import", str(path), str(tmp_path / "kept.onnx")]) == 0  # BatchNorm kept: nothing to say
+    assert "BatchNormalization" not in capsys.readouterr().out

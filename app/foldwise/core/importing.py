@@ -93,7 +93,8 @@ def import_iteration(project: Project, spec: ImportSpec, ctx: JobContext | None 
         IterationKind.IMPORTED,
         f"import-{source.stem}",
         parent=project.current,
-        change={"stage": "import", "file": str(source.absolute()), "format": loaded.extra.get("import_kind")},
+        change={"stage": "import", "file": str(source.absolute()), "format": loaded.extra.get("import_kind"),
+                "notes": list(loaded.extra.get("import_notes") or [])},
     ) as draft:
         write_network_files(draft.folder, network, loaded.model, summary, extra=loaded.extra)
         shutil.copy2(source, draft.folder / f"source{source.suffix}")

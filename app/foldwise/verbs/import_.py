@@ -47,8 +47,11 @@ def run(args: argparse.Namespace) -> int:
             iteration = import_iteration(project, ImportSpec(args.file, args.arch, shape), console_context(args))
         except ImportRefused as exc:
             raise InputError(with_options(str(exc), exc.report.needs)) from exc
-        if "accuracy" not in iteration.metrics and not args.json:
-            print("note: no test accuracy (the project's data set does not fit this network)")
+        if not args.json:
+            for note in iteration.change.get("notes") or []:
+                print(f"note: {note}")
+            if "accuracy" not in iteration.metrics:
+                print("note: no test accuracy (the project's data set does not fit this network)")
         emit({"iteration": iteration.to_dict()}, args, text=f"imported as {iteration.label}")
     return 0
 

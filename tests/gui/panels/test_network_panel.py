@@ -78,6 +78,23 @@ def test_import_error_is_a_message_not_a_traceback(main_window: MainWindow, trai
     assert [it.id for it in main_window.project.iterations] == ["0001"]
 
 
+def test_an_imported_onnx_without_batchnorm_carries_the_importers_note(main_window: MainWindow, trained_lenet: Path,
+                                                                      tmp_path: Path, qtbot) -> None:
+    import torch
+
+    from tests.core.finn.test_residual import OneBlock
+
+    torch.onnx.export(OneBlock().eval(), torch.rand(1, 1, 32, 32), tmp_path / "block.onnx", dynamo=False,
+                      opset_version=13)  # constant folding (the default) folds BatchNorm into the convolutions
+    main_window.open_project(trained_lenet)
+    panel = network_panel(main_window)
+    job = panel.start_import(str(tmp_path / "block.onnx"))
+    qtbot.waitUntil(lambda: job.is_finished and not panel.busy, timeout=30_000)
+    assert job.state == JobState.DONE, job.error_message
+    assert main_window.project.current.kind == IterationKind.IMPORTED
+    assert "Note: no BatchNormalization in the graph: torch.onnx.export folds BatchNorm" in panel.notice.text()
+
+
 def test_an_untrained_example_asks_before_it_trains(main_window: MainWindow, tmp_path: Path, qtbot) -> None:
     """#14 point 6: the example project started training (minutes of CPU) without being asked."""
     from foldwise.core.examples import create_from_example

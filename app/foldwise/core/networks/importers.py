@@ -83,10 +83,10 @@ class ImportReport:
                 "ops": dict(self.ops), "notes": list(self.notes), "needs": list(self.needs)}
 
     def message(self) -> str:
-        """One paragraph for the user: the verdict, then one line per problem."""
+        """One paragraph for the user: the verdict, then one line per problem (or note, when it can be imported)."""
         head = f"{Path(self.path).name} ({self.kind or 'unknown format'}): "
         if self.ok:
-            return head + "can be imported"
+            return head + "can be imported" + "".join(f"\n  note: {note}" for note in self.notes)
         lines = [f"  {where}: {why}" if where else f"  {why}" for where, why in self.problems[:_SHOWN_PROBLEMS]]
         if len(self.problems) > _SHOWN_PROBLEMS:
             lines.append(f"  … and {len(self.problems) - _SHOWN_PROBLEMS} more")
@@ -158,6 +158,12 @@ def _read_pickle(path: Path, report: ImportReport) -> tuple[ImportReport, Any]:
     return report, state
 
 
+NO_BATCHNORM = ("no BatchNormalization in the graph: torch.onnx.export folds BatchNorm into the convolutions by "
+                "default (constant folding in eval mode). Trained weights fine-tune well; an untrained network "
+                "exported this way trains without BatchNorm and may not converge (export it trained, or with "
+                "do_constant_folding=False, which keeps BatchNorm)")
+
+
 def _onnx_problems(report: ImportReport, model: Any, spec: InputSpec | None, convert: bool) -> None:
     import onnx
 
@@ -198,6 +204,8 @@ def _onnx_problems(report: ImportReport, model: Any, spec: InputSpec | None, con
         report.notes.append(f"ONNX checker: {str(exc).splitlines()[0]}")
     if convert:
         report.problems.extend(_onnx_torch.unsupported(model, report.input_shape))
+        if report.ops.get("Conv") and not report.ops.get("BatchNormalization"):
+            report.notes.append(NO_BATCHNORM)
 
 
 def _torchscript_to_onnx(script: Any, spec: InputSpec, report: ImportReport) -> Any:
@@ -294,7 +302,7 @@ def import_network(path: str | os.PathLike[str], arch: str | None = None, spec: 
         return obj
     if spec is None:  # every kind without a shape reports a problem above; kept as a guard
         raise InputError(f"{Path(path).name}: give the input shape")
-    extra: dict[str, Any] = {"imported_from": str(path), "import_kind": report.kind}
+    extra: dict[str, Any] = {"imported_from": str(path), "import_kind": report.kind, "import_notes": report.notes}
     if report.kind == "qonnx":
         model: nn.Module = OnnxNetwork(obj)
     elif report.kind in ("onnx", "torchscript"):

@@ -179,7 +179,8 @@ class NetworkPanel(StagePanel):
                 "(its bit widths are in the Quantize stage)."
             )
         else:
-            self.notice.setText(current.note)
+            imported = [f"Note: {n}." for n in (current.change or {}).get("notes") or []]  # what the import found
+            self.notice.setText("\n".join([current.note, *imported]).strip())
         if not busy:  # while a job runs the curves are its live epochs
             self._show_history(project, current)
 
