@@ -52,18 +52,18 @@ def run(args: argparse.Namespace) -> int:
         layers=load_layer_overrides(args.per_layer) if args.per_layer else {},
     )
     with Project.open(args.path) as project:
-        source, again = args.iteration, ""
+        source, preface = args.iteration, ""
         current = project.current
         if source is None and current is not None and is_quantized(current):
             parent = float_source(project, current)
             if parent is not None:  # else the stage names the quantized iteration it cannot start from
-                source, again = parent.id, f"from {parent.label}, the float network of {current.label}: "
+                source, preface = parent.id, f"from {parent.label}, the float network of {current.label}: "
         spec = QuantizeSpec(config, args.qat, args.name, iteration=source)
         iteration = quantize_iteration(project, spec, console_context(args))
         result = quantize_report(iteration)
     acc = result["accuracy"]
     check = result["qonnx_check"]
-    text = again + (f"{result['iteration']['id']} {result['iteration']['name']}: accuracy {acc['float']:.2%} float → "
+    text = preface + (f"{result['iteration']['id']} {result['iteration']['name']}: accuracy {acc['float']:.2%} float → "
             f"{acc['quantized']:.2%} quantized (measured, {where(acc)}); weights {result['weight_mb']['value']:.4f} MB "
             f"(computed); QONNX {check_verdict(check)}")
     if result.get("shared_quantizers"):
