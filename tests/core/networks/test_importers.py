@@ -73,6 +73,16 @@ def test_torchscript_round_trip(tmp_path):
         import_network(tmp_path / "net.pt", spec=InputSpec((1, 16, 16)))
 
 
+def test_a_torchscript_network_keeps_its_batchnorm_through_the_conversion(tmp_path):
+    # the conversion to ONNX must not fold BatchNorm away: a network imported untrained would train without it
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(4 * 8 * 8, 3)).eval()
+    torch.jit.save(torch.jit.trace(model, torch.rand(1, 1, 8, 8)), str(tmp_path / "bn.pt"))
+    loaded = import_network(tmp_path / "bn.pt", spec=InputSpec((1, 8, 8)))
+    assert any(isinstance(m, nn.BatchNorm2d) for m in loaded.model.modules())
+    assert loaded.extra["import_notes"] == [] and _close(model, loaded.model, (1, 8, 8))
+
+
 def test_state_dict_for_a_zoo_architecture(tmp_path):
     model = build("lenet5", num_classes=3).eval()
     torch.save({"epoch": 4, "state_dict": model.state_dict()}, tmp_path / "w.pth")

@@ -216,7 +216,8 @@ def _torchscript_to_onnx(script: Any, spec: InputSpec, report: ImportReport) -> 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(script.eval(), (torch.zeros(1, *spec.shape),), buffer, dynamo=False,
-                              opset_version=13, input_names=["input"], output_names=["output"])
+                              opset_version=13, input_names=["input"], output_names=["output"],
+                              do_constant_folding=False)  # keeps BatchNorm as BatchNormalization nodes
     except Exception as exc:  # the exporter fails in many ways: all mean "not convertible"
         report.problems.append(("", f"the TorchScript network could not be traced to ONNX on a "
                                                  f"{'×'.join(map(str, spec.shape))} input: {exc}"))
