@@ -166,6 +166,15 @@ class QuantConfig:
         values["layers"] = {str(k): LayerOverride.from_dict(v, str(k)) for k, v in (data.get("layers") or {}).items()}
         return cls(**values)
 
+    @classmethod
+    def from_saved(cls, data: Any) -> QuantConfig | None:
+        """Settings a record kept (an iteration's change, a kept scan), or None if they are missing or invalid;
+        a record older than a field reads as that field's default."""
+        try:
+            return cls.from_dict(data) if isinstance(data, dict) else None
+        except InputError:
+            return None
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         target = Path(path)
         target.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")

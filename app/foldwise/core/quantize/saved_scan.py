@@ -9,7 +9,6 @@ import json
 from typing import Any
 
 from foldwise.core.atomic import atomic_write_json
-from foldwise.core.errors import InputError
 from foldwise.core.project import Iteration
 from foldwise.core.quantize.config import QuantConfig
 
@@ -42,7 +41,5 @@ def load_sensitivity(iteration: Iteration, config: dict[str, Any],
 
 def _settings(saved: Any) -> dict[str, Any] | None:
     """Saved settings as today's QuantConfig writes them (an older scan gains the defaults of fields added since)."""
-    try:
-        return QuantConfig.from_dict(saved).to_dict()
-    except InputError:
-        return None
+    config = QuantConfig.from_saved(saved)
+    return config.to_dict() if config is not None else None

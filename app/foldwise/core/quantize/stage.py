@@ -122,10 +122,7 @@ def quantize_report(iteration: Iteration) -> dict[str, Any]:
     stats_path = folder / store.STATS_FILE
     rows = CalibrationStats.load(stats_path).summary() if stats_path.is_file() else []
     change = iteration.change or {}
-    try:
-        config = QuantConfig.from_dict(change.get("config") or {})
-    except InputError:
-        config = QuantConfig()
+    config = QuantConfig.from_saved(change.get("config")) or QuantConfig()
     return {
         "iteration": iteration.to_dict(), "path": str(folder),
         "accuracy": {"float": compare["float"]["accuracy"]["value"],

@@ -29,11 +29,7 @@ SWEEP_MARK = "sweep_bits"
 def saved_quant_config(iteration: Iteration) -> QuantConfig | None:
     """The quantization settings a quantized ``iteration`` was made with (older records gain the defaults of
     fields added since), or None."""
-    config = (iteration.change or {}).get("config") if is_quantized(iteration) else None
-    try:
-        return QuantConfig.from_dict(config) if isinstance(config, dict) else None
-    except InputError:
-        return None
+    return QuantConfig.from_saved((iteration.change or {}).get("config")) if is_quantized(iteration) else None
 
 
 def base_quant_config(iteration: Iteration) -> QuantConfig:
